@@ -1,0 +1,3 @@
+export { buildAdminApp } from './app.js';
+export type { AdminOptions } from './app.js';
+export { TokenAuth, sanitizeActor } from './auth.js';

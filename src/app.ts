@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildAdminApp } from './admin/index.js';
+import type { Config } from './config/index.js';
+import { ProxyServer } from './proxy/index.js';
+import { ControlPlane, Runtime } from './runtime/index.js';
+import { createStore } from './store/index.js';
+import type { StateStore } from './store/index.js';
+
+export interface Turnout {
+  readonly config: Config;
+  readonly proxy: ProxyServer;
+  readonly admin: FastifyInstance;
+  readonly runtime: Runtime;
+  readonly control: ControlPlane;
+  readonly store: StateStore;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
+  stop(timeoutMs?: number): Promise<{ cutRequests: number; closedUpgrades: number }>;
+}
+
+export interface StartOptions {
+  readonly resetState?: boolean;
+  readonly logger: Logger;
+  readonly store?: StateStore;
+}
+
+/**
+ * Starts one turnout process's parts: store, runtime, control plane, proxy listener and admin
+ * listener. Used by `turnout serve` and by integration tests (ports 0 allowed).
+ */
+export async function startTurnout(config: Config, opts: StartOptions): Promise<Turnout> {
+  const logger = opts.logger;
+  const store = opts.store ?? createStore(config.state);
+  const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }) });
+  const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
+  try {
+    await control.init(opts.resetState ?? false);
+    await runtime.warmUp();
+  } catch (err) {
+    await runtime.close();
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+
+  let ready = false;
+  const proxy = new ProxyServer({
+    listen: config.listen,
+    tables: runtime,
+    observer: runtime,
+    logger: logger.child({ component: 'access' }),
+    accessLog: config.log.access,
+    accessSample: config.log.accessSample,
+  });
+  let admin: FastifyInstance | undefined;
+  try {
+    admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready });
+    await admin.listen({ host: config.admin.host, port: config.admin.port });
+    const addr = await proxy.listen();
+    ready = true;
+    const a = admin.server.address();
+    const adminUrl = typeof a === 'object' && a !== null ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
+    const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+    const proxyUrl = `${config.listen.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${addr.port}`;
+    const adminInstance = admin;
+    let stopping: Promise<{ cutRequests: number; closedUpgrades: number }> | undefined;
+    return {
+      config,
+      proxy,
+      admin: adminInstance,
+      runtime,
+      control,
+      store,
+      proxyUrl,
+      adminUrl,
+      stop(timeoutMs = config.shutdownTimeoutMs) {
+        stopping ??= (async () => {
+          ready = false;
+          const cut = await proxy.shutdown(timeoutMs);
+          await adminInstance.close().catch(() => undefined);
+          await runtime.close();
+          await store.close().catch(() => undefined);
+          return cut;
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await admin?.close().catch(() => undefined);
+    await proxy.close().catch(() => undefined);
+    await runtime.close();
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

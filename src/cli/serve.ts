@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { startTurnout } from '../app.js';
+import type { Turnout } from '../app.js';
+import { isLoopbackHost, loadConfigFile } from '../config/index.js';
+import type { Config } from '../config/index.js';
+import { ConfigError, StateFileError } from '../errors.js';
+import { createLogger } from '../telemetry/index.js';
+
+export interface ServeOptions {
+  readonly configFile: string;
+  readonly resetState: boolean;
+}
+
+/** Runs the proxy until SIGTERM/SIGINT. Returns the exit code (2: bad config, 1: could not start). */
+export async function serve(opts: ServeOptions): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfigFile(opts.configFile);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`turnout: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const envToken = process.env.TURNOUT_ADMIN_TOKEN;
+  const hasToken = config.admin.tokens.some((t) => t.token !== '') || (envToken !== undefined && envToken !== '');
+  if (!hasToken && !isLoopbackHost(config.admin.host)) {
+    process.stderr.write(
+      `turnout: invalid config ${opts.configFile}:\n  - admin.host: "${config.admin.host}" is not a loopback address and no admin token is set (admin.token, admin.tokens or TURNOUT_ADMIN_TOKEN)\n`,
+    );
+    return 2;
+  }
+  let generatedToken: string | undefined;
+  if (!hasToken) {
+    // Loopback and no token: still never an open API. Generate one and say it once.
+    generatedToken = randomBytes(18).toString('base64url');
+    config = { ...config, admin: { ...config.admin, tokens: [{ name: 'generated', token: generatedToken, scope: 'write' }] } };
+  } else {
+    config = { ...config, admin: { ...config.admin, tokens: config.admin.tokens.filter((t) => t.token !== '') } };
+  }
+
+  const logger = createLogger(config.log.level);
+  let turnout: Turnout;
+  try {
+    turnout = await startTurnout(config, { logger, resetState: opts.resetState });
+  } catch (err) {
+    if (err instanceof StateFileError) {
+      process.stderr.write(`turnout: ${err.message}\n`);
+      return 1;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+      process.stderr.write(`turnout: cannot listen: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  logger.info({ proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind }, 'turnout ready');
+  if (generatedToken !== undefined) {
+    logger.warn({ token: generatedToken }, 'no admin token configured: generated one for this run (set TURNOUT_ADMIN_TOKEN to choose it)');
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, inFlight: turnout.proxy.inFlight, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
+      void turnout.stop(config.shutdownTimeoutMs).then((cut) => {
+        if (cut.cutRequests > 0 || cut.closedUpgrades > 0) logger.warn(cut, 'shutdown deadline: cut what was still open');
+        logger.info(cut, 'stopped');
+        logger.flush();
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

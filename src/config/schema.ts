@@ -1,0 +1,138 @@
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { DURATION_PATTERN } from '../util/duration.js';
+
+/** A duration string such as "500ms", "2s", "1m". */
+export const Duration = Type.String({ pattern: DURATION_PATTERN, description: 'duration such as "500ms", "2s", "1m"' });
+export const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'name: letters, digits, _ . -' });
+export const BackendUrl = Type.String({ pattern: '^https?://[^\\s/?#]+/?$', description: 'http://host:port or https://host:port' });
+export const Weight = Type.Integer({ minimum: 0, maximum: 1000, description: 'weight 0..1000 (default 100)' });
+
+const Strict = { additionalProperties: false } as const;
+
+export const BackendConfig = Type.Object(
+  { id: Name, url: BackendUrl, weight: Type.Optional(Weight) },
+  Strict,
+);
+
+export const RouteConfig = Type.Object(
+  {
+    /** Host to match: exact ("api.example.com"), suffix wildcard ("*.example.com") or any ("*"). Default "*". */
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    /** Path prefix (default "/"). */
+    pathPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+  },
+  Strict,
+);
+
+export const HealthCheckConfig = Type.Object(
+  {
+    path: Type.String({ pattern: '^/' }),
+    interval: Type.Optional(Duration), // default 5s
+    timeout: Type.Optional(Duration), // default 2s
+    healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), // default 2
+    unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), // default 3
+    expectStatus: Type.Optional(Type.String({ pattern: '^[1-5][0-9]{2}(-[1-5][0-9]{2})?$' })), // default 200-399
+  },
+  Strict,
+);
+
+export const OutlierConfig = Type.Object(
+  {
+    consecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), // default 5
+    ejectFor: Type.Optional(Duration), // default 30s
+    maxEjectFor: Type.Optional(Duration), // default 300s
+    maxEjectedPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })), // default 50
+  },
+  Strict,
+);
+
+export const ServiceConfig = Type.Object(
+  {
+    routes: Type.Array(RouteConfig, { minItems: 1 }),
+    pools: Type.Record(Name, Type.Array(BackendConfig)),
+    split: Type.Optional(Type.Record(Name, Type.Number({ minimum: 0, maximum: 100 }))),
+    healthCheck: Type.Optional(HealthCheckConfig),
+    outlier: Type.Optional(Type.Union([OutlierConfig, Type.Literal(false)])),
+    slowStart: Type.Optional(Duration),
+    drain: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
+    sticky: Type.Optional(Type.Boolean()),
+    headerOverride: Type.Optional(Type.Boolean()),
+    failover: Type.Optional(Type.Union([Type.Literal('split'), Type.Literal('any')])),
+    preserveHost: Type.Optional(Type.Boolean()),
+    timeouts: Type.Optional(Type.Object({ connect: Type.Optional(Duration), response: Type.Optional(Duration) }, Strict)),
+    tls: Type.Optional(Type.Object({ rejectUnauthorized: Type.Optional(Type.Boolean()) }, Strict)),
+  },
+  Strict,
+);
+
+export const TokenConfig = Type.Object(
+  {
+    name: Name,
+    token: Type.String({ minLength: 1 }),
+    scope: Type.Union([Type.Literal('read'), Type.Literal('write')]),
+  },
+  Strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    listen: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          tls: Type.Optional(Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, Strict)),
+          maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
+          headersTimeout: Type.Optional(Duration), // default 10s
+          requestTimeout: Type.Optional(Duration), // default 0 (off): long uploads must stream
+          keepAliveTimeout: Type.Optional(Duration), // default 65s
+          maxHeaderSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })), // default 16384
+        },
+        Strict,
+      ),
+    ),
+    admin: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          token: Type.Optional(Type.String()),
+          tokens: Type.Optional(Type.Array(TokenConfig)),
+          protectMetrics: Type.Optional(Type.Boolean()),
+        },
+        Strict,
+      ),
+    ),
+    state: Type.Optional(
+      Type.Object(
+        {
+          store: Type.Union([Type.Literal('memory'), Type.Literal('file'), Type.Literal('redis')]),
+          path: Type.Optional(Type.String({ minLength: 1 })),
+          url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+          prefix: Type.Optional(Type.String()),
+        },
+        Strict,
+      ),
+    ),
+    log: Type.Optional(
+      Type.Object(
+        {
+          level: Type.Optional(
+            Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+          ),
+          access: Type.Optional(Type.Boolean()),
+          accessSample: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+        },
+        Strict,
+      ),
+    ),
+    /** How long the proxy waits for in-flight requests on SIGTERM (default 30s). */
+    shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
+    services: Type.Record(Name, ServiceConfig),
+  },
+  Strict,
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawServiceConfig = Static<typeof ServiceConfig>;

@@ -1,0 +1,83 @@
+/** The normalised config: durations in ms, defaults filled. Produced by loadConfigFile. */
+
+export interface AdminToken {
+  readonly name: string;
+  readonly token: string;
+  readonly scope: 'read' | 'write';
+}
+
+export interface HealthCheckSettings {
+  readonly path: string;
+  readonly intervalMs: number; // default 5000
+  readonly timeoutMs: number; // default 2000
+  readonly healthyThreshold: number; // default 2
+  readonly unhealthyThreshold: number; // default 3
+  readonly expectStatusMin: number; // default 200
+  readonly expectStatusMax: number; // default 399
+}
+
+export interface OutlierSettings {
+  readonly consecutiveFailures: number; // default 5
+  readonly ejectForMs: number; // default 30000, doubled on each repeat ejection
+  readonly maxEjectForMs: number; // default 300000
+  readonly maxEjectedPercent: number; // default 50
+}
+
+export interface SeedBackend {
+  readonly id: string;
+  readonly url: string;
+  readonly weight: number;
+}
+
+export interface RouteSettings {
+  /** "*", "*.example.com" or an exact host, lower case. */
+  readonly host: string;
+  readonly pathPrefix: string;
+}
+
+export interface ServiceConfig {
+  readonly name: string;
+  readonly routes: readonly RouteSettings[];
+  readonly poolNames: readonly string[];
+  readonly seedPools: Readonly<Record<string, readonly SeedBackend[]>>;
+  readonly seedSplit: Readonly<Record<string, number>>;
+  readonly healthCheck: HealthCheckSettings | undefined;
+  readonly outlier: OutlierSettings | undefined;
+  readonly slowStartMs: number; // default 0 (off)
+  readonly drainTimeoutMs: number; // default 30000
+  readonly sticky: boolean; // default false
+  readonly headerOverride: boolean; // default false
+  readonly failover: 'split' | 'any'; // default 'split'
+  readonly preserveHost: boolean; // default true
+  readonly connectTimeoutMs: number; // default 2000
+  readonly responseTimeoutMs: number; // default 60000
+  readonly rejectUnauthorized: boolean; // default true
+}
+
+export interface Config {
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls?: { readonly certFile: string; readonly keyFile: string };
+    readonly maxConnections: number; // 0 = unlimited
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxHeaderSize: number;
+  };
+  readonly admin: {
+    readonly host: string;
+    readonly port: number;
+    readonly tokens: readonly AdminToken[];
+    readonly protectMetrics: boolean;
+  };
+  readonly state: {
+    readonly store: 'memory' | 'file' | 'redis';
+    readonly path: string;
+    readonly url?: string;
+    readonly prefix: string;
+  };
+  readonly log: { readonly level: string; readonly access: boolean; readonly accessSample: number };
+  readonly shutdownTimeoutMs: number;
+  readonly services: Readonly<Record<string, ServiceConfig>>;
+}

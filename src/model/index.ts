@@ -1,0 +1,6 @@
+export type { AdminState, Health, Split, DrainRecord, BackendRecord, PoolRecord, HistoryEntry, ServiceRecord, StateSnapshot } from './types.js';
+export { HISTORY_LIMIT, MAX_POOLS, MAX_WEIGHT, DEFAULT_WEIGHT } from './types.js';
+export { applyCommand, poolHasEligible } from './commands.js';
+export type { Command, CommandContext, CommandResult } from './commands.js';
+export { toBasisPoints, sumBasisPoints, completeSplit, flipSplit, canarySplit, splitsEqual } from './split.js';
+export { seedState, reconcileState } from './seed.js';

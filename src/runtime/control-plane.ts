@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { RevisionMismatchError, StoreUnavailableError, TurnoutError } from '../errors.js';
+import { applyCommand, reconcileState, seedState } from '../model/index.js';
+import type { Command, CommandResult, StateSnapshot } from '../model/index.js';
+import type { StateStore } from '../store/index.js';
+import type { Runtime } from './runtime.js';
+
+export interface ExecuteOptions {
+  readonly actor: string;
+  /** Revision from If-Match; a stale one is refused with 412. */
+  readonly ifMatch?: number | undefined;
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+}
+
+/**
+ * The one way state changes: validate a command against the current state (pure, in `model`),
+ * compare-and-set it into the store, then apply it to the runtime before answering, so the next
+ * request a client sends already sees it. Writes are serialised in this process.
+ */
+export class ControlPlane {
+  private state!: StateSnapshot;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly runtime: Runtime,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    runtime.removeBackend = async (service, pool, id) => {
+      await this.execute({ kind: 'remove', service, pool, id }, { actor: 'turnout:drain' });
+    };
+    store.onChange((next) => {
+      if (next.revision > this.state.revision) {
+        this.state = next;
+        this.runtime.applyState(next);
+      }
+    });
+  }
+
+  get current(): StateSnapshot {
+    return this.state;
+  }
+
+  /** Loads the stored state (or seeds it from the config) and lines it up with the config's services. */
+  async init(resetState: boolean): Promise<void> {
+    const stored = resetState ? undefined : await this.store.load();
+    let state: StateSnapshot;
+    if (stored === undefined) {
+      state = seedState(this.config.services);
+      if (resetState) {
+        const existing = await this.store.load().catch(() => undefined);
+        if (existing !== undefined) state = { ...state, revision: existing.revision + 1 };
+      }
+      await this.store.write(state, state.revision - 1);
+      this.log.info({ revision: state.revision, store: this.store.kind }, resetState ? 'state reset from config' : 'state seeded from config');
+    } else {
+      state = reconcileState(stored, this.config.services);
+      if (state !== stored) await this.store.write(state, stored.revision);
+      this.log.info({ revision: state.revision, store: this.store.kind }, 'state loaded');
+    }
+    this.state = state;
+    this.runtime.applyState(state);
+  }
+
+  execute(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {
+    const run = this.chain.then(() => this.executeNow(cmd, opts));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async executeNow(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {
+    const before = this.state;
+    if (opts.ifMatch !== undefined && opts.ifMatch !== before.revision) throw new RevisionMismatchError(opts.ifMatch, before.revision);
+    const now = Date.now();
+    const result = applyCommand(before, cmd, {
+      now: new Date(now).toISOString(),
+      nowMs: now,
+      actor: opts.actor,
+      force: opts.force ?? false,
+      healthOk: (service, id) => this.runtime.healthOk(service, id),
+    });
+    if (opts.dryRun === true) return result;
+    try {
+      await this.store.write(result.state, before.revision);
+    } catch (err) {
+      if (err instanceof TurnoutError) throw err;
+      throw new StoreUnavailableError(`the state store refused the write: ${(err as Error).message}`, err);
+    }
+    this.state = result.state;
+    this.runtime.applyState(result.state);
+    this.log.info({ actor: opts.actor, action: cmd.kind, service: cmd.service, revision: result.state.revision }, 'state changed');
+    return result;
+  }
+}

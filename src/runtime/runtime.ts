@@ -1,0 +1,526 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { inSlowStart, slowStartWeight } from '../balancer/index.js';
+import type { Config, ServiceConfig } from '../config/index.js';
+import type { UpstreamFailure, ProxyErrorCode } from '../errors.js';
+import { HealthChecker } from '../health/checker.js';
+import type { CheckTarget, ProbeResult } from '../health/checker.js';
+import { INITIAL_OUTLIER_STATE, isEjected, maxEjected, onReturn, recordOutcome } from '../health/outlier.js';
+import type { OutlierState } from '../health/outlier.js';
+import { INITIAL_CHECK_STATE, observe } from '../health/state-machine.js';
+import type { CheckState } from '../health/state-machine.js';
+import type { BackendRecord, Health, StateSnapshot } from '../model/index.js';
+import type { ProxyObserver } from '../proxy/exchange.js';
+import { Upstream } from '../proxy/upstream.js';
+import { EventLog } from './events.js';
+import type { ServiceEvent } from './events.js';
+import { buildServiceTable, EMPTY_TABLE, RoutingTable } from './table.js';
+import type { PoolTable, ServiceTable } from './table.js';
+
+/** One backend's local life in this process: its upstream and the facts only this instance knows. */
+interface BackendEntry {
+  readonly key: string;
+  readonly service: string;
+  pool: string;
+  record: BackendRecord;
+  upstream: Upstream;
+  check: CheckState;
+  outlier: OutlierState;
+  ejectTimer: NodeJS.Timeout | undefined;
+  /** Epoch ms it last became eligible (slow start); undefined while not eligible. */
+  eligibleSince: number | undefined;
+  drainTimer: NodeJS.Timeout | undefined;
+  /** Drain already acted on (idle sockets closed, event written) for this drain start. */
+  drainSeen: string | undefined;
+  removing: boolean;
+}
+
+export interface BackendView {
+  readonly id: string;
+  readonly url: string;
+  readonly weight: number;
+  readonly effectiveWeight: number;
+  readonly state: BackendRecord['state'];
+  readonly health: Health;
+  readonly ejected: boolean;
+  readonly inFlight: number;
+  readonly drain?: { readonly startedAt: string; readonly deadline: string; readonly inFlight: number; readonly started: number };
+}
+
+export interface RuntimeOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** Asks the control plane to remove a drained backend (a write through the store). */
+  readonly removeBackend?: (service: string, pool: string, id: string) => Promise<void>;
+}
+
+const keyOf = (service: string, id: string): string => `${service}\u0000${id}`;
+
+/**
+ * Wires stored state and local facts (health, ejection, drain, slow start) into the RoutingTable
+ * the proxy reads. Every change rebuilds the table and swaps one reference.
+ */
+export class Runtime extends EventEmitter implements ProxyObserver {
+  current: RoutingTable = EMPTY_TABLE;
+  readonly events = new EventLog(200);
+  private state: StateSnapshot | undefined;
+  private readonly entries = new Map<string, BackendEntry>();
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly checker: HealthChecker;
+  private slowStartTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  removeBackend: ((service: string, pool: string, id: string) => Promise<void>) | undefined;
+
+  constructor(opts: RuntimeOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.config = opts.config;
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.removeBackend = opts.removeBackend;
+    this.checker = new HealthChecker((key, result) => this.onProbe(key, result), opts.random);
+  }
+
+  get revision(): number {
+    return this.state?.revision ?? 0;
+  }
+
+  serviceConfig(name: string): ServiceConfig | undefined {
+    return this.config.services[name];
+  }
+
+  /**
+   * Applies a stored state: creates upstreams for new backends, closes removed ones, starts drains,
+   * syncs health checks, and swaps in a new table before returning.
+   */
+  applyState(state: StateSnapshot): void {
+    if (this.closed) return;
+    if (this.state !== undefined && state.revision < this.state.revision) return; // an older state arrived late
+    this.state = state;
+    const seen = new Set<string>();
+    for (const [svcName, svc] of Object.entries(state.services)) {
+      const settings = this.config.services[svcName];
+      if (settings === undefined) continue;
+      for (const [poolName, pool] of Object.entries(svc.pools)) {
+        for (const record of pool.backends) {
+          const key = keyOf(svcName, record.id);
+          seen.add(key);
+          let entry = this.entries.get(key);
+          if (entry !== undefined && entry.record.url !== record.url) {
+            this.dropEntry(entry, 'url changed');
+            entry = undefined;
+          }
+          if (entry === undefined) {
+            entry = this.createEntry(svcName, poolName, record, settings);
+          } else {
+            entry.pool = poolName;
+            entry.record = record;
+          }
+          this.trackDrain(entry, settings);
+        }
+      }
+    }
+    for (const entry of [...this.entries.values()]) if (!seen.has(entry.key)) this.dropEntry(entry, 'removed');
+    this.syncChecks();
+    this.rebuild();
+    this.emit('change');
+  }
+
+  private createEntry(service: string, pool: string, record: BackendRecord, settings: ServiceConfig): BackendEntry {
+    const upstream = new Upstream(service, pool, record.id, record.url, {
+      connectTimeoutMs: settings.connectTimeoutMs,
+      rejectUnauthorized: settings.rejectUnauthorized,
+    });
+    const entry: BackendEntry = {
+      key: keyOf(service, record.id),
+      service,
+      pool,
+      record,
+      upstream,
+      check: INITIAL_CHECK_STATE,
+      outlier: INITIAL_OUTLIER_STATE,
+      ejectTimer: undefined,
+      eligibleSince: undefined,
+      drainTimer: undefined,
+      drainSeen: undefined,
+      removing: false,
+    };
+    upstream.onIdle = () => this.onUpstreamIdle(entry);
+    this.entries.set(entry.key, entry);
+    return entry;
+  }
+
+  private dropEntry(entry: BackendEntry, why: string): void {
+    this.entries.delete(entry.key);
+    if (entry.ejectTimer !== undefined) clearTimeout(entry.ejectTimer);
+    if (entry.drainTimer !== undefined) clearTimeout(entry.drainTimer);
+    const inFlight = entry.upstream.inFlight;
+    if (entry.record.state === 'draining') {
+      this.event(entry.service, {
+        type: 'drain_end',
+        pool: entry.pool,
+        backend: entry.record.id,
+        message: inFlight === 0 ? 'drained: no request in flight; backend removed' : `drain deadline passed with ${inFlight} in flight; backend removed`,
+        details: { inFlight, started: entry.upstream.started },
+      });
+    } else {
+      this.log.debug({ service: entry.service, backend: entry.record.id, why }, 'backend dropped');
+    }
+    entry.upstream.onIdle = undefined;
+    void entry.upstream.destroy();
+    this.emit('removed', entry.service, entry.record.id);
+  }
+
+  private trackDrain(entry: BackendEntry, settings: ServiceConfig): void {
+    const rec = entry.record;
+    if (rec.state !== 'draining') {
+      if (entry.drainSeen !== undefined) {
+        entry.drainSeen = undefined;
+        if (entry.drainTimer !== undefined) clearTimeout(entry.drainTimer);
+        entry.drainTimer = undefined;
+        this.event(entry.service, { type: 'drain_cancelled', pool: entry.pool, backend: rec.id, message: `backend is ${rec.state} again` });
+      }
+      return;
+    }
+    const deadlineMs = rec.drain?.deadlineMs ?? this.now() + settings.drainTimeoutMs;
+    const mark = `${rec.drain?.startedAt ?? ''}|${deadlineMs}|${rec.drain?.remove ?? false}`;
+    if (entry.drainSeen === mark) return;
+    const first = entry.drainSeen === undefined;
+    entry.drainSeen = mark;
+    if (first) {
+      entry.upstream.closeIdleConnections();
+      this.event(entry.service, {
+        type: 'drain_start',
+        pool: entry.pool,
+        backend: rec.id,
+        message: `draining with ${entry.upstream.inFlight} in flight; deadline ${new Date(deadlineMs).toISOString()}`,
+        details: { inFlight: entry.upstream.inFlight, deadline: new Date(deadlineMs).toISOString(), remove: rec.drain?.remove ?? false },
+      });
+    }
+    if (entry.drainTimer !== undefined) clearTimeout(entry.drainTimer);
+    entry.drainTimer = setTimeout(() => this.onDrainDeadline(entry), Math.max(0, deadlineMs - this.now()));
+    entry.drainTimer.unref();
+    if (entry.upstream.inFlight === 0) setImmediate(() => this.onUpstreamIdle(entry));
+  }
+
+  private onUpstreamIdle(entry: BackendEntry): void {
+    this.emit('idle', entry.service, entry.pool, entry.record.id);
+    const rec = entry.record;
+    if (rec.state === 'draining' && rec.drain?.remove === true && entry.upstream.inFlight === 0) this.requestRemoval(entry);
+  }
+
+  private onDrainDeadline(entry: BackendEntry): void {
+    entry.drainTimer = undefined;
+    if (this.entries.get(entry.key) !== entry || entry.record.state !== 'draining') return;
+    const closed = entry.upstream.closeUpgrades();
+    if (closed > 0 || entry.upstream.inFlight > 0) {
+      this.event(entry.service, {
+        type: 'drain_deadline',
+        pool: entry.pool,
+        backend: entry.record.id,
+        message: `drain deadline: closed ${closed} upgraded connection(s), ${Math.max(0, entry.upstream.inFlight - closed)} request(s) still in flight`,
+      });
+    }
+    if (entry.record.drain?.remove === true) this.requestRemoval(entry);
+  }
+
+  private requestRemoval(entry: BackendEntry): void {
+    if (entry.removing || this.removeBackend === undefined) return;
+    entry.removing = true;
+    this.removeBackend(entry.service, entry.pool, entry.record.id).then(
+      () => {
+        entry.removing = false;
+      },
+      (err: unknown) => {
+        entry.removing = false;
+        this.log.warn({ service: entry.service, backend: entry.record.id, err: (err as Error).message }, 'removing a drained backend failed; retrying');
+        const t = setTimeout(() => {
+          if (this.entries.get(entry.key) === entry) this.requestRemoval(entry);
+        }, 500);
+        t.unref();
+      },
+    );
+  }
+
+  private syncChecks(): void {
+    const targets: CheckTarget[] = [];
+    for (const e of this.entries.values()) {
+      const settings = this.config.services[e.service];
+      if (settings?.healthCheck === undefined || e.record.state === 'draining') continue;
+      targets.push({ key: e.key, url: e.record.url, settings: settings.healthCheck, rejectUnauthorized: settings.rejectUnauthorized });
+    }
+    this.checker.sync(targets);
+  }
+
+  /**
+   * At start-up, probe every checked backend once before the listener opens, so a restart does not
+   * black-hole a service while the first thresholds fill: a first pass counts as healthy (like
+   * Envoy's cluster warming). Backends registered later must pass `healthyThreshold` checks.
+   */
+  async warmUp(): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const e of this.entries.values()) {
+      const settings = this.config.services[e.service];
+      if (settings?.healthCheck === undefined) continue;
+      const hc = settings.healthCheck;
+      work.push(
+        this.checker
+          .probe({ key: e.key, url: e.record.url, settings: hc, rejectUnauthorized: settings.rejectUnauthorized })
+          .then((r) => {
+            e.check = r.passed ? { health: 'healthy', passes: hc.healthyThreshold, fails: 0 } : { health: 'unknown', passes: 0, fails: 1 };
+            this.event(e.service, {
+              type: 'health',
+              pool: e.pool,
+              backend: e.record.id,
+              message: `start-up probe ${hc.path}: ${r.detail} → ${e.check.health}`,
+              details: { check: hc.path, saw: r.detail },
+            });
+          }),
+      );
+    }
+    await Promise.all(work);
+    this.rebuild();
+  }
+
+  private onProbe(key: string, result: ProbeResult): void {
+    const e = this.entries.get(key);
+    const hc = e === undefined ? undefined : this.config.services[e.service]?.healthCheck;
+    if (e === undefined || hc === undefined) return;
+    const before = e.check.health;
+    const { state, changed } = observe(e.check, result.passed, hc);
+    e.check = state;
+    if (!changed) return;
+    const threshold = state.health === 'healthy' ? `${hc.healthyThreshold} passes` : `${hc.unhealthyThreshold} failures`;
+    this.event(e.service, {
+      type: 'health',
+      pool: e.pool,
+      backend: e.record.id,
+      message: `${before} → ${state.health}: GET ${hc.path} saw ${result.detail} (${threshold} in a row)`,
+      details: { from: before, to: state.health, check: hc.path, saw: result.detail, expect: `${hc.expectStatusMin}-${hc.expectStatusMax}` },
+    });
+    this.rebuild();
+  }
+
+  /** Health as far as taking traffic goes: healthy, or unknown when the service has no check. */
+  healthOk(service: string, id: string): boolean {
+    const e = this.entries.get(keyOf(service, id));
+    const settings = this.config.services[service];
+    if (settings?.healthCheck === undefined) return e === undefined || e.check.health !== 'unhealthy';
+    return e?.check.health === 'healthy';
+  }
+
+  /** Rebuilds the routing table from the applied state and local facts, and swaps it in. */
+  rebuild(): void {
+    if (this.state === undefined) return;
+    const now = this.now();
+    const services = new Map<string, ServiceTable>();
+    let ramping = false;
+    for (const [name, svc] of Object.entries(this.state.services)) {
+      const settings = this.config.services[name];
+      if (settings === undefined) continue;
+      const pools: { name: string; eligible: { upstream: Upstream; weight: number }[] }[] = [];
+      for (const [poolName, pool] of Object.entries(svc.pools)) {
+        const eligible: { upstream: Upstream; weight: number }[] = [];
+        for (const rec of pool.backends) {
+          const e = this.entries.get(keyOf(name, rec.id));
+          if (e === undefined) continue;
+          const ok = rec.state === 'active' && rec.weight > 0 && this.healthOk(name, rec.id) && !isEjected(e.outlier, now);
+          if (!ok) {
+            e.eligibleSince = undefined;
+            continue;
+          }
+          e.eligibleSince ??= now;
+          const weight = slowStartWeight(rec.weight, e.eligibleSince, now, settings.slowStartMs);
+          if (inSlowStart(e.eligibleSince, now, settings.slowStartMs)) ramping = true;
+          eligible.push({ upstream: e.upstream, weight });
+        }
+        pools.push({ name: poolName, eligible });
+      }
+      services.set(name, buildServiceTable({ settings, split: svc.split, pools }));
+    }
+    this.current = new RoutingTable(this.state.revision, services);
+    if (ramping) this.scheduleSlowStartTick();
+  }
+
+  private scheduleSlowStartTick(): void {
+    if (this.slowStartTimer !== undefined || this.closed) return;
+    let step = 1000;
+    for (const s of Object.values(this.config.services)) if (s.slowStartMs > 0) step = Math.min(step, Math.max(50, s.slowStartMs / 20));
+    this.slowStartTimer = setTimeout(() => {
+      this.slowStartTimer = undefined;
+      this.rebuild();
+    }, step);
+    this.slowStartTimer.unref();
+  }
+
+  // ProxyObserver: outcomes feed passive outlier detection. Kept allocation-free on success.
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, _durationMs: number): void {
+    if (status === 499) return; // the client left: says nothing about the backend
+    this.recordOutcome(svc, pool, up, status < 500, status >= 500 ? `status ${status}` : '');
+  }
+
+  onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, _retried: boolean): void {
+    this.recordOutcome(svc, pool, up, false, reason);
+  }
+
+  onProxyError(_svc: ServiceTable | undefined, _pool: PoolTable | undefined, _code: ProxyErrorCode, _durationMs: number): void {}
+
+  private recordOutcome(svc: ServiceTable, pool: PoolTable, up: Upstream, ok: boolean, reason: string): void {
+    const settings = svc.settings.outlier;
+    if (settings === undefined) return;
+    const e = this.entries.get(keyOf(up.service, up.id));
+    if (e === undefined || e.upstream !== up) return;
+    const now = this.now();
+    let mayEject = false;
+    if (!ok) {
+      let size = 0;
+      let ejected = 0;
+      for (const other of this.entries.values()) {
+        if (other.service !== e.service || other.pool !== e.pool || other.record.state !== 'active') continue;
+        size++;
+        if (isEjected(other.outlier, now)) ejected++;
+      }
+      mayEject = ejected + 1 <= maxEjected(size, settings.maxEjectedPercent);
+    }
+    const r = recordOutcome(e.outlier, ok, now, settings, mayEject);
+    if (r.state === e.outlier) return;
+    e.outlier = r.state;
+    if (!r.ejected) return;
+    const forMs = r.state.ejectedUntil - now;
+    this.event(e.service, {
+      type: 'ejected',
+      pool: pool.name,
+      backend: e.record.id,
+      message: `ejected for ${forMs}ms after ${settings.consecutiveFailures} consecutive failures (last: ${reason}); ejection #${r.state.ejections}`,
+      details: { reason, forMs, ejections: r.state.ejections },
+    });
+    if (e.ejectTimer !== undefined) clearTimeout(e.ejectTimer);
+    e.ejectTimer = setTimeout(() => {
+      e.ejectTimer = undefined;
+      if (this.entries.get(e.key) !== e) return;
+      e.outlier = onReturn(e.outlier, settings);
+      this.event(e.service, { type: 'ejection_end', pool: e.pool, backend: e.record.id, message: 'ejection time over: backend takes traffic again' });
+      this.rebuild();
+    }, forMs);
+    e.ejectTimer.unref();
+    this.rebuild();
+  }
+
+  /** The retry budget ran out: recorded as an event for the operator. */
+  noteRetriesExhausted(service: string, backend: string, reason: string): void {
+    this.event(service, { type: 'retries_exhausted', backend, message: `request failed after retry: ${reason}` });
+  }
+
+  private event(service: string, ev: Omit<ServiceEvent, 'time'>): void {
+    const full = this.events.add(service, { time: new Date(this.now()).toISOString(), ...ev });
+    this.log.info({ service, event: full.type, pool: full.pool, backend: full.backend, details: full.details }, full.message);
+  }
+
+  backendView(service: string, id: string): BackendView | undefined {
+    const e = this.entries.get(keyOf(service, id));
+    if (e === undefined) return undefined;
+    return this.viewOf(e);
+  }
+
+  /** View of a stored backend record, with local facts when this instance knows it. */
+  viewOfRecord(service: string, record: BackendRecord): BackendView {
+    const e = this.entries.get(keyOf(service, record.id));
+    if (e !== undefined && e.record === record) return this.viewOf(e);
+    const settings = this.config.services[service];
+    const base = {
+      id: record.id,
+      url: record.url,
+      weight: record.weight,
+      effectiveWeight: 0,
+      state: record.state,
+      health: (settings?.healthCheck === undefined ? 'unknown' : (e?.check.health ?? 'unknown')) as Health,
+      ejected: false,
+      inFlight: e?.upstream.inFlight ?? 0,
+    };
+    return base;
+  }
+
+  private viewOf(e: BackendEntry): BackendView {
+    const now = this.now();
+    const settings = this.config.services[e.service];
+    const rec = e.record;
+    const ejected = isEjected(e.outlier, now);
+    const eligible = rec.state === 'active' && rec.weight > 0 && this.healthOk(e.service, rec.id) && !ejected;
+    const effectiveWeight = !eligible
+      ? 0
+      : e.eligibleSince === undefined || settings === undefined
+        ? rec.weight
+        : Math.round(slowStartWeight(rec.weight, e.eligibleSince, now, settings.slowStartMs) * 100) / 100;
+    const view: BackendView = {
+      id: rec.id,
+      url: rec.url,
+      weight: rec.weight,
+      effectiveWeight,
+      state: rec.state,
+      health: e.check.health,
+      ejected,
+      inFlight: e.upstream.inFlight,
+      ...(rec.state === 'draining' && rec.drain !== undefined
+        ? {
+            drain: {
+              startedAt: rec.drain.startedAt,
+              deadline: new Date(rec.drain.deadlineMs).toISOString(),
+              inFlight: e.upstream.inFlight,
+              started: e.upstream.started,
+            },
+          }
+        : {}),
+    };
+    return view;
+  }
+
+  /** In-flight requests and upgrades on the given pools of a service. */
+  poolsInFlight(service: string, pools: readonly string[]): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.service === service && pools.includes(e.pool)) n += e.upstream.inFlight;
+    return n;
+  }
+
+  /** Resolves true when `predicate` holds (checked on every change and idle), false at the deadline. */
+  waitFor(predicate: () => boolean, deadlineMs: number): Promise<boolean> {
+    if (predicate()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (predicate()) done(true);
+      };
+      const timer = setTimeout(() => done(false), Math.max(0, deadlineMs - this.now()));
+      const poll = setInterval(check, 100);
+      const done = (v: boolean): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.off('change', check);
+        this.off('idle', check);
+        this.off('removed', check);
+        resolve(v);
+      };
+      this.on('change', check);
+      this.on('idle', check);
+      this.on('removed', check);
+    });
+  }
+
+  hasBackend(service: string, id: string): boolean {
+    return this.entries.has(keyOf(service, id));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.slowStartTimer !== undefined) clearTimeout(this.slowStartTimer);
+    await this.checker.close();
+    for (const e of this.entries.values()) {
+      if (e.ejectTimer !== undefined) clearTimeout(e.ejectTimer);
+      if (e.drainTimer !== undefined) clearTimeout(e.drainTimer);
+      await e.upstream.destroy();
+    }
+    this.entries.clear();
+  }
+}
