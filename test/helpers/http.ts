@@ -1,0 +1,73 @@
+import { Agent, request } from 'undici';
+import { onTestFinished } from 'vitest';
+
+/** An undici agent for the test's client side, destroyed after the test. */
+export function clientAgent(connections = 16): Agent {
+  const agent = new Agent({ connections, keepAliveTimeout: 10_000 });
+  onTestFinished(() => agent.destroy());
+  return agent;
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export async function get(url: string, opts: { agent?: Agent; headers?: Record<string, string>; method?: string; body?: string } = {}): Promise<Answer> {
+  const res = await request(url, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: opts.headers ?? {},
+    ...(opts.agent ? { dispatcher: opts.agent } : {}),
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, text };
+}
+
+/**
+ * Runs a steady load: `connections` loops sending GETs until `stop()` (bounded by `maxMs` and
+ * `maxRequests`). Returns the status (or error) of every request with its start time.
+ */
+export function steadyLoad(
+  url: string,
+  opts: { connections: number; maxMs: number; maxRequests?: number; path?: (i: number) => string; agent?: Agent },
+): { stop: () => Promise<LoadResult[]>; results: LoadResult[] } {
+  const agent = opts.agent ?? clientAgent(opts.connections);
+  const results: LoadResult[] = [];
+  let running = true;
+  let n = 0;
+  const deadline = Date.now() + opts.maxMs;
+  const max = opts.maxRequests ?? 1_000_000;
+  const loop = async (): Promise<void> => {
+    while (running && Date.now() < deadline && n < max) {
+      const i = n++;
+      const startedAt = Date.now();
+      try {
+        const res = await request(`${url}${opts.path ? opts.path(i) : '/'}`, { dispatcher: agent });
+        const text = await res.body.text();
+        results.push({ startedAt, endedAt: Date.now(), status: res.statusCode, backend: res.headers['x-backend'] as string | undefined, text });
+      } catch (err) {
+        results.push({ startedAt, endedAt: Date.now(), status: 0, error: (err as Error).message });
+      }
+    }
+  };
+  const loops = Array.from({ length: opts.connections }, () => loop());
+  return {
+    results,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return results;
+    },
+  };
+}
+
+export interface LoadResult {
+  startedAt: number;
+  endedAt: number;
+  status: number;
+  backend?: string | undefined;
+  text?: string;
+  error?: string;
+}
