@@ -73,6 +73,8 @@ export class Runtime extends EventEmitter implements ProxyObserver {
   private readonly checker: HealthChecker;
   private slowStartTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Until warm-up ends, backends that become eligible skip slow start: the whole table starts together. */
+  private starting = true;
   removeBackend: ((service: string, pool: string, id: string) => Promise<void>) | undefined;
 
   constructor(opts: RuntimeOptions) {
@@ -276,7 +278,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
               type: 'health',
               pool: e.pool,
               backend: e.record.id,
-              message: `start-up probe ${hc.path}: ${r.detail} → ${e.check.health}`,
+              message: `start-up probe: GET ${hc.path} saw ${r.detail} → ${e.check.health}`,
               details: { check: hc.path, saw: r.detail },
             });
           }),
@@ -284,6 +286,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
     }
     await Promise.all(work);
     this.rebuild();
+    this.starting = false;
   }
 
   private onProbe(key: string, result: ProbeResult): void {
@@ -333,7 +336,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
             e.eligibleSince = undefined;
             continue;
           }
-          e.eligibleSince ??= now;
+          e.eligibleSince ??= this.starting ? now - settings.slowStartMs : now;
           const weight = slowStartWeight(rec.weight, e.eligibleSince, now, settings.slowStartMs);
           if (inSlowStart(e.eligibleSince, now, settings.slowStartMs)) ramping = true;
           eligible.push({ upstream: e.upstream, weight });
