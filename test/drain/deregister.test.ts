@@ -1,0 +1,200 @@
+import { describe, expect, test } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { onTestFinished } from 'vitest';
+import { startBackend } from '../helpers/backends.js';
+import type { TestBackend } from '../helpers/backends.js';
+import { clientAgent, get, steadyLoad } from '../helpers/http.js';
+import { api, startTestTurnout } from '../helpers/turnout.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function svc(pools: Record<string, TestBackend[] | { id: string; url: string }[]>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    services: {
+      web: {
+        routes: [{ host: '*', pathPrefix: '/' }],
+        pools: Object.fromEntries(Object.entries(pools).map(([p, bs]) => [p, bs.map((b) => ({ id: b.id, url: b.url }))])),
+        timeouts: { connect: '500ms', response: '10s' },
+        outlier: false,
+        ...extra,
+      },
+    },
+  };
+}
+
+/** A WebSocket echo backend that says which backend it is. */
+async function wsBackend(id: string): Promise<{ id: string; url: string; close: () => Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.setHeader('x-backend', id);
+    res.end(JSON.stringify({ backend: id }));
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`${id}:${m.toString()}`)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const close = async (): Promise<void> => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  onTestFinished(close);
+  return { id, url: `http://127.0.0.1:${port}`, close };
+}
+
+function openWs(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; at: number }> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const closed = new Promise<{ code: number; at: number }>((r) => ws.on('close', (code) => r({ code, at: Date.now() })));
+    ws.once('open', () => resolve({ ws, closed }));
+    ws.once('error', reject);
+    onTestFinished(() => ws.terminate());
+  });
+}
+
+function echo(ws: WebSocket, msg: string): Promise<string> {
+  return new Promise((r) => {
+    ws.once('message', (d) => r(d.toString()));
+    ws.send(msg);
+  });
+}
+
+describe('deregistering a backend drains it', () => {
+  test('slow requests in flight finish with 200, no new request reaches it, wait=true answers once it is gone', async () => {
+    const b1 = await startBackend('b1');
+    const b2 = await startBackend('b2');
+    const t = await startTestTurnout(svc({ blue: [b1, b2] }));
+    const agent = clientAgent(16);
+    // 6 slow requests: EDF alternates, so 3 land on each backend.
+    const slow = Array.from({ length: 6 }, () => get(`${t.proxyUrl}/slow?ms=2500`, { agent }));
+    await sleep(300);
+    expect(t.runtime.backendView('web', 'b1')?.inFlight).toBe(3);
+    const hitsBefore = b1.hits;
+    const started = Date.now();
+    const del = api(t, 'DELETE', '/v1/services/web/pools/blue/backends/b1?wait=true&timeout=20s');
+    await sleep(200);
+    // While it drains: GET shows progress, new requests all go to b2.
+    const view = await api(t, 'GET', '/v1/services/web/pools/blue/backends/b1');
+    expect(view.body.backend.state).toBe('draining');
+    expect(view.body.backend.drain.inFlight).toBe(3);
+    expect(typeof view.body.backend.drain.deadline).toBe('string');
+    for (let i = 0; i < 20; i++) expect(JSON.parse((await get(`${t.proxyUrl}/`, { agent })).text).backend).toBe('b2');
+    expect(b1.hits).toBe(hitsBefore);
+    const results = await Promise.all(slow);
+    const lastEnded = Date.now();
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const answer = await del;
+    const answeredAt = Date.now();
+    expect(answer.status).toBe(200);
+    expect(answer.body.removed).toBe(true);
+    // wait=true answered only after the slow requests ended, and within 1 s of the last one.
+    expect(answeredAt - started).toBeGreaterThan(1800);
+    expect(answeredAt - lastEnded).toBeLessThan(1000);
+    expect((await api(t, 'GET', '/v1/services/web/pools/blue/backends/b1')).status).toBe(404);
+    const events = (await api(t, 'GET', '/v1/services/web/events')).body.events as { type: string; backend?: string }[];
+    expect(events.filter((e) => e.backend === 'b1').map((e) => e.type)).toEqual(['drain_end', 'drain_start']);
+  });
+
+  test('a backend with nothing in flight is removed at once (202, then gone)', async () => {
+    const b1 = await startBackend('b1');
+    const b2 = await startBackend('b2');
+    const t = await startTestTurnout(svc({ blue: [b1, b2] }));
+    const r = await api(t, 'DELETE', '/v1/services/web/pools/blue/backends/b1');
+    expect(r.status).toBe(202);
+    expect(r.body.backend.state).toBe('draining');
+    const end = Date.now() + 1000;
+    while (Date.now() < end && t.runtime.hasBackend('web', 'b1')) await sleep(10);
+    expect(t.runtime.hasBackend('web', 'b1')).toBe(false);
+  });
+
+  test('PATCH state draining drains without removing; active brings it back', async () => {
+    const b1 = await startBackend('b1');
+    const b2 = await startBackend('b2');
+    const t = await startTestTurnout(svc({ blue: [b1, b2] }));
+    const agent = clientAgent(4);
+    expect((await api(t, 'PATCH', '/v1/services/web/pools/blue/backends/b1', { state: 'draining' })).status).toBe(200);
+    await sleep(200);
+    expect(t.runtime.hasBackend('web', 'b1')).toBe(true);
+    for (let i = 0; i < 10; i++) expect(JSON.parse((await get(`${t.proxyUrl}/`, { agent })).text).backend).toBe('b2');
+    expect((await api(t, 'PATCH', '/v1/services/web/pools/blue/backends/b1', { state: 'active' })).status).toBe(200);
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add(JSON.parse((await get(`${t.proxyUrl}/`, { agent })).text).backend);
+    expect([...seen].sort()).toEqual(['b1', 'b2']);
+  });
+
+  test('a WebSocket on a draining backend gets 1001 at the deadline; one on another backend is untouched', async () => {
+    const w1 = await wsBackend('w1');
+    const w2 = await wsBackend('w2');
+    const t = await startTestTurnout(svc({ blue: [w1, w2] }));
+    const wsUrl = t.proxyUrl.replace('http', 'ws');
+    const a = await openWs(`${wsUrl}/chat`);
+    const b = await openWs(`${wsUrl}/chat`);
+    const ra = await echo(a.ws, 'hi');
+    const rb = await echo(b.ws, 'hi');
+    const onW1 = ra.startsWith('w1:') ? a : b;
+    const onW2 = ra.startsWith('w1:') ? b : a;
+    expect([ra.split(':')[0], rb.split(':')[0]].sort()).toEqual(['w1', 'w2']);
+    expect(t.runtime.backendView('web', 'w1')?.inFlight).toBe(1);
+    const started = Date.now();
+    const del = await api(t, 'DELETE', '/v1/services/web/pools/blue/backends/w1?timeout=1s');
+    expect(del.status).toBe(202);
+    const closed = await onW1.closed;
+    expect(closed.code).toBe(1001);
+    expect(closed.at - started).toBeGreaterThanOrEqual(900);
+    expect(closed.at - started).toBeLessThan(3000);
+    // The other one still echoes.
+    expect(await echo(onW2.ws, 'still')).toBe('w2:still');
+    expect(onW2.ws.readyState).toBe(WebSocket.OPEN);
+    await sleep(200);
+    expect(t.runtime.hasBackend('web', 'w1')).toBe(false);
+  });
+});
+
+describe('flip barrier', () => {
+  test('flip ?wait=drained answers after the last slow blue request finished', async () => {
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const t = await startTestTurnout(svc({ blue: [blue], green: [green] }, { split: { blue: 100, green: 0 } }));
+    const agent = clientAgent(8);
+    const slow = [1200, 1800, 2400].map((ms) => get(`${t.proxyUrl}/slow?ms=${ms}`, { agent }).then((r) => ({ r, at: Date.now() })));
+    await sleep(200);
+    const flip = await api(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'green' });
+    const answeredAt = Date.now();
+    const done = await Promise.all(slow);
+    expect(flip.status).toBe(200);
+    expect(flip.body.drained).toBe(true);
+    expect(flip.body.inFlight).toBe(0);
+    expect(flip.body.service.split).toEqual({ blue: 0, green: 100 });
+    const lastBlue = Math.max(...done.map((d) => d.at));
+    expect(done.every((d) => d.r.status === 200)).toBe(true);
+    expect(answeredAt).toBeGreaterThanOrEqual(lastBlue - 50);
+    expect(answeredAt - lastBlue).toBeLessThan(1000);
+  });
+});
+
+describe('rolling replacement', () => {
+  test('three old backends replaced one by one under steady load with 10 % slow requests: zero failed requests', async () => {
+    const old = await Promise.all(['old-1', 'old-2', 'old-3'].map((id) => startBackend(id)));
+    const t = await startTestTurnout(svc({ blue: old }, { healthCheck: { path: '/health', interval: '100ms' } }));
+    const load = steadyLoad(t.proxyUrl, { connections: 16, maxMs: 25_000, maxRequests: 200_000, path: (i) => (i % 10 === 0 ? '/slow?ms=400' : '/') });
+    await sleep(300);
+    for (let i = 0; i < 3; i++) {
+      const fresh = await startBackend(`new-${i + 1}`);
+      expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: fresh.id, url: fresh.url })).status).toBe(201);
+      const end = Date.now() + 5000;
+      while (Date.now() < end && t.runtime.backendView('web', fresh.id)?.health !== 'healthy') await sleep(20);
+      expect(t.runtime.backendView('web', fresh.id)?.health).toBe('healthy');
+      const del = await api(t, 'DELETE', `/v1/services/web/pools/blue/backends/old-${i + 1}?wait=true&timeout=10s`);
+      expect(del.status).toBe(200);
+      await (old[i] as TestBackend).close(); // the deploy tool kills the old process
+      await sleep(200);
+    }
+    const results = await load.stop();
+    expect(results.length).toBeGreaterThan(300);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    const services = (await api(t, 'GET', '/v1/services/web')).body.service;
+    expect(services.pools.blue.backends.map((b: { id: string }) => b.id)).toEqual(['new-1', 'new-2', 'new-3']);
+  });
+});
