@@ -67,6 +67,8 @@ export class Runtime extends EventEmitter implements ProxyObserver {
   readonly events = new EventLog(200);
   private state: StateSnapshot | undefined;
   private readonly entries = new Map<string, BackendEntry>();
+  /** The same entries by upstream object: the hot path looks up without building a key. */
+  private readonly byUpstream = new Map<Upstream, BackendEntry>();
   private readonly config: Config;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -153,11 +155,13 @@ export class Runtime extends EventEmitter implements ProxyObserver {
     };
     upstream.onIdle = () => this.onUpstreamIdle(entry);
     this.entries.set(entry.key, entry);
+    this.byUpstream.set(upstream, entry);
     return entry;
   }
 
   private dropEntry(entry: BackendEntry, why: string): void {
     this.entries.delete(entry.key);
+    this.byUpstream.delete(entry.upstream);
     if (entry.ejectTimer !== undefined) clearTimeout(entry.ejectTimer);
     if (entry.drainTimer !== undefined) clearTimeout(entry.drainTimer);
     const inFlight = entry.upstream.inFlight;
@@ -375,8 +379,9 @@ export class Runtime extends EventEmitter implements ProxyObserver {
   private recordOutcome(svc: ServiceTable, pool: PoolTable, up: Upstream, ok: boolean, reason: string): void {
     const settings = svc.settings.outlier;
     if (settings === undefined) return;
-    const e = this.entries.get(keyOf(up.service, up.id));
-    if (e === undefined || e.upstream !== up) return;
+    const e = this.byUpstream.get(up);
+    if (e === undefined) return;
+    if (ok && e.outlier.consecutiveFailures === 0 && e.outlier.ejections === 0) return; // the common case
     const now = this.now();
     let mayEject = false;
     if (!ok) {
@@ -525,5 +530,6 @@ export class Runtime extends EventEmitter implements ProxyObserver {
       await e.upstream.destroy();
     }
     this.entries.clear();
+    this.byUpstream.clear();
   }
 }
