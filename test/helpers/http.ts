@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest';
 /** An undici agent for the test's client side, destroyed after the test. */
 export function clientAgent(connections = 16): Agent {
   const agent = new Agent({ connections, keepAliveTimeout: 10_000 });
-  onTestFinished(() => agent.destroy());
+  onTestFinished(() => agent.destroy().catch(() => undefined));
   return agent;
 }
 
