@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
+import { registerMetrics } from './admin/metrics-route.js';
 import type { Config } from './config/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { ControlPlane, Runtime } from './runtime/index.js';
 import { createStore } from './store/index.js';
 import type { StateStore } from './store/index.js';
+import { Telemetry } from './telemetry/index.js';
 
 export interface Turnout {
   readonly config: Config;
@@ -14,6 +16,7 @@ export interface Turnout {
   readonly runtime: Runtime;
   readonly control: ControlPlane;
   readonly store: StateStore;
+  readonly telemetry: Telemetry;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
@@ -33,7 +36,8 @@ export interface StartOptions {
 export async function startTurnout(config: Config, opts: StartOptions): Promise<Turnout> {
   const logger = opts.logger;
   const store = opts.store ?? createStore(config.state);
-  const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }) });
+  const telemetry = new Telemetry();
+  const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
   try {
     await control.init(opts.resetState ?? false);
@@ -55,7 +59,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   });
   let admin: FastifyInstance | undefined;
   try {
-    admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready });
+    admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready, extend: (app) => registerMetrics(app, telemetry) });
     await admin.listen({ host: config.admin.host, port: config.admin.port });
     const addr = await proxy.listen();
     ready = true;
@@ -72,6 +76,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       runtime,
       control,
       store,
+      telemetry,
       proxyUrl,
       adminUrl,
       stop(timeoutMs = config.shutdownTimeoutMs) {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { inSlowStart, slowStartWeight } from '../balancer/index.js';
 import type { Config, ServiceConfig } from '../config/index.js';
+import { PROXY_ERROR_STATUS } from '../errors.js';
 import type { UpstreamFailure, ProxyErrorCode } from '../errors.js';
 import { HealthChecker } from '../health/checker.js';
 import type { CheckTarget, ProbeResult } from '../health/checker.js';
@@ -12,6 +13,7 @@ import type { CheckState } from '../health/state-machine.js';
 import type { BackendRecord, Health, StateSnapshot } from '../model/index.js';
 import type { ProxyObserver } from '../proxy/exchange.js';
 import { Upstream } from '../proxy/upstream.js';
+import type { BackendLive, PoolLive, Telemetry, TelemetrySource } from '../telemetry/index.js';
 import { EventLog } from './events.js';
 import type { ServiceEvent } from './events.js';
 import { buildServiceTable, EMPTY_TABLE, RoutingTable } from './table.js';
@@ -54,6 +56,8 @@ export interface RuntimeOptions {
   readonly random?: () => number;
   /** Asks the control plane to remove a drained backend (a write through the store). */
   readonly removeBackend?: (service: string, pool: string, id: string) => Promise<void>;
+  /** Metrics and live windows; the runtime forwards what the proxy reports. */
+  readonly telemetry?: Telemetry;
 }
 
 const keyOf = (service: string, id: string): string => `${service}\u0000${id}`;
@@ -62,7 +66,7 @@ const keyOf = (service: string, id: string): string => `${service}\u0000${id}`;
  * Wires stored state and local facts (health, ejection, drain, slow start) into the RoutingTable
  * the proxy reads. Every change rebuilds the table and swaps one reference.
  */
-export class Runtime extends EventEmitter implements ProxyObserver {
+export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySource {
   current: RoutingTable = EMPTY_TABLE;
   readonly events = new EventLog(200);
   private state: StateSnapshot | undefined;
@@ -73,6 +77,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly checker: HealthChecker;
+  readonly telemetry: Telemetry | undefined;
   private slowStartTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Until warm-up ends, backends that become eligible skip slow start: the whole table starts together. */
@@ -86,6 +91,8 @@ export class Runtime extends EventEmitter implements ProxyObserver {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.removeBackend = opts.removeBackend;
+    this.telemetry = opts.telemetry;
+    this.telemetry?.attach(this);
     this.checker = new HealthChecker((key, result) => this.onProbe(key, result), opts.random);
   }
 
@@ -177,6 +184,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
       this.log.debug({ service: entry.service, backend: entry.record.id, why }, 'backend dropped');
     }
     entry.upstream.onIdle = undefined;
+    this.telemetry?.forget(entry.upstream);
     void entry.upstream.destroy();
     this.emit('removed', entry.service, entry.record.id);
   }
@@ -298,6 +306,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
     const hc = e === undefined ? undefined : this.config.services[e.service]?.healthCheck;
     if (e === undefined || hc === undefined) return;
     const before = e.check.health;
+    this.telemetry?.onHealthCheck(e.service, e.pool, e.record.id, result.passed);
     const { state, changed } = observe(e.check, result.passed, hc);
     e.check = state;
     if (!changed) return;
@@ -365,16 +374,20 @@ export class Runtime extends EventEmitter implements ProxyObserver {
   }
 
   // ProxyObserver: outcomes feed passive outlier detection. Kept allocation-free on success.
-  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, _durationMs: number): void {
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number): void {
+    this.telemetry?.onResponse(svc.name, pool.name, up, up.id, status, durationMs);
     if (status === 499) return; // the client left: says nothing about the backend
     this.recordOutcome(svc, pool, up, status < 500, status >= 500 ? `status ${status}` : '');
   }
 
-  onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, _retried: boolean): void {
+  onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void {
+    this.telemetry?.onUpstreamFailure(svc.name, pool.name, up.id, reason, retried);
     this.recordOutcome(svc, pool, up, false, reason);
   }
 
-  onProxyError(_svc: ServiceTable | undefined, _pool: PoolTable | undefined, _code: ProxyErrorCode, _durationMs: number): void {}
+  onProxyError(svc: ServiceTable | undefined, pool: PoolTable | undefined, code: ProxyErrorCode, durationMs: number): void {
+    this.telemetry?.onProxyError(svc?.name ?? '', pool?.name ?? '', PROXY_ERROR_STATUS[code], durationMs);
+  }
 
   private recordOutcome(svc: ServiceTable, pool: PoolTable, up: Upstream, ok: boolean, reason: string): void {
     const settings = svc.settings.outlier;
@@ -399,6 +412,7 @@ export class Runtime extends EventEmitter implements ProxyObserver {
     e.outlier = r.state;
     if (!r.ejected) return;
     const forMs = r.state.ejectedUntil - now;
+    this.telemetry?.onEjection(e.service, pool.name, e.record.id);
     this.event(e.service, {
       type: 'ejected',
       pool: pool.name,
@@ -484,6 +498,26 @@ export class Runtime extends EventEmitter implements ProxyObserver {
         : {}),
     };
     return view;
+  }
+
+  /** TelemetrySource: every service with its split and live backend views (scrape and snapshot time). */
+  forEachService(cb: (service: string, split: Readonly<Record<string, number>>, pools: readonly PoolLive[]) => void): void {
+    if (this.state === undefined) return;
+    for (const [name, svc] of Object.entries(this.state.services)) {
+      if (this.config.services[name] === undefined) continue;
+      const pools: PoolLive[] = [];
+      for (const [poolName, pool] of Object.entries(svc.pools)) {
+        const backends: BackendLive[] = [];
+        for (const rec of pool.backends) {
+          const e = this.entries.get(keyOf(name, rec.id));
+          if (e === undefined) continue;
+          const v = this.viewOf(e);
+          backends.push({ ...v, healthOk: this.healthOk(name, rec.id), key: e.upstream });
+        }
+        pools.push({ name: poolName, backends });
+      }
+      cb(name, svc.split, pools);
+    }
   }
 
   /** In-flight requests and upgrades on the given pools of a service. */

@@ -1,1 +1,5 @@
 export { createLogger } from './logger.js';
+export { Telemetry } from './metrics.js';
+export type { TelemetrySource, PoolLive, BackendLive } from './metrics.js';
+export { RollingWindow } from './window.js';
+export type { WindowSummary } from './window.js';

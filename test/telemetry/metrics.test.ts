@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { deadPort, startBackend } from '../helpers/backends.js';
+import { clientAgent, get } from '../helpers/http.js';
+import { api, startTestTurnout } from '../helpers/turnout.js';
+
+function hasPromtool(): boolean {
+  try {
+    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('GET /metrics', () => {
+  test('counts requests, errors, retries and states; promtool accepts the output', async () => {
+    const b1 = await startBackend('b1');
+    const dead = await deadPort();
+    const t = await startTestTurnout({
+      services: {
+        web: {
+          routes: [{ host: '*', pathPrefix: '/' }],
+          pools: { blue: [{ id: 'b1', url: b1.url }, { id: 'dead', url: `http://127.0.0.1:${dead}` }], green: [] },
+          split: { blue: 100, green: 0 },
+          outlier: false,
+          healthCheck: { path: '/health', interval: '100ms' },
+        },
+      },
+    });
+    const agent = clientAgent(2);
+    for (let i = 0; i < 10; i++) expect((await get(`${t.proxyUrl}/`, { agent })).status).toBe(200);
+    await api(t, 'GET', '/v1/services');
+    const res = await fetch(`${t.adminUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/turnout_requests_total\{service="web",pool="blue",backend="b1",code="200"\} 10/);
+    expect(text).toMatch(/turnout_split_percent\{service="web",pool="blue"\} 100/);
+    expect(text).toMatch(/turnout_split_percent\{service="web",pool="green"\} 0/);
+    expect(text).toMatch(/turnout_backend_state\{service="web",pool="blue",backend="b1",state="active"\} 1/);
+    expect(text).toMatch(/turnout_backend_weight\{service="web",pool="blue",backend="b1"\} 100/);
+    expect(text).toMatch(/turnout_backend_healthy\{service="web",pool="blue",backend="dead"\} 0/);
+    expect(text).toMatch(/turnout_backend_in_flight\{service="web",pool="blue",backend="b1"\} 0/);
+    expect(text).toMatch(/turnout_state_revision 1/);
+    expect(text).toMatch(/turnout_request_duration_seconds_count\{service="web",pool="blue"\} 10/);
+    expect(text).toMatch(/turnout_health_checks_total\{service="web",pool="blue",backend="dead",result="fail"\} \d+/);
+    expect(text).toMatch(/turnout_admin_requests_total\{route="\/v1\/services",code="200"\} 1/);
+    expect(text).toMatch(/process_cpu_seconds_total/);
+    if (hasPromtool()) {
+      const dir = mkdtempSync(join(tmpdir(), 'turnout-metrics-'));
+      const file = join(dir, 'metrics.txt');
+      writeFileSync(file, text);
+      // promtool reads the exposition from stdin; exit 0 means accepted (lint warnings are printed, not fatal).
+      execFileSync('sh', ['-c', `promtool check metrics < "${file}"`], { stdio: 'pipe' });
+    }
+  });
+
+  test('retries and upstream errors are counted', async () => {
+    const b1 = await startBackend('b1');
+    const dead = await deadPort();
+    const t = await startTestTurnout({
+      services: {
+        web: {
+          routes: [{ host: '*', pathPrefix: '/' }],
+          pools: { blue: [{ id: 'dead', url: `http://127.0.0.1:${dead}` }, { id: 'b1', url: b1.url }] },
+          outlier: false,
+        },
+      },
+    });
+    const agent = clientAgent(2);
+    for (let i = 0; i < 10; i++) expect((await get(`${t.proxyUrl}/`, { agent })).status).toBe(200);
+    const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
+    // EDF takes the first-declared on a tie, so every first attempt goes to the dead backend and is retried.
+    expect(text).toMatch(/turnout_retries_total\{service="web"\} 10/);
+    expect(text).toMatch(/turnout_upstream_errors_total\{service="web",pool="blue",backend="dead",reason="connect_refused"\} 10/);
+    expect(b1.hits).toBe(10);
+  });
+});
