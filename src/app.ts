@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
 import { registerMetrics } from './admin/metrics-route.js';
+import { registerStream } from './admin/stream-route.js';
 import type { Config } from './config/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { ControlPlane, Runtime } from './runtime/index.js';
@@ -59,7 +60,11 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   });
   let admin: FastifyInstance | undefined;
   try {
-    admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready, extend: (app) => registerMetrics(app, telemetry) });
+    admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready, extend: (app) => {
+        registerMetrics(app, telemetry);
+        registerStream(app, runtime, telemetry);
+      },
+    });
     await admin.listen({ host: config.admin.host, port: config.admin.port });
     const addr = await proxy.listen();
     ready = true;

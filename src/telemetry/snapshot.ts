@@ -1,0 +1,86 @@
+import type { Telemetry, TelemetrySource } from './metrics.js';
+
+/** Seconds the live figures are averaged over. */
+export const SNAPSHOT_WINDOW_SECONDS = 5;
+
+export interface TrafficFigures {
+  readonly rps: number;
+  readonly errorRate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly inFlight: number;
+}
+
+export interface BackendTraffic extends TrafficFigures {
+  readonly id: string;
+  readonly state: string;
+  readonly health: string;
+  readonly ejected: boolean;
+  readonly weight: number;
+  readonly effectiveWeight: number;
+}
+
+export interface PoolTraffic extends TrafficFigures {
+  readonly name: string;
+  readonly split: number;
+  readonly backends: readonly BackendTraffic[];
+}
+
+export interface ServiceTraffic {
+  readonly name: string;
+  readonly split: Readonly<Record<string, number>>;
+  readonly rps: number;
+  readonly pools: readonly PoolTraffic[];
+}
+
+export interface TrafficSnapshot {
+  readonly time: string;
+  readonly revision: number;
+  readonly windowSeconds: number;
+  readonly services: readonly ServiceTraffic[];
+}
+
+const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
+
+/** One traffic snapshot (for `/v1/stream` and the dashboard): per service, pool and backend. */
+export function trafficSnapshot(source: TelemetrySource, telemetry: Telemetry, nowMs: number): TrafficSnapshot {
+  const services: ServiceTraffic[] = [];
+  const w = SNAPSHOT_WINDOW_SECONDS;
+  source.forEachService((name, split, pools) => {
+    let svcRps = 0;
+    const poolOut: PoolTraffic[] = pools.map((p) => {
+      const pw = telemetry.poolWindow(name, p.name, nowMs, w);
+      svcRps += pw.rps;
+      let inFlight = 0;
+      const backends = p.backends.map((b): BackendTraffic => {
+        inFlight += b.inFlight;
+        const bw = telemetry.backendWindow(b.key, nowMs, w);
+        return {
+          id: b.id,
+          state: b.state,
+          health: b.health,
+          ejected: b.ejected,
+          weight: b.weight,
+          effectiveWeight: b.effectiveWeight,
+          inFlight: b.inFlight,
+          rps: round(bw?.rps ?? 0),
+          errorRate: round(bw?.errorRate ?? 0, 4),
+          p50Ms: bw?.p50Ms ?? 0,
+          p99Ms: bw?.p99Ms ?? 0,
+        };
+      });
+      return {
+        name: p.name,
+        split: split[p.name] ?? 0,
+        rps: round(pw.rps),
+        errorRate: round(pw.errorRate, 4),
+        p50Ms: pw.p50Ms,
+        p99Ms: pw.p99Ms,
+        inFlight,
+        backends,
+      };
+    });
+    services.push({ name, split, rps: round(svcRps), pools: poolOut });
+  });
+  return { time: new Date(nowMs).toISOString(), revision: source.revision, windowSeconds: w, services };
+}
