@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { startTurnout } from '../app.js';
 import type { Turnout } from '../app.js';
 import { isLoopbackHost, loadConfigFile } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigError, StateFileError } from '../errors.js';
+import { FileStore } from '../store/index.js';
 import { createLogger } from '../telemetry/index.js';
 
 export interface ServeOptions {
@@ -44,6 +44,13 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const logger = createLogger(config.log.level);
   let turnout: Turnout;
   try {
+    if (opts.resetState && config.state.store === 'file') {
+      // The corrupt-file message recommends --reset-state: keep the old file, never overwrite it.
+      const aside = await new FileStore(config.state.path).setAsideIfCorrupt();
+      if (aside !== undefined) logger.warn({ path: config.state.path, movedTo: aside }, 'reset-state: the unreadable state file was moved aside');
+    }
+    // Loaded only now: a bad config is refused without loading the data plane and admin API.
+    const { startTurnout } = await import('../app.js');
     turnout = await startTurnout(config, { logger, resetState: opts.resetState });
   } catch (err) {
     if (err instanceof StateFileError) {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import type { ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_WEIGHT, MAX_POOLS } from '../model/types.js';
 import { sumBasisPoints, toBasisPoints } from '../model/split.js';
 import { parseDuration } from '../util/duration.js';
-import { ConfigSchema } from './schema.js';
+import { ConfigSchema, Name } from './schema.js';
 import type { RawConfig, RawServiceConfig } from './schema.js';
 import type { AdminToken, Config, HealthCheckSettings, OutlierSettings, ServiceConfig } from './types.js';
 
@@ -32,11 +33,17 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError(file, ['(root): expected a mapping with at least "services"']);
   }
   const problems: string[] = [];
-  const interpolated = interpolate(doc, '', env, problems);
+  const substituted: string[] = [];
+  const interpolated = interpolate(doc, '', env, problems, substituted);
   if (problems.length > 0) throw new ConfigError(file, problems);
+  convertSubstituted(interpolated, substituted);
 
+  const missing = new Set<string>();
   for (const e of Value.Errors(ConfigSchema, interpolated)) {
-    problems.push(`${keyPath(e.path)}: ${describe(e.message, e.schema as { description?: string }, e.value)}`);
+    // A missing key also fails every check on its (absent) value: say it once.
+    if (missing.has(e.path)) continue;
+    if (e.type === ValueErrorType.ObjectRequiredProperty) missing.add(e.path);
+    problems.push(`${keyPath(e.path)}: ${describe(e)}`);
     if (problems.length >= 20) break;
   }
   if (problems.length > 0) throw new ConfigError(file, dedupe(problems));
@@ -60,32 +67,67 @@ function keyPath(pointer: string): string {
     .join('');
 }
 
-function describe(message: string, schema: { description?: string } | undefined, value: unknown): string {
-  const expected = schema?.description ? ` (expected ${schema.description})` : '';
-  const got = value === undefined ? '' : `, got ${JSON.stringify(value)?.slice(0, 80)}`;
-  return `${message}${expected}${got}`;
+function describe(e: ValueError): string {
+  const schema = e.schema as { description?: string; properties?: Record<string, unknown>; patternProperties?: Record<string, { description?: string }> };
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    // e.schema is the enclosing object: name what it does accept.
+    if (schema.properties !== undefined) return `unknown key (expected one of: ${Object.keys(schema.properties).join(', ')})`;
+    return `not a valid name (expected ${Name.description ?? 'a name'})`;
+  }
+  const expected = schema.description ? ` (expected ${schema.description})` : '';
+  if (e.type === ValueErrorType.ObjectRequiredProperty) return `required key is missing${expected}`;
+  const got = e.value === undefined ? '' : `, got ${JSON.stringify(e.value)?.slice(0, 80)}`;
+  return `${e.message}${expected}${got}`;
 }
 
 const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** `${NAME}` and `${NAME:-default}` in string values only, so a variable can never inject YAML structure. */
-function interpolate(node: unknown, path: string, env: NodeJS.ProcessEnv, problems: string[]): unknown {
+/**
+ * `${NAME}` and `${NAME:-default}` in string values only, so a variable can never inject YAML
+ * structure. `pointer` is the JSON pointer of `node`; pointers of strings that held a reference
+ * are collected in `substituted`.
+ */
+function interpolate(node: unknown, pointer: string, env: NodeJS.ProcessEnv, problems: string[], substituted: string[]): unknown {
   if (typeof node === 'string') {
+    if (!node.includes('${')) return node;
+    substituted.push(pointer);
     return node.replace(ENV_RE, (_m, name: string, fallback: string | undefined) => {
       const value = env[name];
       if (value !== undefined && value !== '') return value;
       if (fallback !== undefined) return fallback;
-      problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
+      problems.push(`${keyPath(pointer)}: environment variable ${name} is not set`);
       return '';
     });
   }
-  if (Array.isArray(node)) return node.map((v, i) => interpolate(v, `${path}[${i}]`, env, problems));
+  if (Array.isArray(node)) return node.map((v, i) => interpolate(v, `${pointer}/${i}`, env, problems, substituted));
   if (node !== null && typeof node === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = interpolate(v, path ? `${path}.${k}` : k, env, problems);
-    return out;
+    // fromEntries defines own keys: `out[k] =` would turn a "__proto__" key into a prototype, hiding it from validation.
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, interpolate(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, env, problems, substituted)]),
+    );
   }
   return node;
+}
+
+/**
+ * `port: ${PORT}` must give a number: a substituted string takes the type the schema expects at
+ * its place ("8080" → 8080, "true" → true). Values written literally in the file stay strict.
+ */
+function convertSubstituted(doc: unknown, substituted: readonly string[]): void {
+  if (substituted.length === 0) return;
+  const converted = Value.Convert(ConfigSchema, Value.Clone(doc));
+  for (const pointer of substituted) {
+    const keys = pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop();
+    let into: unknown = doc;
+    let from: unknown = converted;
+    for (const k of keys) {
+      into = (into as Record<string, unknown>)[k];
+      from = (from as Record<string, unknown> | undefined)?.[k];
+    }
+    const value = (from as Record<string, unknown> | undefined)?.[last as string];
+    if (value !== undefined) (into as Record<string, unknown>)[last as string] = value;
+  }
 }
 
 function ms(value: string | undefined, fallback: number): number {
@@ -184,7 +226,7 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     healthCheck = {
       path: hc.path,
       intervalMs,
-      timeoutMs: ms(hc.timeout, Math.min(2000, intervalMs)),
+      timeoutMs: ms(hc.timeout, 2000),
       healthyThreshold: hc.healthyThreshold ?? 2,
       unhealthyThreshold: hc.unhealthyThreshold ?? 3,
       expectStatusMin: lo ?? 200,

@@ -50,8 +50,10 @@ export const OutlierConfig = Type.Object(
 export const ServiceConfig = Type.Object(
   {
     routes: Type.Array(RouteConfig, { minItems: 1 }),
-    pools: Type.Record(Name, Type.Array(BackendConfig)),
-    split: Type.Optional(Type.Record(Name, Type.Number({ minimum: 0, maximum: 100 }))),
+    // Keys are names too (additionalProperties: false refuses the others): the sticky cookie is
+    // `turnout_<service>=<pool>`, and a space or a ";" in either would break it.
+    pools: Type.Record(Name, Type.Array(BackendConfig), { additionalProperties: false, description: 'a mapping of pool names to backend lists' }),
+    split: Type.Optional(Type.Record(Name, Type.Number({ minimum: 0, maximum: 100 }), { additionalProperties: false })),
     healthCheck: Type.Optional(HealthCheckConfig),
     outlier: Type.Optional(Type.Union([OutlierConfig, Type.Literal(false)])),
     slowStart: Type.Optional(Duration),
@@ -129,7 +131,7 @@ export const ConfigSchema = Type.Object(
     ),
     /** How long the proxy waits for in-flight requests on SIGTERM (default 30s). */
     shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
-    services: Type.Record(Name, ServiceConfig),
+    services: Type.Record(Name, ServiceConfig, { additionalProperties: false, description: 'a mapping of service names to services' }),
   },
   Strict,
 );

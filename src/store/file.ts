@@ -74,6 +74,34 @@ export class FileStore implements StateStore {
     this.revision = next.revision;
   }
 
+  /**
+   * For `--reset-state`: a state file that does not hold a turnout state is renamed to
+   * `<path>.corrupt-<time>` so the seed can be written without destroying it. Returns where it
+   * went, or undefined when the file is absent or sound (a sound file is reset by a normal write).
+   */
+  async setAsideIfCorrupt(): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StateFileError(`cannot read state file ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      parseStateFile(text, this.path);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof StateFileError)) throw err;
+    }
+    const aside = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      await rename(this.path, aside);
+    } catch (err) {
+      throw new StateFileError(`cannot move the corrupt state file ${this.path} aside: ${(err as Error).message}`, { cause: err });
+    }
+    return aside;
+  }
+
   onChange(): void {
     // One process owns the file.
   }
@@ -81,6 +109,36 @@ export class FileStore implements StateStore {
   async close(): Promise<void> {
     await this.chain;
   }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Down to each backend, so that what start-up reads can never fail later with a TypeError. */
+function isStateShape(doc: unknown): boolean {
+  if (!isRecord(doc) || !Number.isInteger(doc.revision) || !isRecord(doc.services)) return false;
+  return Object.values(doc.services).every(
+    (svc) =>
+      isRecord(svc) &&
+      isRecord(svc.split) &&
+      Object.values(svc.split).every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+      isRecord(svc.pools) &&
+      Object.values(svc.pools).every(
+        (pool) =>
+          isRecord(pool) &&
+          Array.isArray(pool.backends) &&
+          pool.backends.every(
+            (b: unknown) =>
+              isRecord(b) &&
+              typeof b.id === 'string' &&
+              typeof b.url === 'string' &&
+              typeof b.weight === 'number' &&
+              (b.state === 'active' || b.state === 'draining' || b.state === 'maint') &&
+              (b.drain === undefined || isRecord(b.drain)),
+          ),
+      ) &&
+      (svc.splitHistory === undefined || Array.isArray(svc.splitHistory)) &&
+      (svc.history === undefined || Array.isArray(svc.history)),
+  );
 }
 
 /** Validates the shape enough that a hand-edited or truncated file is refused, not half-used. */
@@ -91,25 +149,14 @@ export function parseStateFile(text: string, path: string, onBad: () => void = (
   } catch (err) {
     onBad();
     throw new StateFileError(
-      `state file ${path} is corrupt (${(err as Error).message}); it was left untouched. Fix or move it, or start with --reset-state`,
+      `state file ${path} is corrupt (${(err as Error).message}); it was left untouched. Fix or move it, or start with --reset-state (which moves it aside)`,
       { cause: err },
     );
   }
-  const d = doc as { revision?: unknown; services?: unknown };
-  const ok =
-    d !== null &&
-    typeof d === 'object' &&
-    Number.isInteger(d.revision) &&
-    d.services !== null &&
-    typeof d.services === 'object' &&
-    Object.values(d.services as Record<string, unknown>).every((s) => {
-      const svc = s as { split?: unknown; pools?: unknown };
-      return svc && typeof svc.split === 'object' && typeof svc.pools === 'object';
-    });
-  if (!ok) {
+  if (!isStateShape(doc)) {
     onBad();
     throw new StateFileError(
-      `state file ${path} does not hold a turnout state (revision, services); it was left untouched. Fix or move it, or start with --reset-state`,
+      `state file ${path} does not hold a turnout state (revision, services); it was left untouched. Fix or move it, or start with --reset-state (which moves it aside)`,
     );
   }
   const state = doc as StateSnapshot;
