@@ -1,0 +1,351 @@
+// Shared helpers for the benchmarks: child processes that are always cleaned up, free loopback
+// ports, readiness polling, autocannon runs, machine info and result files.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(BENCH_DIR, '..');
+export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+export const HOST = '127.0.0.1';
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every child gets its own process group (detached), so a whole tree (nginx
+// master + worker) is signalled at once, and every child is killed when this process exits,
+// throws, or gets SIGINT/SIGTERM/SIGHUP.
+
+const children = new Set();
+const tempDirs = new Set();
+let handlersInstalled = false;
+
+function killGroup(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function installHandlers() {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', () => {
+    for (const c of children) killGroup(c, 'SIGKILL');
+    for (const d of tempDirs) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        // ignore
+      }
+    }
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      process.stderr.write(`\nbench: ${sig}, stopping children\n`);
+      for (const c of children) killGroup(c, 'SIGKILL');
+      process.exit(130);
+    });
+  }
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
+/**
+ * Spawns a child in its own process group, keeping the last 64 KiB of its output (so a failure can
+ * be shown) and counting lines that match `watch` (e.g. pino warn/error lines).
+ */
+export function startChild(name, cmd, args, opts = {}) {
+  installHandlers();
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...(opts.env ?? {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  children.add(child);
+  let tail = '';
+  const info = { name, child, pid: child.pid, watched: [], stats: [], output: () => tail };
+  const onData = (buf) => {
+    const s = buf.toString();
+    tail = (tail + s).slice(-65536);
+    for (const m of s.matchAll(/^stats .*$/gm)) info.stats.push(m[0]);
+    if (opts.onOutput) opts.onOutput(s);
+    if (opts.watch) {
+      for (const line of s.split('\n')) {
+        if (line !== '' && opts.watch.test(line) && info.watched.length < 200) info.watched.push(line.slice(0, 500));
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  info.exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  child.once('error', (err) => {
+    tail += `\n[spawn error] ${err.message}`;
+  });
+  return info;
+}
+
+/** Stops a child (whole group): SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopChild(info, graceMs = 4000) {
+  if (info === undefined) return;
+  const { child } = info;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  killGroup(child, 'SIGTERM');
+  const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+  await info.exited;
+  clearTimeout(t);
+  // The group may still hold a grandchild (nginx worker): make sure.
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // nothing left
+  }
+}
+
+export async function stopAll() {
+  await Promise.all([...children].map((c) => stopChild({ child: c, exited: new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r))) })));
+}
+
+export function makeTempDir(prefix = 'turnout-bench-') {
+  installHandlers();
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(d);
+  return d;
+}
+
+export function removeTempDir(d) {
+  tempDirs.delete(d);
+  rmSync(d, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read, close). Distinct within this process. */
+const handedOut = new Set();
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.once('error', reject);
+      srv.listen(0, HOST, () => {
+        const p = srv.address().port;
+        srv.close(() => resolve(p));
+      });
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `url` until it answers with a status accepted by `ok` (default 2xx), or throws after
+ * `timeoutMs`. `child` (from startChild) makes a dead child fail fast with its output.
+ */
+export async function waitForHttp(url, { timeoutMs = 15000, child, headers, ok = (s) => s >= 200 && s < 300 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child && (child.child.exitCode !== null || child.child.signalCode !== null)) {
+      throw new Error(`${child.name} exited (${child.child.exitCode ?? child.child.signalCode}) before answering ${url}:\n${child.output()}`);
+    }
+    try {
+      const res = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (ok(res.status)) return res.status;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = err.cause?.code ?? err.message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not become ready in ${timeoutMs} ms (${last})${child ? `\n${child.name} output:\n${child.output()}` : ''}`);
+}
+
+/** Starts bench/backend.mjs listening on `ports` (one process, one listener per port). */
+export async function startBackend(ports, size, extra = {}) {
+  const b = startChild('backend', process.execPath, [path.join(BENCH_DIR, 'backend.mjs'), '--ports', ports.join(','), '--size', String(size)], extra);
+  for (const p of ports) await waitForHttp(`http://${HOST}:${p}/`, { child: b });
+  return b;
+}
+
+/** Runs autocannon in this process; resolves with its result. */
+export function cannon(opts) {
+  return new Promise((resolve, reject) => {
+    const inst = autocannon({ connections: 50, pipelining: 1, duration: 5, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+    // No progress bar / table: we print our own lines.
+    inst.on('error', () => undefined);
+  });
+}
+
+/** The figures we keep from an autocannon result. */
+export function summarize(r) {
+  return {
+    rps: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    maxMs: r.latency.max,
+    requests: r.requests.total,
+    bytesPerSec: r.throughput.average,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    resets: r.resets ?? 0,
+    durationS: r.duration,
+  };
+}
+
+export function median(xs) {
+  const a = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((x, y) => x - y);
+  if (a.length === 0) return undefined;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return undefined;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function machineInfo() {
+  const cpus = os.cpus();
+  let commit;
+  let dirty;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    commit,
+    srcDirty: dirty,
+  };
+}
+
+export function writeResult(name, data) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, name);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Prints rows (arrays of strings) as an aligned text table; first row is the header. */
+export function table(rows) {
+  const widths = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, String(c).length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  return out.join('\n');
+}
+
+export const fmt = {
+  int: (x) => (x === undefined ? '-' : Math.round(x).toLocaleString('en-US')),
+  ms: (x) => (x === undefined ? '-' : `${Number(x).toFixed(x < 10 ? 2 : 1)}`),
+  ratio: (x) => (x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}×`),
+  pct: (x) => (x === undefined ? '-' : `${x.toFixed(2)} %`),
+};
+
+/** Writes a turnout YAML config (as JSON, which is valid YAML) into `dir`; returns the file. */
+export function writeTurnoutConfig(dir, name, doc) {
+  const file = path.join(dir, name);
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  return file;
+}
+
+export const ADMIN_TOKEN = 'bench-token';
+
+/**
+ * Starts `node bin/turnout.js serve --config FILE` and waits for its admin /readyz. Returns the
+ * child info; `watch` collects its warn/error log lines (pino levels 40+).
+ */
+export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000 } = {}) {
+  const t = startChild('turnout', process.execPath, [path.join(ROOT, 'bin', 'turnout.js'), 'serve', '--config', configFile], {
+    env: { TURNOUT_ADMIN_TOKEN: ADMIN_TOKEN, TURNOUT_LOG_FORMAT: 'json', NODE_ENV: 'production' },
+    watch: /"level":\s*(4|5|6)0/,
+  });
+  await waitForHttp(`http://${HOST}:${adminPort}/readyz`, { child: t, timeoutMs: readyTimeoutMs });
+  return t;
+}
+
+export function readJson(file) {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/** CPU time (user+system) of a process in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime is field 14, stime field 15.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return (utime + stime) / clockTicks();
+}
+
+let ticks;
+function clockTicks() {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** Logs a progress line to stderr (stdout keeps the tables). */
+export function progress(msg) {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat). */
+export function machineBusySeconds() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest counted in user)
+  const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
+  return busy / clockTicks();
+}
+
+/** Asks bench/backend.mjs for its counters (SIGUSR2 → "stats connections=N requests=M"). */
+export async function backendStats(info) {
+  const n = info.stats.length;
+  process.kill(info.pid, 'SIGUSR2');
+  for (let i = 0; i < 100 && info.stats.length === n; i++) await sleep(10);
+  const m = /stats connections=(\d+) requests=(\d+)/.exec(info.stats[info.stats.length - 1] ?? '');
+  return m && info.stats.length > n ? { connections: Number(m[1]), requests: Number(m[2]) } : undefined;
+}

@@ -1,0 +1,462 @@
+// Proxy throughput: autocannon (in this process) against a direct backend, turnout, two bare Node
+// proxies, nginx and HAProxy, at two response sizes, in interleaved rounds.
+//
+//   npm run bench                      (builds first)
+//   BENCH_DURATION=5 BENCH_ROUNDS=3 node bench/run.mjs
+//
+// Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (default 3), BENCH_WARMUP (s per target
+// before round 1, default 1), BENCH_CONNECTIONS (default 50), BENCH_SIZES (bytes, default
+// "1024,65536"), BENCH_TARGETS (comma list to run a subset), BENCH_OUT (result file name, default
+// latest.json).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  HOST,
+  cannon,
+  cpuSeconds,
+  fmt,
+  machineBusySeconds,
+  freePort,
+  machineInfo,
+  makeTempDir,
+  median,
+  progress,
+  removeTempDir,
+  sleep,
+  startBackend,
+  startChild,
+  startTurnout,
+  stopChild,
+  summarize,
+  table,
+  waitForHttp,
+  writeResult,
+  writeTurnoutConfig,
+  BENCH_DIR,
+  ROOT,
+} from './lib.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const SIZES = (process.env.BENCH_SIZES ?? '1024,65536').split(',').map(Number);
+const ONLY = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',').map((s) => s.trim())) : undefined;
+const OUT = process.env.BENCH_OUT ?? 'latest.json';
+
+const GOAL_NGINX = 0.75; // turnout >= 0.75x nginx req/s at 1 KiB
+const GOAL_UNDICI = 0.95; // turnout within 5 % of bare-undici
+
+const ALL_TARGETS = ['direct', 'turnout', 'turnout-2b', 'bare-http-proxy', 'bare-undici', 'nginx', 'haproxy'];
+const sizeLabel = (n) => (n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
+
+function has(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Tries to install a system package when it is missing (root, apt). Returns whether the command exists. */
+function ensure(cmd, pkg, notes) {
+  if (has(cmd)) return true;
+  if (process.env.BENCH_NO_INSTALL) {
+    notes.push(`${cmd} not installed (BENCH_NO_INSTALL set): skipped`);
+    return false;
+  }
+  progress(`${cmd} missing: trying apt-get install -y ${pkg}`);
+  try {
+    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], { stdio: 'ignore', timeout: 300_000 });
+  } catch (err) {
+    notes.push(`${cmd}: apt-get install ${pkg} failed (${err.message.split('\n')[0]}): skipped`);
+    return false;
+  }
+  if (!has(cmd)) {
+    notes.push(`${cmd}: still missing after apt-get install ${pkg}: skipped`);
+    return false;
+  }
+  return true;
+}
+
+/** CPU seconds of every process in process group `pgid` (a child and its workers). */
+function groupCpuSeconds(pgid) {
+  let total = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // rest[0] = field 3 (state), rest[2] = field 5 (pgrp)
+      if (Number(rest[2]) === pgid) total += cpuSeconds(Number(d));
+    } catch {
+      // process gone
+    }
+  }
+  return total;
+}
+
+// --- target starters: each returns { url, child? } ----------------------------------------------
+
+function nginxConfig(prefix, port, backendPorts) {
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy_temp;
+  fastcgi_temp_path ${prefix}/fastcgi_temp;
+  uwsgi_temp_path ${prefix}/uwsgi_temp;
+  scgi_temp_path ${prefix}/scgi_temp;
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+  upstream be {
+${backendPorts.map((p) => `    server ${HOST}:${p};`).join('\n')}
+    keepalive 64;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen ${HOST}:${port};
+    location / {
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      # Keep a 64 KiB response in memory buffers (the default 8 x 4k would spill to a temp file).
+      proxy_buffer_size 8k;
+      proxy_buffers 16 8k;
+    }
+  }
+}
+`;
+}
+
+function haproxyConfig(port, backendPorts) {
+  return `global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 65s
+  option http-keep-alive
+  option forwardfor
+frontend fe
+  bind ${HOST}:${port}
+  default_backend be
+backend be
+  balance roundrobin
+${backendPorts.map((p, i) => `  server s${i + 1} ${HOST}:${p}`).join('\n')}
+`;
+}
+
+async function startTarget(name, backendPorts, tmp) {
+  const [p1, p2] = backendPorts;
+  switch (name) {
+    case 'direct':
+      return { url: `http://${HOST}:${p1}/` };
+    case 'turnout':
+    case 'turnout-2b': {
+      const port = await freePort();
+      const adminPort = await freePort();
+      const backends = name === 'turnout' ? [p1] : [p1, p2];
+      const file = writeTurnoutConfig(tmp, `${name}.yaml`, {
+        listen: { host: HOST, port },
+        admin: { host: HOST, port: adminPort },
+        state: { store: 'memory' },
+        log: { level: 'warn', access: false },
+        services: {
+          bench: {
+            routes: [{ host: '*', pathPrefix: '/' }],
+            pools: { main: backends.map((p, i) => ({ id: `b${i + 1}`, url: `http://${HOST}:${p}` })) },
+            split: { main: 100 },
+          },
+        },
+      });
+      const child = await startTurnout(file, adminPort);
+      child.name = name;
+      return { url: `http://${HOST}:${port}/`, child };
+    }
+    case 'bare-http-proxy':
+    case 'bare-undici': {
+      const port = await freePort();
+      const child = startChild(name, process.execPath, [path.join(BENCH_DIR, `${name}.mjs`), '--port', String(port), '--backends', `http://${HOST}:${p1}`], {
+        env: { NODE_ENV: 'production' },
+      });
+      return { url: `http://${HOST}:${port}/`, child };
+    }
+    case 'nginx': {
+      const port = await freePort();
+      const prefix = path.join(tmp, 'nginx');
+      mkdirSync(prefix, { recursive: true });
+      chmodSync(tmp, 0o755);
+      chmodSync(prefix, 0o755);
+      const conf = path.join(prefix, 'nginx.conf');
+      writeFileSync(conf, nginxConfig(prefix, port, [p1]));
+      const child = startChild('nginx', 'nginx', ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log'), '-g', 'daemon off;']);
+      return { url: `http://${HOST}:${port}/`, child };
+    }
+    case 'haproxy': {
+      const port = await freePort();
+      const conf = path.join(tmp, 'haproxy.cfg');
+      writeFileSync(conf, haproxyConfig(port, [p1]));
+      const child = startChild('haproxy', 'haproxy', ['-f', conf, '-db']);
+      return { url: `http://${HOST}:${port}/`, child };
+    }
+    default:
+      throw new Error(`unknown target ${name}`);
+  }
+}
+
+/** One GET through the target: 200 and exactly `size` bytes, or throw. */
+async function checkTarget(name, url, size) {
+  const res = await fetch(url);
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200 || body.length !== size) throw new Error(`${name}: sanity GET ${url} answered ${res.status} with ${body.length} bytes (expected 200, ${size})`);
+}
+
+// -------------------------------------------------------------------------------------------------
+
+async function main() {
+  const notes = [
+    `load generator (autocannon, in the bench process), backend and proxy share the machine's ${machineInfo().cpus} CPU cores: absolute figures are lower than on separate machines, and a proxy's CPU use takes cores away from the backend and the load generator.`,
+  ];
+  let targets = ALL_TARGETS.filter((t) => ONLY === undefined || ONLY.has(t));
+  if (targets.includes('nginx') && !ensure('nginx', 'nginx', notes)) targets = targets.filter((t) => t !== 'nginx');
+  if (targets.includes('haproxy') && !ensure('haproxy', 'haproxy', notes)) targets = targets.filter((t) => t !== 'haproxy');
+
+  const machine = machineInfo();
+  const perRun = targets.length * SIZES.length * (ROUNDS * DURATION + WARMUP);
+  progress(`turnout proxy bench: targets ${targets.join(', ')}; sizes ${SIZES.map(sizeLabel).join(', ')}; ${ROUNDS} rounds x ${DURATION}s, ${CONNECTIONS} connections; about ${Math.ceil(perRun / 60)} min of load`);
+  progress(`machine: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, load average ${machine.loadAvgAtStart.join(' ')}`);
+
+  const results = {};
+  const runs = {};
+  const turnoutLogs = {};
+  for (const size of SIZES) {
+    const label = sizeLabel(size);
+    const tmp = makeTempDir();
+    const backendPorts = [await freePort(), await freePort()];
+    const backend = await startBackend(backendPorts, size);
+    const started = {};
+    try {
+      for (const t of targets) {
+        started[t] = await startTarget(t, backendPorts, tmp);
+        if (started[t].child) await waitForHttp(started[t].url, { child: started[t].child, timeoutMs: 20000 });
+        await checkTarget(t, started[t].url, size);
+      }
+      if (WARMUP > 0) {
+        for (const t of targets) {
+          progress(`[${label}] warm-up ${t} (${WARMUP}s)`);
+          await cannon({ url: started[t].url, connections: CONNECTIONS, duration: WARMUP });
+        }
+      }
+      runs[label] = Object.fromEntries(targets.map((t) => [t, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        // Rotate the order each round so no target always runs right after the same neighbour.
+        const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+        for (let k = 0; k < order.length; k++) {
+          const t = order[k];
+          const target = started[t];
+          const pid = target.child?.pid;
+          const cpu0 = pid ? groupCpuSeconds(pid) : undefined;
+          const bcpu0 = cpuSeconds(backend.pid);
+          const self0 = process.cpuUsage();
+          const busy0 = machineBusySeconds();
+          const t0 = performance.now();
+          const r = await cannon({ url: target.url, connections: CONNECTIONS, duration: DURATION });
+          const wall = (performance.now() - t0) / 1000;
+          const self = process.cpuUsage(self0);
+          const busy = machineBusySeconds() - busy0;
+          const s = summarize(r);
+          s.proxyCpuPct = pid ? ((groupCpuSeconds(pid) - cpu0) / wall) * 100 : undefined;
+          s.backendCpuPct = ((cpuSeconds(backend.pid) - bcpu0) / wall) * 100;
+          s.loadgenCpuPct = ((self.user + self.system) / 1e6 / wall) * 100;
+          // Everything else the machine did meanwhile (other people's work): contaminates the figure.
+          s.otherCpuPct = Math.max(0, (busy / wall) * 100 - (s.proxyCpuPct ?? 0) - s.backendCpuPct - s.loadgenCpuPct);
+          // Requests per CPU-second of the proxy: less sensitive to other load than req/s.
+          s.reqPerProxyCpuS = pid && s.proxyCpuPct > 0 ? s.rps / (s.proxyCpuPct / 100) : undefined;
+          runs[label][t].push(s);
+          const bad = s.errors + s.non2xx + s.timeouts > 0 ? `  ERRORS ${s.errors} non-2xx ${s.non2xx} timeouts ${s.timeouts}` : '';
+          progress(
+            `[${label}] round ${round + 1}/${ROUNDS} ${t.padEnd(15)} (${k + 1}/${order.length}): ${fmt.int(s.rps).padStart(7)} req/s  p99 ${fmt.ms(s.p99Ms).padStart(6)} ms  cpu proxy ${s.proxyCpuPct === undefined ? '  -' : s.proxyCpuPct.toFixed(0).padStart(3)} % backend ${s.backendCpuPct.toFixed(0).padStart(3)} % loadgen ${s.loadgenCpuPct.toFixed(0).padStart(3)} % other ${s.otherCpuPct.toFixed(0).padStart(3)} %${bad}`,
+          );
+          await sleep(100);
+        }
+      }
+      results[label] = {};
+      for (const t of targets) {
+        const rs = runs[label][t];
+        results[label][t] = {
+          rps: median(rs.map((x) => x.rps)),
+          p99Ms: median(rs.map((x) => x.p99Ms)),
+          p50Ms: median(rs.map((x) => x.p50Ms)),
+          errors: rs.reduce((a, x) => a + x.errors, 0),
+          timeouts: rs.reduce((a, x) => a + x.timeouts, 0),
+          non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+          requests: rs.reduce((a, x) => a + x.requests, 0),
+          proxyCpuPct: median(rs.map((x) => x.proxyCpuPct)),
+          backendCpuPct: median(rs.map((x) => x.backendCpuPct)),
+          loadgenCpuPct: median(rs.map((x) => x.loadgenCpuPct)),
+          otherCpuPct: median(rs.map((x) => x.otherCpuPct)),
+          reqPerProxyCpuS: median(rs.map((x) => x.reqPerProxyCpuS)),
+          rounds: rs.map((x) => Math.round(x.rps)),
+        };
+      }
+      for (const t of ['turnout', 'turnout-2b']) {
+        if (started[t]?.child) turnoutLogs[`${t} ${label}`] = started[t].child.watched.slice();
+      }
+    } finally {
+      await Promise.all(Object.values(started).map((t) => stopChild(t.child)));
+      await stopChild(backend);
+      removeTempDir(tmp);
+    }
+  }
+
+  // --- ratios, goals, report -------------------------------------------------------------------
+  const ratio = (label, a, b) => {
+    const x = results[label]?.[a]?.rps;
+    const y = results[label]?.[b]?.rps;
+    return x !== undefined && y !== undefined && y > 0 ? x / y : undefined;
+  };
+  const effRatio = (label, a, b) => {
+    const x = results[label]?.[a]?.reqPerProxyCpuS;
+    const y = results[label]?.[b]?.reqPerProxyCpuS;
+    return x !== undefined && y !== undefined && y > 0 ? x / y : undefined;
+  };
+  const ratios = {};
+  const cpuEfficiencyRatios = {};
+  const goals = [];
+  for (const size of SIZES) {
+    const label = sizeLabel(size);
+    ratios[label] = {
+      'turnout/nginx': ratio(label, 'turnout', 'nginx'),
+      'turnout/haproxy': ratio(label, 'turnout', 'haproxy'),
+      'turnout/bare-undici': ratio(label, 'turnout', 'bare-undici'),
+      'turnout/bare-http-proxy': ratio(label, 'turnout', 'bare-http-proxy'),
+      'turnout/direct': ratio(label, 'turnout', 'direct'),
+      'turnout-2b/turnout': ratio(label, 'turnout-2b', 'turnout'),
+    };
+    cpuEfficiencyRatios[label] = {
+      'turnout/nginx': effRatio(label, 'turnout', 'nginx'),
+      'turnout/haproxy': effRatio(label, 'turnout', 'haproxy'),
+      'turnout/bare-undici': effRatio(label, 'turnout', 'bare-undici'),
+      'turnout/bare-http-proxy': effRatio(label, 'turnout', 'bare-http-proxy'),
+    };
+    if (size === 1024 && ratios[label]['turnout/nginx'] !== undefined) {
+      goals.push({ goal: `turnout >= ${GOAL_NGINX}x nginx req/s at ${label}`, value: ratios[label]['turnout/nginx'], met: ratios[label]['turnout/nginx'] >= GOAL_NGINX });
+    }
+    if (ratios[label]['turnout/bare-undici'] !== undefined) {
+      goals.push({
+        goal: `turnout within 5 % of bare-undici req/s at ${label}`,
+        value: ratios[label]['turnout/bare-undici'],
+        met: ratios[label]['turnout/bare-undici'] >= GOAL_UNDICI,
+      });
+    }
+  }
+
+  const others = Object.values(results).flatMap((r) => Object.values(r).map((x) => x.otherCpuPct));
+  const maxOther = Math.max(...others);
+  if (maxOther > 15) {
+    notes.push(
+      `other processes used CPU during the run (median "other CPU" per target up to ${maxOther.toFixed(0)} % of one core, of the ${machine.cpus * 100} % the machine has): req/s figures are depressed and noisy; the CPU µs/req column is the steadier comparison.`,
+    );
+  }
+
+  const turnoutProblems = [];
+  for (const label of Object.keys(runs)) {
+    for (const t of ['turnout', 'turnout-2b']) {
+      (runs[label][t] ?? []).forEach((s, i) => {
+        if (s.errors + s.non2xx + s.timeouts > 0) turnoutProblems.push(`${t} ${label} round ${i + 1}: ${s.errors} errors, ${s.non2xx} non-2xx, ${s.timeouts} timeouts of ${s.requests} requests`);
+      });
+    }
+  }
+  for (const [k, lines] of Object.entries(turnoutLogs)) if (lines.length > 0) turnoutProblems.push(`${k}: ${lines.length} warn/error log lines, first: ${lines[0]}`);
+
+  const doc = {
+    bench: 'proxy throughput (bench/run.mjs)',
+    machine,
+    settings: { durationS: DURATION, rounds: ROUNDS, warmupS: WARMUP, connections: CONNECTIONS, pipelining: 1, sizes: SIZES, targets },
+    notes,
+    results,
+    ratios,
+    cpuEfficiencyRatios,
+    goals,
+    turnoutProblems,
+    turnoutLogLines: turnoutLogs,
+    runs,
+  };
+  const file = writeResult(OUT, doc);
+
+  const out = [];
+  out.push('');
+  out.push(`turnout proxy throughput — ${machine.date} — node ${machine.node}, ${machine.cpus} x ${machine.cpuModel}`);
+  out.push(`${CONNECTIONS} connections, ${ROUNDS} interleaved rounds x ${DURATION}s per target; median of rounds. CPU % = percent of one core.`);
+  for (const size of SIZES) {
+    const label = sizeLabel(size);
+    const rows = [['target', 'req/s', 'p99 ms', 'p50 ms', 'errors', 'non-2xx', 'proxy CPU', 'CPU µs/req', 'backend CPU', 'loadgen CPU', 'other CPU', 'vs direct', 'rounds req/s']];
+    for (const t of targets) {
+      const r = results[label][t];
+      rows.push([
+        t,
+        fmt.int(r.rps),
+        fmt.ms(r.p99Ms),
+        fmt.ms(r.p50Ms),
+        String(r.errors + r.timeouts),
+        String(r.non2xx),
+        r.proxyCpuPct === undefined ? '-' : `${r.proxyCpuPct.toFixed(0)} %`,
+        r.reqPerProxyCpuS === undefined ? '-' : (1e6 / r.reqPerProxyCpuS).toFixed(0),
+        `${r.backendCpuPct.toFixed(0)} %`,
+        `${r.loadgenCpuPct.toFixed(0)} %`,
+        `${r.otherCpuPct.toFixed(0)} %`,
+        fmt.ratio(ratio(label, t, 'direct')),
+        r.rounds.map((x) => fmt.int(x)).join(' / '),
+      ]);
+    }
+    out.push('');
+    out.push(`${label} responses`);
+    out.push(table(rows));
+  }
+  out.push('');
+  const rrows = [['ratio (req/s)', ...SIZES.map(sizeLabel), 'goal']];
+  const goalText = { 'turnout/nginx': `>= ${GOAL_NGINX}x at 1 KiB`, 'turnout/bare-undici': `>= ${GOAL_UNDICI}x (within 5 %)` };
+  for (const k of ['turnout/nginx', 'turnout/bare-undici', 'turnout/direct', 'turnout/haproxy', 'turnout/bare-http-proxy', 'turnout-2b/turnout']) {
+    rrows.push([k, ...SIZES.map((s) => fmt.ratio(ratios[sizeLabel(s)][k])), goalText[k] ?? '']);
+  }
+  out.push(table(rrows));
+  out.push('');
+  const erows = [['requests per proxy CPU-second', ...SIZES.map(sizeLabel)]];
+  for (const k of ['turnout/nginx', 'turnout/bare-undici', 'turnout/haproxy', 'turnout/bare-http-proxy']) {
+    erows.push([k, ...SIZES.map((s) => fmt.ratio(cpuEfficiencyRatios[sizeLabel(s)][k]))]);
+  }
+  out.push('CPU efficiency (less sensitive to other load on the machine; not the goal metric):');
+  out.push(table(erows));
+  out.push('');
+  for (const g of goals) out.push(`${g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${fmt.ratio(g.value)}`);
+  out.push('');
+  if (turnoutProblems.length > 0) {
+    out.push('TURNOUT ERRORS / NON-2XX:');
+    for (const p of turnoutProblems) out.push(`  ${p}`);
+  } else {
+    out.push('turnout: no errors, no non-2xx, no warn/error log lines.');
+  }
+  for (const n of notes) out.push(`note: ${n}`);
+  out.push(`results: ${path.relative(ROOT, file)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
