@@ -60,6 +60,8 @@ declare module 'fastify' {
 }
 
 const BODY_LIMIT = 1024 * 1024;
+/** Longest `?timeout=` a deregistration takes (24h). */
+const MAX_DRAIN_TIMEOUT_MS = 24 * 3_600_000;
 const ERR = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
 const truthy = (v: string | undefined): boolean => v === 'true' || v === '1';
@@ -138,8 +140,11 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
 
   // Auth for /v1: bearer token, read tokens only read.
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/') && req.url !== '/v1') {
-      if (!(req.url.startsWith('/metrics') && config.admin.protectMetrics)) return;
+    // Decide on the route the router matched, not the raw URL: the router decodes %-escapes, so
+    // "/%76%31/services" reaches /v1/services and must not skip the token check.
+    const path = req.routeOptions.url ?? req.url;
+    if (!path.startsWith('/v1/') && path !== '/v1') {
+      if (!(path.startsWith('/metrics') && config.admin.protectMetrics)) return;
     }
     const principal = auth.authenticate(req.headers.authorization);
     if (principal === undefined) throw new UnauthorizedError();
@@ -163,8 +168,9 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
   };
 
   const getService = (state: StateSnapshot, name: string): ServiceRecord => {
-    const svc = state.services[name];
-    if (svc === undefined || config.services[name] === undefined) throw new NotFoundError(`service "${name}" does not exist`);
+    // Own properties only: "constructor" or "toString" are names nobody configured.
+    const svc = Object.hasOwn(state.services, name) ? state.services[name] : undefined;
+    if (svc === undefined || !Object.hasOwn(config.services, name)) throw new NotFoundError(`service "${name}" does not exist`);
     return svc;
   };
 
@@ -309,7 +315,7 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
 
   const backendOf = (state: StateSnapshot, svc: string, pool: string, id: string): { view: unknown } => {
     const s = getService(state, svc);
-    const p = s.pools[pool];
+    const p = Object.hasOwn(s.pools, pool) ? s.pools[pool] : undefined;
     if (p === undefined) throw new NotFoundError(`pool "${pool}" does not exist in service "${svc}"`);
     const b = p.backends.find((x) => x.id === id);
     if (b === undefined) throw new NotFoundError(`backend "${id}" does not exist in ${svc}/${pool}`);
@@ -396,7 +402,13 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     async (req, reply) => {
       const { svc, pool, id } = req.params;
       const settings = runtime.serviceConfig(svc);
-      const timeoutMs = req.query.timeout !== undefined ? (parseDuration(req.query.timeout) ?? 30_000) : (settings?.drainTimeoutMs ?? 30_000);
+      let timeoutMs = settings?.drainTimeoutMs ?? 30_000;
+      if (req.query.timeout !== undefined) {
+        const ms = parseDuration(req.query.timeout);
+        // Timers overflow past ~24.8 days and fire at once: a huge timeout would cut the drain short.
+        if (ms === undefined || ms > MAX_DRAIN_TIMEOUT_MS) throw new InvalidRequestError(`timeout must be a duration up to 24h, got "${req.query.timeout}"`);
+        timeoutMs = ms;
+      }
       const r = await write(req, { kind: 'drain', service: svc, pool, id, deadlineMs: Date.now() + timeoutMs, remove: true }, req.query);
       const { view } = backendOf(r.state, svc, pool, id);
       if (r.dryRun) return sendState(reply, control.current.revision, { revision: r.state.revision, backend: view, dryRun: true });

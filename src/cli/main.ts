@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../util/duration.js';
 import { AdminClient, ApiError } from './client.js';
-import { serve } from './serve.js';
 
 const USAGE = `turnout — reverse proxy and traffic switch for zero-downtime deploys
 
@@ -90,6 +89,8 @@ async function runServe(args: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // Loaded only here: the proxy's dependencies cost client commands about a second of start-up.
+  const { serve } = await import('./serve.js');
   return serve({ configFile: values.config ?? process.env.TURNOUT_CONFIG ?? 'turnout.yaml', resetState: values['reset-state'] ?? false });
 }
 
@@ -192,7 +193,7 @@ async function runClient(command: string, args: readonly string[]): Promise<numb
       if (!values.wait || values['dry-run']) {
         return out(r.body, () => `${values['dry-run'] ? '(dry run) ' : ''}draining ${svc}/${pool}/${id}: ${r.body.backend.inFlight} in flight, deadline ${r.body.backend.drain?.deadline ?? '-'}`);
       }
-      return waitRemoved(client, path, r.body, values.json === true, `${svc}/${pool}/${id}`);
+      return waitRemoved(client, path, `/v1/services/${enc(svc)}`, r.body, values.json === true, `${svc}/${pool}/${id}`);
     }
     case 'history': {
       const [svc] = need(positionals, ['SVC'], 'history') as [string];
@@ -209,7 +210,14 @@ async function runClient(command: string, args: readonly string[]): Promise<numb
 }
 
 /** Polls the draining backend until it is gone, showing the in-flight count falling on a terminal. */
-async function waitRemoved(client: AdminClient, path: string, first: { revision: number; backend: BackendView }, json: boolean, label: string): Promise<number> {
+async function waitRemoved(
+  client: AdminClient,
+  path: string,
+  servicePath: string,
+  first: { revision: number; backend: BackendView },
+  json: boolean,
+  label: string,
+): Promise<number> {
   const tty = process.stderr.isTTY === true && !json;
   const deadline = Date.parse(first.backend.drain?.deadline ?? '') || Date.now() + 30_000;
   let last = first.backend;
@@ -234,8 +242,13 @@ async function waitRemoved(client: AdminClient, path: string, first: { revision:
   }
   if (tty) process.stderr.write('\r\x1b[K');
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  if (json) process.stdout.write(`${JSON.stringify({ removed: true, backend: { ...last, inFlight: 0 } }, null, 2)}\n`);
-  else process.stdout.write(`removed ${label} after ${secs}s\n`);
+  if (json) {
+    // The shape of DELETE ?wait=true's answer, with the revision that has the backend removed.
+    const { body } = await client.call<{ revision: number }>('GET', servicePath);
+    process.stdout.write(`${JSON.stringify({ revision: body.revision, backend: { ...last, inFlight: 0 }, removed: true }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`removed ${label} after ${secs}s\n`);
+  }
   return 0;
 }
 

@@ -42,14 +42,15 @@ export interface CommandResult {
   readonly changed: boolean;
 }
 
+// Own properties only: a name like "constructor" must not find Object.prototype's.
 function getService(state: StateSnapshot, name: string): ServiceRecord {
-  const svc = state.services[name];
+  const svc = Object.hasOwn(state.services, name) ? state.services[name] : undefined;
   if (!svc) throw new NotFoundError(`service "${name}" does not exist`);
   return svc;
 }
 
 function getPool(svc: ServiceRecord, service: string, pool: string): PoolRecord {
-  const p = svc.pools[pool];
+  const p = Object.hasOwn(svc.pools, pool) ? svc.pools[pool] : undefined;
   if (!p) throw new NotFoundError(`pool "${pool}" does not exist in service "${service}" (pools: ${Object.keys(svc.pools).join(', ')})`);
   return p;
 }
