@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
+import { registerDashboard } from './admin/dashboard-route.js';
 import { registerMetrics } from './admin/metrics-route.js';
 import { registerStream } from './admin/stream-route.js';
+import { registerFleet } from './admin/fleet-route.js';
 import type { Config } from './config/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { ControlPlane, Runtime } from './runtime/index.js';
@@ -36,7 +38,7 @@ export interface StartOptions {
  */
 export async function startTurnout(config: Config, opts: StartOptions): Promise<Turnout> {
   const logger = opts.logger;
-  const store = opts.store ?? createStore(config.state);
+  const store = opts.store ?? createStore(config.state, logger);
   const telemetry = new Telemetry();
   const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
@@ -63,6 +65,8 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready, extend: (app) => {
         registerMetrics(app, telemetry);
         registerStream(app, runtime, telemetry);
+        registerDashboard(app);
+        registerFleet(app, store, () => control.current.revision);
       },
     });
     await admin.listen({ host: config.admin.host, port: config.admin.port });

@@ -29,13 +29,20 @@ export class ControlPlane {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
-    runtime.removeBackend = async (service, pool, id) => {
+    runtime.removeBackend = async (service, pool, id, atDeadline) => {
+      // In a fleet, other instances may still have requests on it: wait for them (to the deadline).
+      if (!atDeadline && (this.store.othersInFlight?.(`${service}/${id}`) ?? 0) > 0) return false;
+      const still = this.state.services[service]?.pools[pool]?.backends.some((b) => b.id === id && b.state === 'draining');
+      if (!still) return true; // another instance removed it already
       await this.execute({ kind: 'remove', service, pool, id }, { actor: 'turnout:drain' });
+      return true;
     };
+    store.reportDraining?.(() => runtime.drainingInFlight());
     store.onChange((next) => {
       if (next.revision > this.state.revision) {
         this.state = next;
         this.runtime.applyState(next);
+        this.store.setApplied?.(next.revision);
       }
     });
   }
@@ -63,6 +70,7 @@ export class ControlPlane {
     }
     this.state = state;
     this.runtime.applyState(state);
+    this.store.setApplied?.(state.revision);
   }
 
   execute(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {
@@ -72,6 +80,31 @@ export class ControlPlane {
   }
 
   private async executeNow(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {
+    // Another instance may have written since we last applied: without If-Match, re-read and
+    // validate again (a few times) instead of refusing a write the caller did not condition.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.tryExecute(cmd, opts);
+      } catch (err) {
+        if (!(err instanceof RevisionMismatchError) || opts.ifMatch !== undefined || attempt >= 4) throw err;
+        const fresh = await this.store.load();
+        if (fresh === undefined) {
+          // The store lost its data (a Redis restarted without persistence): put back the state we
+          // serve; the compare-and-set on revision 0 lets only one instance of a fleet do it.
+          this.log.warn({ revision: this.state.revision }, 'the state store is empty: restoring the state this instance serves');
+          await this.store.write(this.state, 0).catch(() => undefined);
+          continue;
+        }
+        if (fresh.revision > this.state.revision) {
+          this.state = fresh;
+          this.runtime.applyState(fresh);
+          this.store.setApplied?.(fresh.revision);
+        }
+      }
+    }
+  }
+
+  private async tryExecute(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {
     const before = this.state;
     if (opts.ifMatch !== undefined && opts.ifMatch !== before.revision) throw new RevisionMismatchError(opts.ifMatch, before.revision);
     const now = Date.now();
@@ -91,6 +124,7 @@ export class ControlPlane {
     }
     this.state = result.state;
     this.runtime.applyState(result.state);
+    this.store.setApplied?.(result.state.revision);
     this.log.info({ actor: opts.actor, action: cmd.kind, service: cmd.service, revision: result.state.revision }, 'state changed');
     return result;
   }

@@ -54,8 +54,11 @@ export interface RuntimeOptions {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly random?: () => number;
-  /** Asks the control plane to remove a drained backend (a write through the store). */
-  readonly removeBackend?: (service: string, pool: string, id: string) => Promise<void>;
+  /**
+   * Asks the control plane to remove a drained backend (a write through the store). Resolves
+   * false when it must wait (other fleet instances still have requests on it).
+   */
+  readonly removeBackend?: (service: string, pool: string, id: string, atDeadline: boolean) => Promise<boolean>;
   /** Metrics and live windows; the runtime forwards what the proxy reports. */
   readonly telemetry?: Telemetry;
 }
@@ -82,7 +85,7 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   private closed = false;
   /** Until warm-up ends, backends that become eligible skip slow start: the whole table starts together. */
   private starting = true;
-  removeBackend: ((service: string, pool: string, id: string) => Promise<void>) | undefined;
+  removeBackend: ((service: string, pool: string, id: string, atDeadline: boolean) => Promise<boolean>) | undefined;
 
   constructor(opts: RuntimeOptions) {
     super();
@@ -224,7 +227,7 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   private onUpstreamIdle(entry: BackendEntry): void {
     this.emit('idle', entry.service, entry.pool, entry.record.id);
     const rec = entry.record;
-    if (rec.state === 'draining' && rec.drain?.remove === true && entry.upstream.inFlight === 0) this.requestRemoval(entry);
+    if (rec.state === 'draining' && rec.drain?.remove === true && entry.upstream.inFlight === 0) this.requestRemoval(entry, false);
   }
 
   private onDrainDeadline(entry: BackendEntry): void {
@@ -239,21 +242,28 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
         message: `drain deadline: closed ${closed} upgraded connection(s), ${Math.max(0, entry.upstream.inFlight - closed)} request(s) still in flight`,
       });
     }
-    if (entry.record.drain?.remove === true) this.requestRemoval(entry);
+    if (entry.record.drain?.remove === true) this.requestRemoval(entry, true);
   }
 
-  private requestRemoval(entry: BackendEntry): void {
+  private requestRemoval(entry: BackendEntry, atDeadline: boolean): void {
     if (entry.removing || this.removeBackend === undefined) return;
     entry.removing = true;
-    this.removeBackend(entry.service, entry.pool, entry.record.id).then(
-      () => {
+    this.removeBackend(entry.service, entry.pool, entry.record.id, atDeadline).then(
+      (done) => {
         entry.removing = false;
+        if (!done) {
+          // Others in the fleet still serve requests on it: look again shortly (the deadline still applies).
+          const t = setTimeout(() => {
+            if (this.entries.get(entry.key) === entry && entry.record.state === 'draining' && entry.upstream.inFlight === 0) this.requestRemoval(entry, false);
+          }, 250);
+          t.unref();
+        }
       },
       (err: unknown) => {
         entry.removing = false;
         this.log.warn({ service: entry.service, backend: entry.record.id, err: (err as Error).message }, 'removing a drained backend failed; retrying');
         const t = setTimeout(() => {
-          if (this.entries.get(entry.key) === entry) this.requestRemoval(entry);
+          if (this.entries.get(entry.key) === entry) this.requestRemoval(entry, atDeadline);
         }, 500);
         t.unref();
       },
@@ -518,6 +528,13 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
       }
       cb(name, svc.split, pools);
     }
+  }
+
+  /** In-flight on this instance's draining backends, keyed `service/id` (reported to the fleet). */
+  drainingInFlight(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of this.entries.values()) if (e.record.state === 'draining') out[`${e.service}/${e.record.id}`] = e.upstream.inFlight;
+    return out;
   }
 
   /** In-flight requests and upgrades on the given pools of a service. */

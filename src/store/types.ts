@@ -18,4 +18,23 @@ export interface StateStore {
   /** Called with every state another writer stored (fleet fan-out); local writes are not echoed. */
   onChange(listener: (state: StateSnapshot) => void): void;
   close(): Promise<void>;
+  /** Fleet stores: the revision this instance applied (reported to `/v1/fleet`). */
+  setApplied?(revision: number): void;
+  /** Fleet stores: the live instances sharing this state. */
+  fleet?(): Promise<FleetInstance[]>;
+  /** Fleet stores: this instance's in-flight counts on draining backends (`service/id` → n). */
+  reportDraining?(fn: () => Record<string, number>): void;
+  /** Fleet stores: in-flight on a draining backend (`service/id`) reported by the other instances. */
+  othersInFlight?(key: string): number;
+}
+
+export interface FleetInstance {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  /** Revision of the state this instance has applied. */
+  readonly revision: number;
+  readonly seenAt: string;
+  readonly draining?: Record<string, number>;
 }

@@ -1,0 +1,112 @@
+import pino from 'pino';
+import { describe, expect, test } from 'vitest';
+import { RevisionMismatchError } from '../../src/errors.js';
+import { seedState } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/config/index.js';
+import { RedisStore } from '../../src/store/index.js';
+import { startBackend } from '../helpers/backends.js';
+import type { TestBackend } from '../helpers/backends.js';
+import { clientAgent, get } from '../helpers/http.js';
+import { hasRedisServer, startRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
+import { api, startTestTurnout } from '../helpers/turnout.js';
+import { onTestFinished } from 'vitest';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const logger = pino({ level: 'silent' });
+
+function fleetDoc(redis: TestRedis, blue: TestBackend, green: TestBackend): Record<string, unknown> {
+  return {
+    state: { store: 'redis', url: redis.url, prefix: redis.prefix },
+    services: {
+      web: {
+        routes: [{ host: '*', pathPrefix: '/' }],
+        pools: { blue: [{ id: 'blue-1', url: blue.url }], green: [{ id: 'green-1', url: green.url }] },
+        split: { blue: 100, green: 0 },
+      },
+    },
+  };
+}
+
+describe.skipIf(!hasRedisServer())('redis store (fleet mode)', () => {
+  test('compare-and-set on the revision; another store instance sees the change through pub/sub', async () => {
+    const redis = await startRedis();
+    const config = parseConfigText(JSON.stringify({ services: { web: { routes: [{ host: '*' }], pools: { blue: [] } } } }), 'x.json', {});
+    const a = new RedisStore({ url: redis.url, prefix: redis.prefix, logger });
+    const b = new RedisStore({ url: redis.url, prefix: redis.prefix, logger });
+    onTestFinished(() => a.close());
+    onTestFinished(() => b.close());
+    expect(await a.load()).toBeUndefined();
+    expect(await b.load()).toBeUndefined();
+    const seen: number[] = [];
+    b.onChange((s) => seen.push(s.revision));
+    const s1 = seedState(config.services);
+    await a.write(s1, 0);
+    const s2 = { ...s1, revision: 2 };
+    const writtenAt = Date.now();
+    await a.write(s2, 1);
+    await expect(b.write({ ...s1, revision: 2 }, 1)).rejects.toBeInstanceOf(RevisionMismatchError);
+    while (Date.now() - writtenAt < 1000 && !seen.includes(2)) await sleep(5);
+    expect(seen).toContain(2);
+    expect(Date.now() - writtenAt).toBeLessThan(300);
+    expect((await b.load())?.revision).toBe(2);
+  });
+
+  test('two proxies share the state: a flip on one is applied by the other within 100 ms; /v1/fleet lists both', async () => {
+    const redis = await startRedis();
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const a = await startTestTurnout(fleetDoc(redis, blue, green));
+    const b = await startTestTurnout(fleetDoc(redis, blue, green));
+    expect(a.runtime.revision).toBe(1);
+    expect(b.runtime.revision).toBe(1);
+    const flip = await api(a, 'POST', '/v1/services/web/flip', { to: 'green' });
+    expect(flip.status).toBe(200);
+    const at = Date.now();
+    while (b.runtime.revision < 2 && Date.now() - at < 2000) await sleep(2);
+    expect(b.runtime.revision).toBe(2);
+    expect(Date.now() - at).toBeLessThan(100);
+    const agent = clientAgent(2);
+    expect(JSON.parse((await get(`${b.proxyUrl}/`, { agent })).text).backend).toBe('green-1');
+    // A write on b without If-Match works even though a wrote last; with a stale If-Match it is 412.
+    expect((await api(b, 'POST', '/v1/services/web/canary', { pool: 'blue', percent: 10 })).status).toBe(200);
+    expect((await api(a, 'POST', '/v1/services/web/rollback', undefined, { 'if-match': '"2"' })).status).toBe(412);
+    await sleep(700);
+    const fleet = await api(a, 'GET', '/v1/fleet');
+    expect(fleet.status).toBe(200);
+    expect(fleet.body.store).toBe('redis');
+    expect(fleet.body.instances).toHaveLength(2);
+    expect(fleet.body.instances.map((i: { revision: number }) => i.revision)).toEqual([3, 3]);
+  });
+
+  test('redis down: proxies keep serving the last state, writes answer 503 store_unavailable, and recover on reconnect', async () => {
+    const redis = await startRedis();
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const a = await startTestTurnout(fleetDoc(redis, blue, green));
+    const b = await startTestTurnout(fleetDoc(redis, blue, green));
+    await redis.stop();
+    await sleep(200);
+    const agent = clientAgent(2);
+    for (let i = 0; i < 5; i++) expect((await get(`${a.proxyUrl}/`, { agent })).status).toBe(200);
+    const w = await api(a, 'POST', '/v1/services/web/flip', { to: 'green' });
+    expect(w.status).toBe(503);
+    expect(w.body.error.code).toBe('store_unavailable');
+    expect(a.runtime.revision).toBe(1);
+    expect((await api(a, 'GET', '/v1/services/web')).status).toBe(200);
+    // Redis comes back empty (no persistence): the first write seeds nothing, so write after a reconnect.
+    await redis.start();
+    const end = Date.now() + 5000;
+    let status = 0;
+    while (Date.now() < end) {
+      status = (await api(a, 'POST', '/v1/services/web/flip', { to: 'green' })).status;
+      if (status === 200) break;
+      await sleep(200);
+    }
+    expect(status).toBe(200);
+    const at = Date.now();
+    while (b.runtime.revision < a.runtime.revision && Date.now() - at < 3000) await sleep(10);
+    expect(b.runtime.revision).toBe(a.runtime.revision);
+    expect(JSON.parse((await get(`${b.proxyUrl}/`, { agent })).text).backend).toBe('green-1');
+  });
+});
