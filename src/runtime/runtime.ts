@@ -64,6 +64,7 @@ export interface RuntimeOptions {
 }
 
 const keyOf = (service: string, id: string): string => `${service}\u0000${id}`;
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Wires stored state and local facts (health, ejection, drain, slow start) into the RoutingTable
@@ -219,7 +220,8 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
       });
     }
     if (entry.drainTimer !== undefined) clearTimeout(entry.drainTimer);
-    entry.drainTimer = setTimeout(() => this.onDrainDeadline(entry), Math.max(0, deadlineMs - this.now()));
+    // Node timers overflow past 2^31-1 ms (about 24.8 days) and would fire at once: cap and re-arm.
+    entry.drainTimer = setTimeout(() => this.onDrainDeadline(entry), Math.min(MAX_TIMER_MS, Math.max(0, deadlineMs - this.now())));
     entry.drainTimer.unref();
     if (entry.upstream.inFlight === 0) setImmediate(() => this.onUpstreamIdle(entry));
   }
@@ -233,6 +235,12 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   private onDrainDeadline(entry: BackendEntry): void {
     entry.drainTimer = undefined;
     if (this.entries.get(entry.key) !== entry || entry.record.state !== 'draining') return;
+    const deadlineMs = entry.record.drain?.deadlineMs;
+    if (deadlineMs !== undefined && deadlineMs - this.now() > 50) {
+      entry.drainTimer = setTimeout(() => this.onDrainDeadline(entry), Math.min(MAX_TIMER_MS, deadlineMs - this.now()));
+      entry.drainTimer.unref();
+      return;
+    }
     const closed = entry.upstream.closeUpgrades();
     if (closed > 0 || entry.upstream.inFlight > 0) {
       this.event(entry.service, {
