@@ -37,14 +37,25 @@ export class EdfBalancer<T> {
     return top.item;
   }
 
-  /** The next candidate other than `avoid` (for a retry), or undefined when it is the only one. */
+  /**
+   * The next candidate other than `avoid` (for a retry), or undefined when it is the only one.
+   * Looks past `avoid` rather than popping it again: popping `size` times gave up on a light
+   * candidate behind a heavy one (weights 1000 and 1 never reached the 1).
+   */
   pickOther(avoid: T): T | undefined {
-    if (this.size < 2) return undefined;
-    for (let i = 0; i < this.size; i++) {
-      const item = this.pick();
-      if (item !== avoid) return item;
-    }
-    return undefined;
+    const h = this.heap;
+    const top = h[0];
+    if (top === undefined) return undefined;
+    if (top.item !== avoid) return this.pick();
+    // With the root set aside, the earliest deadline is one of its children.
+    const l = h[1];
+    if (l === undefined) return undefined;
+    const r = h[2];
+    const i = r !== undefined && this.less(r, l) ? 2 : 1;
+    const e = h[i] as Entry<T>;
+    e.deadline += e.step;
+    this.down(i);
+    return e.item;
   }
 
   private less(a: Entry<T>, b: Entry<T>): boolean {

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import { stringify } from 'yaml';
+import { BIN } from './cli.js';
+import { TOKEN } from './turnout.js';
+
+export interface TurnoutProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  /** Resident set size of the process now, in bytes (Linux: VmRSS from /proc/<pid>/status). */
+  rss(): number;
+  /** Everything the process wrote to stdout and stderr so far (for failure messages). */
+  output(): string;
+}
+
+const DIST_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** VmRSS or VmHWM of a process in bytes, from /proc (Linux only). */
+export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * Runs the built `turnout serve` as a child process on ephemeral ports (memory store, tokens as in
+ * startTestTurnout) and resolves once it logs "turnout ready". Needs `npm run build` (npm test does
+ * it). Stopped with SIGTERM after the test, SIGKILL if it does not exit within 5 s.
+ */
+export async function startTurnoutProcess(
+  doc: Record<string, unknown>,
+  opts: { readyTimeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<TurnoutProcess> {
+  if (!existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` first (npm test does)`);
+  const dir = mkdtempSync(join(tmpdir(), 'turnout-proc-'));
+  const file = join(dir, 'turnout.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { host: '127.0.0.1', port: 0, tokens: [{ name: 'ci', token: TOKEN, scope: 'write' }] },
+      state: { store: 'memory' },
+      log: { level: 'info' },
+      ...doc,
+    }),
+  );
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], {
+    env: { ...process.env, TURNOUT_ADMIN_TOKEN: '', TURNOUT_LOG_FORMAT: 'json', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ready = await new Promise<{ proxy: string; admin: string }>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`turnout did not log "turnout ready" within ${opts.readyTimeoutMs ?? 15_000}ms:\n${out}`)), opts.readyTimeoutMs ?? 15_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`turnout exited with ${code} before it was ready:\n${out}`));
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      const text = d.toString();
+      out += text;
+      buf += text;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.includes('"turnout ready"')) continue;
+        const rec = JSON.parse(line) as { proxy: string; admin: string };
+        clearTimeout(timer);
+        resolve(rec);
+      }
+    });
+  });
+  const pid = child.pid as number;
+  return {
+    child,
+    pid,
+    proxyUrl: ready.proxy,
+    adminUrl: ready.admin,
+    rss: () => procStatusBytes(pid, 'VmRSS'),
+    output: () => out,
+  };
+}
