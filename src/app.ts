@@ -5,6 +5,8 @@ import { registerDashboard } from './admin/dashboard-route.js';
 import { registerMetrics } from './admin/metrics-route.js';
 import { registerStream } from './admin/stream-route.js';
 import { registerFleet } from './admin/fleet-route.js';
+import { registerRollouts } from './admin/rollout-routes.js';
+import { RolloutController } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { ControlPlane, Runtime } from './runtime/index.js';
@@ -20,6 +22,7 @@ export interface Turnout {
   readonly control: ControlPlane;
   readonly store: StateStore;
   readonly telemetry: Telemetry;
+  readonly rollouts: RolloutController;
   readonly proxyUrl: string;
   readonly adminUrl: string;
   /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
@@ -42,6 +45,8 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   const telemetry = new Telemetry();
   const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
+  const rollouts = new RolloutController({ control, telemetry, store, logger: logger.child({ component: 'rollout' }) });
+  store.reportPools?.(() => telemetry.allPoolCounts(Date.now()));
   try {
     await control.init(opts.resetState ?? false);
     await runtime.warmUp();
@@ -67,11 +72,13 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
         registerStream(app, runtime, telemetry);
         registerDashboard(app);
         registerFleet(app, store, () => control.current.revision);
+        registerRollouts(app, control, rollouts);
       },
     });
     await admin.listen({ host: config.admin.host, port: config.admin.port });
     const addr = await proxy.listen();
     ready = true;
+    rollouts.start();
     const a = admin.server.address();
     const adminUrl = typeof a === 'object' && a !== null ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
     const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
@@ -86,11 +93,13 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       control,
       store,
       telemetry,
+      rollouts,
       proxyUrl,
       adminUrl,
       stop(timeoutMs = config.shutdownTimeoutMs) {
         stopping ??= (async () => {
           ready = false;
+          rollouts.stop();
           const cut = await proxy.shutdown(timeoutMs);
           await adminInstance.close().catch(() => undefined);
           await runtime.close();

@@ -7,7 +7,8 @@ import { ForbiddenError, InvalidRequestError, NotFoundError, TurnoutError, Unaut
 import type { Command, ServiceRecord, StateSnapshot } from '../model/index.js';
 import type { ControlPlane, Runtime } from '../runtime/index.js';
 import { parseDuration } from '../util/duration.js';
-import { sanitizeActor, TokenAuth } from './auth.js';
+import { TokenAuth } from './auth.js';
+import { actorOf, parseIfMatch, truthy } from './request-context.js';
 import type { Principal } from './auth.js';
 import {
   BackendParams,
@@ -63,15 +64,6 @@ const BODY_LIMIT = 1024 * 1024;
 /** Longest `?timeout=` a deregistration takes (24h). */
 const MAX_DRAIN_TIMEOUT_MS = 24 * 3_600_000;
 const ERR = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
-
-const truthy = (v: string | undefined): boolean => v === 'true' || v === '1';
-
-function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === '*') return undefined;
-  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-  if (m === null) throw new InvalidRequestError('If-Match must be a revision such as "12"');
-  return Number(m[1]);
-}
 
 /** The admin API: fastify, bearer tokens, schemas for every body, param, query and response. */
 export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance> {
@@ -154,11 +146,6 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     req.principal = principal;
   });
 
-  const actorOf = (req: FastifyRequest): string => {
-    const name = req.principal?.name ?? 'unknown';
-    const extra = sanitizeActor(req.headers['x-turnout-actor']);
-    return extra === undefined ? name : `${name} (${extra})`;
-  };
 
   const serviceView = (state: StateSnapshot, name: string, svc: ServiceRecord): unknown => {
     const pools: Record<string, { backends: unknown[] }> = {};

@@ -1,6 +1,7 @@
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import { canarySplit, completeSplit, flipSplit, hasTwoDecimalsAtMost, splitsEqual, sumBasisPoints, toBasisPoints } from './split.js';
 import { HISTORY_LIMIT, MAX_WEIGHT, SPLIT_HISTORY_LIMIT } from './types.js';
+import type { RolloutRecord } from './rollout.js';
 import type { AdminState, BackendRecord, HistoryEntry, PoolRecord, ServiceRecord, Split, StateSnapshot } from './types.js';
 
 /** A change a deploy tool asks for. Validated against the current state by `applyCommand`. */
@@ -21,7 +22,9 @@ export type Command =
   /** Start draining; `remove` drops the backend once drained. */
   | { readonly kind: 'drain'; readonly service: string; readonly pool: string; readonly id: string; readonly deadlineMs: number; readonly remove: boolean }
   /** Remove now (a drain finished, or nothing was in flight). */
-  | { readonly kind: 'remove'; readonly service: string; readonly pool: string; readonly id: string };
+  | { readonly kind: 'remove'; readonly service: string; readonly pool: string; readonly id: string }
+  /** Store a rollout's new record, with the split it moves to (if any), in one change. */
+  | { readonly kind: 'rollout'; readonly service: string; readonly action: string; readonly rollout: RolloutRecord; readonly split?: Split };
 
 export interface CommandContext {
   /** ISO time recorded in history. */
@@ -104,7 +107,8 @@ function commit(
   const revision = state.revision + 1;
   const prev = state.services[service] as ServiceRecord;
   const history = withHistory(prev, { revision, time: ctx.now, actor: ctx.actor, action, before, after });
-  return { revision, services: { ...state.services, [service]: { ...next, history } } };
+  // Fields a command does not name (the rollout) are kept.
+  return { revision, services: { ...state.services, [service]: { ...prev, ...next, history } } };
 }
 
 function setSplit(state: StateSnapshot, service: string, svc: ServiceRecord, split: Record<string, number>, action: string, ctx: CommandContext): CommandResult {
@@ -208,6 +212,23 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
       const next = { split: svc.split, pools: { ...svc.pools, [cmd.pool]: replaceBackend(pool, cmd.id, undefined) }, splitHistory: svc.splitHistory };
       return {
         state: commit(state, cmd.service, next, 'remove', { pool: cmd.pool, ...before }, null, ctx),
+        service: cmd.service,
+        changed: true,
+      };
+    }
+    case 'rollout': {
+      const summary = (r: RolloutRecord | undefined): unknown =>
+        r === undefined ? null : { id: r.id, pool: r.pool, state: r.state, step: r.stepIndex + 1, percent: r.steps[r.stepIndex], reason: r.reason };
+      if (cmd.split === undefined) {
+        const next = { split: svc.split, pools: svc.pools, splitHistory: svc.splitHistory, rollout: cmd.rollout };
+        return { state: commit(state, cmd.service, next, cmd.action, summary(svc.rollout), summary(cmd.rollout), ctx), service: cmd.service, changed: true };
+      }
+      const split = checkSplit(cmd.service, svc, cmd.split, ctx);
+      const stack = [...svc.splitHistory, svc.split];
+      const splitHistory = stack.length > SPLIT_HISTORY_LIMIT ? stack.slice(stack.length - SPLIT_HISTORY_LIMIT) : stack;
+      const next = { split, pools: svc.pools, splitHistory, rollout: cmd.rollout };
+      return {
+        state: commit(state, cmd.service, next, cmd.action, { split: svc.split, rollout: summary(svc.rollout) }, { split, rollout: summary(cmd.rollout) }, ctx),
         service: cmd.service,
         changed: true,
       };

@@ -6,6 +6,8 @@
 export type AdminState = 'active' | 'draining' | 'maint';
 export type Health = 'unknown' | 'healthy' | 'unhealthy';
 
+import type { RolloutRecord } from './rollout.js';
+
 /** Percent per pool, two decimals, summing to 100. */
 export type Split = Readonly<Record<string, number>>;
 
@@ -49,6 +51,8 @@ export interface ServiceRecord {
   readonly splitHistory: readonly Split[];
   /** Last 100 changes, newest last. */
   readonly history: readonly HistoryEntry[];
+  /** The current or last automated canary of this service. */
+  readonly rollout?: RolloutRecord;
 }
 
 export interface StateSnapshot {

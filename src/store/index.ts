@@ -5,7 +5,7 @@ import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { StateStore } from './types.js';
 
-export type { StateStore, FleetInstance } from './types.js';
+export type { StateStore, FleetInstance, PoolCounts } from './types.js';
 export { RedisStore } from './redis.js';
 export { MemoryStore } from './memory.js';
 export { FileStore, parseStateFile } from './file.js';

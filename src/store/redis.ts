@@ -5,12 +5,22 @@ import type { Logger } from 'pino';
 import { RevisionMismatchError, StateFileError, StoreUnavailableError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
 import { parseStateFile } from './file.js';
-import type { FleetInstance, StateStore } from './types.js';
+import type { FleetInstance, PoolCounts, StateStore } from './types.js';
 
 /**
  * Compare-and-set of the whole state: the revision key must still hold the expected revision.
  * Publishes the new revision so every instance re-reads within milliseconds.
  */
+/** Take the lease when free, or renew it when this instance holds it. */
+const LEASE_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`;
+
 const CAS_SCRIPT = `
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cur ~= tonumber(ARGV[1]) then return cur end
@@ -57,6 +67,7 @@ export class RedisStore implements StateStore {
   private readonly startedAt = new Date().toISOString();
   /** In-flight counts of draining backends this instance reports to the fleet. */
   private localDraining: () => Record<string, number> = () => ({});
+  private localPools: () => Record<string, PoolCounts> = () => ({});
   private fleetCache: FleetInstance[] = [];
 
   constructor(opts: RedisStoreOptions) {
@@ -198,6 +209,7 @@ export class RedisStore implements StateStore {
       revision: this.appliedRevision,
       seenAt: new Date().toISOString(),
       draining: this.localDraining(),
+      pools: this.localPools(),
     };
     try {
       await this.client.hset(this.keys.instances, this.instanceId, JSON.stringify(me));
@@ -225,6 +237,34 @@ export class RedisStore implements StateStore {
   async fleet(): Promise<FleetInstance[]> {
     await this.heartbeat();
     return this.fleetCache;
+  }
+
+  reportPools(fn: () => Record<string, PoolCounts>): void {
+    this.localPools = fn;
+  }
+
+  fleetPoolTotals(key: string): PoolCounts {
+    let requests = 0;
+    let errors = 0;
+    let p99Ms = 0;
+    for (const inst of this.fleetCache) {
+      if (inst.id === this.instanceId) continue;
+      const c = inst.pools?.[key];
+      if (c === undefined) continue;
+      requests += c.requests;
+      errors += c.errors;
+      p99Ms = Math.max(p99Ms, c.p99Ms);
+    }
+    return { requests, errors, p99Ms };
+  }
+
+  async acquireLease(name: string, ttlMs: number): Promise<boolean> {
+    if (!this.ready()) return false;
+    try {
+      return (await this.client.eval(LEASE_SCRIPT, 1, `${this.keys.state}:lease:${name}`, this.instanceId, String(ttlMs))) === 1;
+    } catch {
+      return false;
+    }
   }
 
   /** In-flight on a draining backend reported by the other live instances. */

@@ -26,6 +26,18 @@ export interface StateStore {
   reportDraining?(fn: () => Record<string, number>): void;
   /** Fleet stores: in-flight on a draining backend (`service/id`) reported by the other instances. */
   othersInFlight?(key: string): number;
+  /** Fleet stores: this instance's cumulative counts per pool (`service/pool`), for rollout gates. */
+  reportPools?(fn: () => Record<string, PoolCounts>): void;
+  /** Fleet stores: the other live instances' cumulative counts of a pool, summed (p99: the highest). */
+  fleetPoolTotals?(key: string): PoolCounts;
+  /** Fleet stores: hold (or renew) a named lease for `ttlMs`; true while this instance holds it. */
+  acquireLease?(name: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface PoolCounts {
+  readonly requests: number;
+  readonly errors: number;
+  readonly p99Ms: number;
 }
 
 export interface FleetInstance {
@@ -37,4 +49,5 @@ export interface FleetInstance {
   readonly revision: number;
   readonly seenAt: string;
   readonly draining?: Record<string, number>;
+  readonly pools?: Record<string, PoolCounts>;
 }

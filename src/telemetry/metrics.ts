@@ -276,6 +276,15 @@ export class Telemetry {
     return { requests: ps.requests, errors: ps.errors };
   }
 
+  /** Every pool's cumulative counts and recent p99, keyed `service/pool` (reported to the fleet). */
+  allPoolCounts(nowMs: number): Record<string, { requests: number; errors: number; p99Ms: number }> {
+    const out: Record<string, { requests: number; errors: number; p99Ms: number }> = {};
+    for (const [svc, pools] of this.pools) {
+      for (const [pool, ps] of pools) out[`${svc}/${pool}`] = { requests: ps.requests, errors: ps.errors, p99Ms: ps.window.summary(nowMs, 60).p99Ms };
+    }
+    return out;
+  }
+
   metricsText(): Promise<string> {
     return this.registry.metrics();
   }

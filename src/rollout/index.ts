@@ -1,0 +1,2 @@
+export { RolloutController } from './controller.js';
+export type { StartRollout, RolloutAction, RolloutProgress, RolloutControllerOptions } from './controller.js';
