@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../util/duration.js';
 import { AdminClient, ApiError } from './client.js';
+import { runRollout } from './rollout.js';
+import { watchStatus } from './watch.js';
 
 const USAGE = `turnout — reverse proxy and traffic switch for zero-downtime deploys
 
 Usage:
   turnout [serve] [--config FILE] [--reset-state]     run the proxy (default config: ./turnout.yaml)
-  turnout status [SVC]                                services, splits and backends
+  turnout status [SVC] [--watch [--count N]]          services, splits and backends (--watch: live traffic)
   turnout flip SVC POOL [--wait]                      100 % to POOL (--wait: until the old pools are drained)
   turnout canary SVC POOL PERCENT                     give POOL a share, the rest to the largest other pool
   turnout rollback SVC                                restore the split before the last change
@@ -15,6 +17,10 @@ Usage:
   turnout deregister SVC POOL ID [--timeout 30s] [--wait]
                                                       drain and remove a backend
   turnout history SVC                                 the last changes
+  turnout rollout SVC POOL --steps 1,5,25,100 --step-duration 60s
+          [--max-error-rate 0.01] [--max-p99 500ms] [--min-requests N] [--max-wait 60s]
+                                                      automated canary, followed with a progress bar
+                                                      (exit 0 promoted, 1 rolled back or aborted)
 
 Client options (or TURNOUT_ADMIN_URL, TURNOUT_ADMIN_TOKEN):
   --admin URL      admin API (default http://127.0.0.1:9901)
@@ -39,6 +45,14 @@ const CLIENT_OPTIONS = {
   weight: { type: 'string' },
   timeout: { type: 'string' },
   wait: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  count: { type: 'string' },
+  steps: { type: 'string' },
+  'step-duration': { type: 'string' },
+  'max-error-rate': { type: 'string' },
+  'max-p99': { type: 'string' },
+  'min-requests': { type: 'string' },
+  'max-wait': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -140,6 +154,18 @@ async function runClient(command: string, args: readonly string[]): Promise<numb
     case 'status': {
       if (positionals.length > 1) throw new UsageError('status takes at most one service');
       const svc = positionals[0];
+      if (values.watch) {
+        let count: number | undefined;
+        if (values.count !== undefined) {
+          count = Number(values.count);
+          if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a whole number >= 1, got "${values.count}"`);
+        }
+        return watchStatus(values.admin ?? process.env.TURNOUT_ADMIN_URL ?? 'http://127.0.0.1:9901', values.token ?? process.env.TURNOUT_ADMIN_TOKEN, {
+          service: svc,
+          json: values.json === true,
+          count,
+        });
+      }
       if (svc !== undefined) {
         const r = await client.call<{ revision: number; service: ServiceView }>('GET', `/v1/services/${enc(svc)}`);
         return out(r.body, () => `revision ${r.body.revision}\n${formatService(r.body.service)}`);
@@ -203,6 +229,44 @@ async function runClient(command: string, args: readonly string[]): Promise<numb
           ? 'no changes yet'
           : r.body.history.map((h) => `${String(h.revision).padStart(5)}  ${h.time}  ${h.action.padEnd(10)} ${h.actor.padEnd(16)} ${summarize(h.before)} → ${summarize(h.after)}`).join('\n'),
       );
+    }
+    case 'rollout': {
+      const [svc, pool] = need(positionals, ['SVC', 'POOL'], 'rollout') as [string, string];
+      if (values.steps === undefined) throw new UsageError('rollout needs --steps, e.g. --steps 1,5,25,100');
+      const steps = values.steps.split(',').map((x) => Number(x.trim().replace(/%$/, '')));
+      if (steps.some((x) => !Number.isFinite(x) || x <= 0 || x > 100)) throw new UsageError(`--steps must be percents in (0, 100] separated by commas, got "${values.steps}"`);
+      const stepDuration = values['step-duration'] ?? '60s';
+      if (parseDuration(stepDuration) === undefined) throw new UsageError(`--step-duration must be a duration like 60s, got "${stepDuration}"`);
+      const gates: Record<string, number | string> = {};
+      if (values['max-error-rate'] !== undefined) {
+        const v = Number(values['max-error-rate']);
+        if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--max-error-rate must be a fraction 0..1, got "${values['max-error-rate']}"`);
+        gates.maxErrorRate = v;
+      }
+      if (values['max-p99'] !== undefined) {
+        const v = parseDuration(values['max-p99']);
+        if (v === undefined || v <= 0) throw new UsageError(`--max-p99 must be a duration like 500ms, got "${values['max-p99']}"`);
+        gates.maxP99Ms = v;
+      }
+      if (values['min-requests'] !== undefined) {
+        const v = Number(values['min-requests']);
+        if (!Number.isInteger(v) || v < 0) throw new UsageError(`--min-requests must be a whole number, got "${values['min-requests']}"`);
+        gates.minRequests = v;
+      }
+      if (values['max-wait'] !== undefined) {
+        if (parseDuration(values['max-wait']) === undefined) throw new UsageError(`--max-wait must be a duration like 60s, got "${values['max-wait']}"`);
+        gates.maxWait = values['max-wait'];
+      }
+      return runRollout(client, {
+        service: svc,
+        pool,
+        steps,
+        stepDuration,
+        gates,
+        json: values.json === true,
+        dryRun: values['dry-run'] === true,
+        force: values.force === true,
+      });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

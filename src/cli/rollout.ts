@@ -1,0 +1,104 @@
+import cliProgress from 'cli-progress';
+import type { AdminClient } from './client.js';
+import { ApiError } from './client.js';
+
+export interface RolloutArgs {
+  readonly service: string;
+  readonly pool: string;
+  readonly steps: readonly number[];
+  readonly stepDuration: string;
+  readonly gates: Record<string, number | string>;
+  readonly json: boolean;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  /** Poll interval while watching (default 500 ms). */
+  readonly pollMs?: number;
+}
+
+interface RolloutView {
+  id: string;
+  pool: string;
+  state: 'running' | 'paused' | 'promoted' | 'rolled_back' | 'aborted';
+  step: number;
+  percent: number;
+  steps: number[];
+  stepStartedAt: string;
+  reason?: string;
+  progress?: { requests: number; errorRate: number; p99Ms: number; stepEndsAt: string };
+}
+
+const ENDED = new Set(['promoted', 'rolled_back', 'aborted']);
+
+/**
+ * `turnout rollout SVC POOL --steps 1,5,25,100 --step-duration 60s`: starts the automated canary and
+ * follows it to its end with a progress bar (on a terminal) or one line per step (otherwise).
+ * Exit 0 when promoted, 1 when rolled back or aborted (the reason on stderr).
+ */
+export async function runRollout(client: AdminClient, a: RolloutArgs): Promise<number> {
+  const q = new URLSearchParams();
+  if (a.dryRun) q.set('dryRun', 'true');
+  if (a.force) q.set('force', 'true');
+  const qs = q.toString() === '' ? '' : `?${q.toString()}`;
+  const started = await client.call<{ revision: number; rollout: RolloutView }>('POST', `/v1/services/${encodeURIComponent(a.service)}/rollouts${qs}`, {
+    pool: a.pool,
+    steps: a.steps,
+    stepDuration: a.stepDuration,
+    ...(Object.keys(a.gates).length > 0 ? { gates: a.gates } : {}),
+  });
+  if (a.dryRun) {
+    process.stdout.write(a.json ? `${JSON.stringify(started.body, null, 2)}\n` : `(dry run) rollout of ${a.service}/${a.pool} would start at ${started.body.rollout.percent}%\n`);
+    return 0;
+  }
+  const tty = process.stderr.isTTY === true && !a.json;
+  const total = a.steps.length;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        {
+          format: ` ${a.service}/${a.pool} [{bar}] step {value}/{total} {percent_}% · {left} left · {requests} req · err {err} · p99 {p99}ms · {state}`,
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let r = started.body.rollout;
+  bar?.start(total, 0, fields(r));
+  let lastLine = '';
+  const path = `/v1/services/${encodeURIComponent(a.service)}/rollouts/current`;
+  for (;;) {
+    const line = `step ${r.step}/${total} ${r.percent}% ${r.state}`;
+    if (bar !== undefined) bar.update(ENDED.has(r.state) && r.state === 'promoted' ? total : r.step - 1, fields(r));
+    else if (!a.json && line !== lastLine) process.stdout.write(`${a.service}/${a.pool}: ${line}\n`);
+    lastLine = line;
+    if (ENDED.has(r.state)) break;
+    await new Promise((res) => setTimeout(res, a.pollMs ?? 500));
+    try {
+      r = (await client.call<{ revision: number; rollout: RolloutView }>('GET', path)).body.rollout;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 0) continue; // admin briefly unreachable: keep watching
+      throw err;
+    }
+  }
+  bar?.stop();
+  if (a.json) process.stdout.write(`${JSON.stringify({ rollout: r }, null, 2)}\n`);
+  if (r.state === 'promoted') {
+    if (!a.json) process.stdout.write(`${a.service}/${a.pool}: promoted (${r.percent}%)\n`);
+    return 0;
+  }
+  process.stderr.write(`turnout: rollout ${r.state.replace('_', ' ')}: ${r.reason ?? 'no reason given'}\n`);
+  return 1;
+}
+
+function fields(r: RolloutView): Record<string, string | number> {
+  const left = r.progress ? Math.max(0, Math.ceil((Date.parse(r.progress.stepEndsAt) - Date.now()) / 1000)) : 0;
+  return {
+    percent_: r.percent,
+    left: `${left}s`,
+    requests: r.progress?.requests ?? 0,
+    err: `${Math.round((r.progress?.errorRate ?? 0) * 10_000) / 100}%`,
+    p99: r.progress?.p99Ms ?? 0,
+    state: r.state,
+  };
+}
