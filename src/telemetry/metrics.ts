@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Health } from '../model/index.js';
 import { RollingWindow } from './window.js';
 import type { WindowSummary } from './window.js';
@@ -30,16 +30,54 @@ export interface BackendLive {
 }
 
 interface BackendStats {
+  readonly service: string;
+  readonly pool: string;
+  readonly id: string;
   readonly window: RollingWindow;
-  readonly byCode: Map<number, Counter.Internal>;
+  /** Responses by status code since start (turnout_requests_total). */
+  readonly codes: Map<number, number>;
 }
 
 interface PoolStats {
   readonly window: RollingWindow;
-  readonly duration: Histogram.Internal<string>;
+  /** Cumulative counts per duration bucket (turnout_request_duration_seconds), seconds. */
+  readonly buckets: Float64Array;
+  durationSum: number;
   /** Cumulative counts since start, for gates that compare two moments. */
   requests: number;
   errors: number;
+}
+
+/** Upper bounds of turnout_request_duration_seconds. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+interface MetricValue {
+  readonly value: number;
+  readonly labels: Record<string, string | number>;
+  readonly metricName?: string;
+}
+
+/**
+ * A metric whose values are assembled at scrape time from plain counters the hot path increments
+ * (prom-client's own children hash their labels on every observation).
+ */
+class CollectedMetric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private readonly collect: () => MetricValue[],
+  ) {}
+
+  get aggregator(): 'sum' {
+    return 'sum';
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; values: MetricValue[]; aggregator: 'sum' }> {
+    return { name: this.name, help: this.help, type: this.type, values: this.collect(), aggregator: 'sum' };
+  }
+
+  reset(): void {}
 }
 
 const STATES = ['active', 'draining', 'maint'] as const;
@@ -51,15 +89,17 @@ const STATES = ['active', 'draining', 'maint'] as const;
  */
 export class Telemetry {
   readonly registry = new Registry();
-  private readonly requests: Counter;
-  private readonly duration: Histogram;
   private readonly upstreamErrors: Counter;
   private readonly retries: Counter;
   private readonly healthChecks: Counter;
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
   private readonly backends = new Map<object, BackendStats>();
+  /** Stats of backends that left, folded in so counters never go down. */
+  private readonly departed: BackendStats[] = [];
   private readonly pools = new Map<string, Map<string, PoolStats>>();
+  /** Answers the proxy gave itself, by `service\0pool\0code`. */
+  private readonly proxyAnswers = new Map<string, number>();
   private readonly retryChildren = new Map<string, Counter.Internal>();
   private source: TelemetrySource | undefined;
 
@@ -72,19 +112,46 @@ export class Telemetry {
         this.registry.removeSingleMetric(name);
       }
     }
-    this.requests = new Counter({
-      name: 'turnout_requests_total',
-      help: 'Requests answered, by service, pool, backend and status code (proxy answers have an empty backend).',
-      labelNames: ['service', 'pool', 'backend', 'code'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'turnout_request_duration_seconds',
-      help: 'Time from request to the end of the response, by service and pool.',
-      labelNames: ['service', 'pool'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
+    const requests = new CollectedMetric(
+      'turnout_requests_total',
+      'Requests answered, by service, pool, backend and status code (proxy answers have an empty backend).',
+      'counter',
+      () => {
+        const out: MetricValue[] = [];
+        for (const b of [...this.backends.values(), ...this.departed]) {
+          for (const [code, n] of b.codes) out.push({ value: n, labels: { service: b.service, pool: b.pool, backend: b.id, code } });
+        }
+        for (const [key, n] of this.proxyAnswers) {
+          const [service, pool, code] = key.split('\u0000') as [string, string, string];
+          out.push({ value: n, labels: { service, pool, backend: '', code } });
+        }
+        return out;
+      },
+    );
+    const duration = new CollectedMetric(
+      'turnout_request_duration_seconds',
+      'Time from request to the end of the response, by service and pool.',
+      'histogram',
+      () => {
+        const out: MetricValue[] = [];
+        const name = 'turnout_request_duration_seconds';
+        for (const [service, pools] of this.pools) {
+          for (const [pool, ps] of pools) {
+            let acc = 0;
+            DURATION_BUCKETS.forEach((le, i) => {
+              acc += ps.buckets[i] as number;
+              out.push({ value: acc, labels: { le, service, pool }, metricName: `${name}_bucket` });
+            });
+            out.push({ value: ps.requests, labels: { le: '+Inf', service, pool }, metricName: `${name}_bucket` });
+            out.push({ value: ps.durationSum, labels: { service, pool }, metricName: `${name}_sum` });
+            out.push({ value: ps.requests, labels: { service, pool }, metricName: `${name}_count` });
+          }
+        }
+        return out;
+      },
+    );
+    this.registry.registerMetric(requests as unknown as Parameters<Registry['registerMetric']>[0]);
+    this.registry.registerMetric(duration as unknown as Parameters<Registry['registerMetric']>[0]);
     this.upstreamErrors = new Counter({
       name: 'turnout_upstream_errors_total',
       help: 'Failed attempts to a backend, by reason (connect_refused, connect_timeout, connect_reset, reset, timeout, error).',
@@ -193,44 +260,46 @@ export class Telemetry {
     }
     let ps = bySvc.get(pool);
     if (ps === undefined) {
-      ps = { window: new RollingWindow(60), duration: this.duration.labels(service, pool), requests: 0, errors: 0 };
+      ps = { window: new RollingWindow(60), buckets: new Float64Array(DURATION_BUCKETS.length), durationSum: 0, requests: 0, errors: 0 };
       bySvc.set(pool, ps);
     }
     return ps;
+  }
+
+  private recordPool(ps: PoolStats, nowMs: number, durationMs: number, error: boolean): void {
+    ps.window.record(nowMs, durationMs, error);
+    ps.requests++;
+    if (error) ps.errors++;
+    const seconds = durationMs / 1000;
+    ps.durationSum += seconds;
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+      if (seconds <= (DURATION_BUCKETS[i] as number)) {
+        ps.buckets[i] = (ps.buckets[i] as number) + 1;
+        break;
+      }
+    }
   }
 
   /** A response reached the client (status from the backend, or 502/504/499 when it failed). */
   onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void {
     let bs = this.backends.get(backendKey);
     if (bs === undefined) {
-      bs = { window: new RollingWindow(15), byCode: new Map() };
+      bs = { service, pool, id: backendId, window: new RollingWindow(15), codes: new Map() };
       this.backends.set(backendKey, bs);
     }
-    let child = bs.byCode.get(status);
-    if (child === undefined) {
-      child = this.requests.labels(service, pool, backendId, String(status));
-      bs.byCode.set(status, child);
-    }
-    child.inc();
+    bs.codes.set(status, (bs.codes.get(status) ?? 0) + 1);
     const error = status >= 500;
     const now = Date.now();
     bs.window.record(now, durationMs, error);
-    const ps = this.poolStats(service, pool);
-    ps.window.record(now, durationMs, error);
-    ps.requests++;
-    if (error) ps.errors++;
-    ps.duration.observe(durationMs / 1000);
+    this.recordPool(this.poolStats(service, pool), now, durationMs, error);
   }
 
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {
-    this.requests.labels(service, pool, '', String(status)).inc();
+    const key = `${service}\u0000${pool}\u0000${status}`;
+    this.proxyAnswers.set(key, (this.proxyAnswers.get(key) ?? 0) + 1);
     if (service === '' || pool === '') return;
-    const ps = this.poolStats(service, pool);
-    ps.window.record(Date.now(), durationMs, status >= 500);
-    ps.requests++;
-    if (status >= 500) ps.errors++;
-    ps.duration.observe(durationMs / 1000);
+    this.recordPool(this.poolStats(service, pool), Date.now(), durationMs, status >= 500);
   }
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
@@ -259,7 +328,13 @@ export class Telemetry {
 
   /** A backend left: forget its per-backend stats (its counters stay in the registry). */
   forget(backendKey: object): void {
+    const bs = this.backends.get(backendKey);
+    if (bs === undefined) return;
     this.backends.delete(backendKey);
+    // Keep its counts (a counter must not go down); merge into one entry per service/pool/id.
+    const same = this.departed.find((d) => d.service === bs.service && d.pool === bs.pool && d.id === bs.id);
+    if (same === undefined) this.departed.push(bs);
+    else for (const [code, n] of bs.codes) same.codes.set(code, (same.codes.get(code) ?? 0) + n);
   }
 
   backendWindow(backendKey: object, nowMs: number, seconds: number): WindowSummary | undefined {
