@@ -21,6 +21,8 @@ export interface ExchangeContext {
   readonly proto: 'http' | 'https';
   /** Extra response headers while the proxy shuts down (Connection: close). */
   closing: boolean;
+  /** Called once when the client response closes (the server's in-flight count). */
+  readonly requestClosed: () => void;
 }
 
 const ERROR_MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
@@ -101,7 +103,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     });
     this.headers = fwd.headers;
     this.requestId = fwd.requestId;
-    res.on('close', this.onClientClose);
+    res.once('close', this.onClientClose);
   }
 
   start(): void {
@@ -129,6 +131,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private readonly onClientClose = (): void => {
+    this.ctx.requestClosed();
     if (this.finished) return;
     // The client went away before the response ended: stop the upstream request.
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client closed the connection'));
@@ -237,7 +240,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.counted = false;
       this.up.end();
     }
-    this.res.off('close', this.onClientClose);
     if (!proxyAnswered) {
       this.ctx.observer.onResponse(this.svc, this.pool, this.up, ok ? this.status : this.status || 502, performance.now() - this.started);
     }

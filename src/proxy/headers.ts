@@ -21,6 +21,11 @@ const SET_BY_PROXY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forward
 /** Extra names listed in `Connection: a, b`, lower case; undefined when none (the usual case). */
 function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // The usual values name no extra header: skip the split (hot path).
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return undefined;
+  }
   let out: Set<string> | undefined;
   for (const t of value.split(',')) {
     const name = t.trim().toLowerCase();

@@ -30,36 +30,37 @@ export interface ProxyServerOptions {
   readonly accessSample: number;
 }
 
-interface Choice {
-  readonly pool: PoolTable;
-  readonly up: Upstream;
-  readonly cookie: string | undefined;
-}
-
 const kUpgrade = Symbol('turnout.upgrade');
 
 /**
- * Chooses the pool for a request: the header override (when enabled), then the sticky cookie (while
- * that pool has a share and an eligible backend), then the split. Pure over the table.
+ * Chooses the pool for a request: the header override (when enabled, reaching 0 % pools but never
+ * a pool with no eligible backend), then the sticky cookie (while that pool has a share and an
+ * eligible backend), then the split. Pure over the table; `random` in [0, 1).
  */
-export function choosePool(svc: ServiceTable, req: IncomingMessage, random: number): { pool: PoolTable | undefined; setCookie: boolean } {
+export function choosePool(svc: ServiceTable, req: IncomingMessage, random: number): PoolTable | undefined {
   const s = svc.settings;
   if (s.headerOverride) {
     const wanted = req.headers['x-turnout-pool'];
     if (typeof wanted === 'string') {
       const pool = svc.pools.get(wanted);
-      if (pool !== undefined && pool.balancer.size > 0) return { pool, setCookie: false };
+      if (pool !== undefined && pool.balancer.size > 0) return pool;
     }
   }
   if (s.sticky) {
     const name = readStickyCookie(req.headers.cookie, svc.cookieName);
     if (name !== undefined) {
       const pool = svc.pools.get(name);
-      if (pool !== undefined && pool.share > 0 && pool.balancer.size > 0) return { pool, setCookie: false };
+      if (pool !== undefined && pool.share > 0 && pool.balancer.size > 0) return pool;
     }
-    return { pool: svc.picker.pick(random), setCookie: true };
   }
-  return { pool: svc.picker.pick(random), setCookie: false };
+  return svc.picker.pick(random);
+}
+
+/** The Set-Cookie a sticky service sends when the request did not already carry `pool`. */
+function stickyCookie(svc: ServiceTable, req: IncomingMessage, pool: PoolTable): string | undefined {
+  if (!svc.settings.sticky) return undefined;
+  if (readStickyCookie(req.headers.cookie, svc.cookieName) === pool.name) return undefined;
+  return pool.setCookie;
 }
 
 export class ProxyServer {
@@ -75,7 +76,7 @@ export class ProxyServer {
   constructor(opts: ProxyServerOptions) {
     this.opts = opts;
     const proto = opts.listen.tls ? 'https' : 'http';
-    this.ctx = { observer: opts.observer, proto, closing: false };
+    this.ctx = { observer: opts.observer, proto, closing: false, requestClosed: this.onRequestClosed };
     const serverOptions: http.ServerOptions = {
       headersTimeout: opts.listen.headersTimeoutMs,
       requestTimeout: opts.listen.requestTimeoutMs,
@@ -146,20 +147,23 @@ export class ProxyServer {
     const table = this.opts.tables.current;
     const svc = table.match(hostOf(req), req.url ?? '/');
     this.active++;
-    res.once('close', this.onRequestClosed);
     if (svc === undefined) {
+      res.once('close', this.onRequestClosed);
       sendProxyError(res, 'no_route', req.headers['x-request-id'] as string | undefined, this.ctx.closing);
       this.opts.observer.onProxyError(undefined, undefined, 'no_route', performance.now() - started);
       return;
     }
-    const choice = this.pick(svc, req);
-    if (choice === undefined) {
+    const pool = choosePool(svc, req, Math.random());
+    const up = pool?.balancer.pick();
+    if (pool === undefined || up === undefined) {
+      res.once('close', this.onRequestClosed);
       sendProxyError(res, 'no_backend', req.headers['x-request-id'] as string | undefined, this.ctx.closing);
       this.opts.observer.onProxyError(svc, undefined, 'no_backend', performance.now() - started);
       return;
     }
-    if (this.opts.accessLog) this.logAccess(req, res, svc, choice, started);
-    new Exchange(this.ctx, svc, choice.pool, choice.up, req, res, started, choice.cookie).start();
+    if (this.opts.accessLog) this.logAccess(req, res, svc, pool, up, started);
+    // The exchange listens to the response's close once, and reports it back through the context.
+    new Exchange(this.ctx, svc, pool, up, req, res, started, stickyCookie(svc, req, pool)).start();
   };
 
   private readonly onRequestClosed = (): void => {
@@ -167,16 +171,13 @@ export class ProxyServer {
     if (this.ctx.closing) this.checkDrained();
   };
 
-  private pick(svc: ServiceTable, req: IncomingMessage): Choice | undefined {
-    const { pool, setCookie } = choosePool(svc, req, Math.random());
-    if (pool === undefined) return undefined;
-    const up = pool.balancer.pick();
-    if (up === undefined) return undefined;
-    const cookie = setCookie ? `${svc.cookieName}=${pool.name}; Path=/; HttpOnly; SameSite=Lax` : undefined;
-    return { pool, up, cookie };
+  private pick(svc: ServiceTable, req: IncomingMessage): { pool: PoolTable; up: Upstream } | undefined {
+    const pool = choosePool(svc, req, Math.random());
+    const up = pool?.balancer.pick();
+    return pool === undefined || up === undefined ? undefined : { pool, up };
   }
 
-  private logAccess(req: IncomingMessage, res: ServerResponse, svc: ServiceTable, choice: Choice, started: number): void {
+  private logAccess(req: IncomingMessage, res: ServerResponse, svc: ServiceTable, pool: PoolTable, up: Upstream, started: number): void {
     if (this.opts.accessSample < 1 && Math.random() >= this.opts.accessSample) return;
     res.once('finish', () => {
       this.opts.logger.info(
@@ -186,8 +187,8 @@ export class ProxyServer {
           url: req.url,
           status: res.statusCode,
           service: svc.name,
-          pool: choice.pool.name,
-          backend: choice.up.id,
+          pool: pool.name,
+          backend: up.id,
           ms: Math.round((performance.now() - started) * 10) / 10,
         },
         'access',

@@ -13,6 +13,8 @@ export interface PoolTable {
   readonly share: number;
   /** Over the eligible backends only; size 0 when none can serve. */
   readonly balancer: EdfBalancer<Upstream>;
+  /** Set-Cookie value a sticky service sends for this pool (built once per table). */
+  readonly setCookie: string;
 }
 
 export interface ServiceTable {
@@ -102,7 +104,7 @@ export function buildServiceTable(input: ServiceInput): ServiceTable {
       (u) => weights.get(u) ?? 0,
     );
     const share = Math.round((input.split[p.name] ?? 0) * 100);
-    const table: PoolTable = { name: p.name, share, balancer };
+    const table: PoolTable = { name: p.name, share, balancer, setCookie: `turnout_${input.settings.name}=${p.name}; Path=/; HttpOnly; SameSite=Lax` };
     pools.set(p.name, table);
     shares.push({ pool: table, share, available: balancer.size > 0 });
   }
