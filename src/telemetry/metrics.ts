@@ -106,7 +106,8 @@ export class Telemetry {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry });
+      // Event-loop lag sampled every 100 ms (prom-client's 10 ms default wakes an idle proxy 100 times a second).
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
       // prom-client names these gauges with a `_total` suffix, which `promtool check metrics` rejects.
       for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
         this.registry.removeSingleMetric(name);
