@@ -1,30 +1,46 @@
 /**
- * Weighted round robin as earliest-deadline-first over a binary heap (as Traefik's WRR): each
- * candidate's next deadline is `deadline + 1 / weight`; a pick pops the earliest. Picks cost
- * O(log n) and interleave evenly. Weights may be fractional (slow start ramps them).
- * Candidates with weight <= 0 are left out at construction; the policy owns only its cursor.
+ * Weighted round robin as earliest-deadline-first (as Traefik's WRR) over *weight classes*:
+ * backends of equal weight form one class, served round robin; the classes are ordered on a binary
+ * heap by their next deadline, `deadline += 1 / (weight × members)`. Every backend gets exactly its
+ * weight's share with even interleaving, and a pick costs O(log k) for k distinct weights, which
+ * real pools keep small (1..10), so 1,000 backends cost about what 10 do.
+ * Weights may be fractional (slow start ramps them). Weight <= 0 is left out at construction; the
+ * policy owns only its cursors.
  */
-interface Entry<T> {
-  readonly item: T;
-  readonly step: number; // 1 / weight
+interface WeightClass<T> {
+  readonly items: T[];
+  cursor: number;
+  /** 1 / (weight × items.length), fixed once built. */
+  step: number;
   deadline: number;
-  readonly seq: number; // tie-break: declaration order
+  readonly seq: number; // tie-break: first declared
 }
 
 export class EdfBalancer<T> {
-  private readonly heap: Entry<T>[] = [];
+  private readonly heap: WeightClass<T>[] = [];
   readonly size: number;
 
   constructor(candidates: readonly T[], weightOf: (item: T) => number) {
-    let seq = 0;
+    const byWeight = new Map<number, WeightClass<T>>();
+    let size = 0;
     for (const item of candidates) {
       const w = weightOf(item);
       if (!(w > 0)) continue;
-      const step = 1 / w;
-      // Start half a period in, so a light candidate is not pushed to the end of the first round.
-      this.heap.push({ item, step, deadline: step / 2, seq: seq++ });
+      size++;
+      let c = byWeight.get(w);
+      if (c === undefined) {
+        c = { items: [], cursor: 0, step: 0, deadline: 0, seq: byWeight.size };
+        byWeight.set(w, c);
+        this.heap.push(c);
+      }
+      c.items.push(item);
     }
-    this.size = this.heap.length;
+    for (const [w, c] of byWeight) {
+      c.step = 1 / (w * c.items.length);
+      // Start half a period in, so a light class is not pushed to the end of the first round.
+      c.deadline = c.step / 2;
+    }
+    this.size = size;
     for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
 
@@ -32,33 +48,45 @@ export class EdfBalancer<T> {
   pick(): T | undefined {
     const top = this.heap[0];
     if (top === undefined) return undefined;
+    const item = top.items[top.cursor] as T;
+    top.cursor = top.cursor + 1 === top.items.length ? 0 : top.cursor + 1;
     top.deadline += top.step;
     this.down(0);
-    return top.item;
+    return item;
   }
 
   /**
    * The next candidate other than `avoid` (for a retry), or undefined when it is the only one.
-   * Looks past `avoid` rather than popping it again: popping `size` times gave up on a light
-   * candidate behind a heavy one (weights 1000 and 1 never reached the 1).
+   * Looks past `avoid` rather than popping it again, so a light candidate behind a heavy one is
+   * still reached (weights 1000 and 1); `avoid` keeps its turn.
    */
   pickOther(avoid: T): T | undefined {
-    const h = this.heap;
-    const top = h[0];
+    const top = this.heap[0];
     if (top === undefined) return undefined;
-    if (top.item !== avoid) return this.pick();
-    // With the root set aside, the earliest deadline is one of its children.
+    if (top.items[top.cursor] !== avoid) return this.pick();
+    const n = top.items.length;
+    if (n > 1) {
+      const item = top.items[(top.cursor + 1) % n] as T;
+      top.cursor = (top.cursor + 2) % n;
+      top.deadline += top.step;
+      this.down(0);
+      return item;
+    }
+    // A class of one: the earliest other class is one of the root's children.
+    const h = this.heap;
     const l = h[1];
     if (l === undefined) return undefined;
     const r = h[2];
     const i = r !== undefined && this.less(r, l) ? 2 : 1;
-    const e = h[i] as Entry<T>;
-    e.deadline += e.step;
+    const c = h[i] as WeightClass<T>;
+    const item = c.items[c.cursor] as T;
+    c.cursor = c.cursor + 1 === c.items.length ? 0 : c.cursor + 1;
+    c.deadline += c.step;
     this.down(i);
-    return e.item;
+    return item;
   }
 
-  private less(a: Entry<T>, b: Entry<T>): boolean {
+  private less(a: WeightClass<T>, b: WeightClass<T>): boolean {
     return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
   }
 
@@ -70,10 +98,10 @@ export class EdfBalancer<T> {
       if (l >= n) return;
       const r = l + 1;
       let m = l;
-      if (r < n && this.less(h[r] as Entry<T>, h[l] as Entry<T>)) m = r;
-      if (!this.less(h[m] as Entry<T>, h[i] as Entry<T>)) return;
-      const t = h[i] as Entry<T>;
-      h[i] = h[m] as Entry<T>;
+      if (r < n && this.less(h[r] as WeightClass<T>, h[l] as WeightClass<T>)) m = r;
+      if (!this.less(h[m] as WeightClass<T>, h[i] as WeightClass<T>)) return;
+      const t = h[i] as WeightClass<T>;
+      h[i] = h[m] as WeightClass<T>;
       h[m] = t;
       i = m;
     }

@@ -30,7 +30,7 @@ describe('EDF weighted round robin', () => {
     { weights: { a: 1, b: 3 }, n: 8, expected: 'babbbbab' },
     { weights: { a: 1, b: 1 }, n: 6, expected: 'ababab' },
     { weights: { a: 100, b: 100, c: 100 }, n: 6, expected: 'abcabc' },
-    { weights: { a: 2, b: 1, c: 1 }, n: 8, expected: 'abcaabca' },
+    { weights: { a: 2, b: 1, c: 1 }, n: 8, expected: 'abacabac' },
     { weights: { a: 5, b: 3, c: 2 }, n: 20, expected: 'abcaabacbaabcaabacba' },
     // weight 0 takes nothing
     { weights: { a: 100, b: 0, c: 50 }, n: 6, expected: 'acaaca' },
