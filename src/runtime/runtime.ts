@@ -10,7 +10,7 @@ import { INITIAL_OUTLIER_STATE, isEjected, maxEjected, onReturn, recordOutcome }
 import type { OutlierState } from '../health/outlier.js';
 import { INITIAL_CHECK_STATE, observe } from '../health/state-machine.js';
 import type { CheckState } from '../health/state-machine.js';
-import type { BackendRecord, Health, StateSnapshot } from '../model/index.js';
+import type { BackendRecord, Health, ServiceRecord, StateSnapshot } from '../model/index.js';
 import type { ProxyObserver } from '../proxy/exchange.js';
 import { Upstream } from '../proxy/upstream.js';
 import type { BackendLive, PoolLive, Telemetry, TelemetrySource } from '../telemetry/index.js';
@@ -77,6 +77,8 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   private readonly entries = new Map<string, BackendEntry>();
   /** The same entries by upstream object: the hot path looks up without building a key. */
   private readonly byUpstream = new Map<Upstream, BackendEntry>();
+  /** Each service's compiled table and the record it was built from (rebuilds skip clean ones). */
+  private readonly tables = new Map<string, { record: ServiceRecord; table: ServiceTable; ramping: boolean }>();
   private readonly config: Config;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -115,11 +117,21 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   applyState(state: StateSnapshot): void {
     if (this.closed) return;
     if (this.state !== undefined && state.revision < this.state.revision) return; // an older state arrived late
+    const prev = this.state;
     this.state = state;
-    const seen = new Set<string>();
+    // Commands replace only the service they change: the others keep their record object, and
+    // their backends and tables are left as they are.
+    const changed = new Set<string>();
     for (const [svcName, svc] of Object.entries(state.services)) {
+      if (prev?.services[svcName] !== svc) changed.add(svcName);
+    }
+    if (prev !== undefined) for (const name of Object.keys(prev.services)) if (!(name in state.services)) changed.add(name);
+    if (changed.size === 0) return;
+    const seen = new Set<string>();
+    for (const svcName of changed) {
+      const svc = state.services[svcName];
       const settings = this.config.services[svcName];
-      if (settings === undefined) continue;
+      if (svc === undefined || settings === undefined) continue;
       for (const [poolName, pool] of Object.entries(svc.pools)) {
         for (const record of pool.backends) {
           const key = keyOf(svcName, record.id);
@@ -139,9 +151,9 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
         }
       }
     }
-    for (const entry of [...this.entries.values()]) if (!seen.has(entry.key)) this.dropEntry(entry, 'removed');
+    for (const entry of [...this.entries.values()]) if (changed.has(entry.service) && !seen.has(entry.key)) this.dropEntry(entry, 'removed');
     this.syncChecks();
-    this.rebuild();
+    this.rebuild(changed);
     this.emit('change');
   }
 
@@ -336,7 +348,7 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
       message: `${before} → ${state.health}: GET ${hc.path} saw ${result.detail} (${threshold} in a row)`,
       details: { from: before, to: state.health, check: hc.path, saw: result.detail, expect: `${hc.expectStatusMin}-${hc.expectStatusMax}` },
     });
-    this.rebuild();
+    this.rebuild([e.service]);
   }
 
   /** Health as far as taking traffic goes: healthy, or unknown when the service has no check. */
@@ -347,15 +359,24 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
     return e?.check.health === 'healthy';
   }
 
-  /** Rebuilds the routing table from the applied state and local facts, and swaps it in. */
-  rebuild(): void {
+  /**
+   * Rebuilds the routing table from the applied state and local facts, and swaps it in. Only the
+   * services named (all when none are) are compiled again; the others keep their table.
+   */
+  rebuild(services?: Iterable<string>): void {
     if (this.state === undefined) return;
+    const dirty = services === undefined ? undefined : new Set(services);
     const now = this.now();
-    const services = new Map<string, ServiceTable>();
-    let ramping = false;
+    const out = new Map<string, ServiceTable>();
     for (const [name, svc] of Object.entries(this.state.services)) {
       const settings = this.config.services[name];
       if (settings === undefined) continue;
+      const cached = this.tables.get(name);
+      if (cached !== undefined && cached.record === svc && dirty !== undefined && !dirty.has(name)) {
+        out.set(name, cached.table);
+        continue;
+      }
+      let ramping = false;
       const pools: { name: string; eligible: { upstream: Upstream; weight: number }[] }[] = [];
       for (const [poolName, pool] of Object.entries(svc.pools)) {
         const eligible: { upstream: Upstream; weight: number }[] = [];
@@ -374,10 +395,13 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
         }
         pools.push({ name: poolName, eligible });
       }
-      services.set(name, buildServiceTable({ settings, split: svc.split, pools }));
+      const table = buildServiceTable({ settings, split: svc.split, pools });
+      this.tables.set(name, { record: svc, table, ramping });
+      out.set(name, table);
     }
-    this.current = new RoutingTable(this.state.revision, services);
-    if (ramping) this.scheduleSlowStartTick();
+    for (const name of [...this.tables.keys()]) if (!out.has(name)) this.tables.delete(name);
+    this.current = new RoutingTable(this.state.revision, out);
+    if ([...this.tables.values()].some((t) => t.ramping)) this.scheduleSlowStartTick();
   }
 
   private scheduleSlowStartTick(): void {
@@ -386,7 +410,9 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
     for (const s of Object.values(this.config.services)) if (s.slowStartMs > 0) step = Math.min(step, Math.max(50, s.slowStartMs / 20));
     this.slowStartTimer = setTimeout(() => {
       this.slowStartTimer = undefined;
-      this.rebuild();
+      const ramping: string[] = [];
+      for (const [name, t] of this.tables) if (t.ramping) ramping.push(name);
+      this.rebuild(ramping);
     }, step);
     this.slowStartTimer.unref();
   }
@@ -444,10 +470,10 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
       if (this.entries.get(e.key) !== e) return;
       e.outlier = onReturn(e.outlier, settings);
       this.event(e.service, { type: 'ejection_end', pool: e.pool, backend: e.record.id, message: 'ejection time over: backend takes traffic again' });
-      this.rebuild();
+      this.rebuild([e.service]);
     }, forMs);
     e.ejectTimer.unref();
-    this.rebuild();
+    this.rebuild([e.service]);
   }
 
   /** The retry budget ran out: recorded as an event for the operator. */

@@ -102,6 +102,8 @@ export class Telemetry {
   private readonly proxyAnswers = new Map<string, number>();
   private readonly retryChildren = new Map<string, Counter.Internal>();
   private source: TelemetrySource | undefined;
+  /** During one scrape: the services read once and shared by every gauge's collect. */
+  private scrape: { service: string; split: Readonly<Record<string, number>>; pools: readonly PoolLive[] }[] | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -228,7 +230,7 @@ export class Telemetry {
       registers,
       collect() {
         this.reset();
-        self.source?.forEachService((s, split) => {
+        self.eachService((s, split) => {
           for (const [p, v] of Object.entries(split)) this.set({ service: s, pool: p }, v);
         });
       },
@@ -247,8 +249,16 @@ export class Telemetry {
     this.source = source;
   }
 
+  private eachService(cb: (service: string, split: Readonly<Record<string, number>>, pools: readonly PoolLive[]) => void): void {
+    if (this.scrape !== undefined) {
+      for (const s of this.scrape) cb(s.service, s.split, s.pools);
+      return;
+    }
+    this.source?.forEachService(cb);
+  }
+
   private eachBackend(cb: (service: string, pool: string, b: BackendLive) => void): void {
-    this.source?.forEachService((s, _split, pools) => {
+    this.eachService((s, _split, pools) => {
       for (const p of pools) for (const b of p.backends) cb(s, p.name, b);
     });
   }
@@ -361,8 +371,16 @@ export class Telemetry {
     return out;
   }
 
-  metricsText(): Promise<string> {
-    return this.registry.metrics();
+  async metricsText(): Promise<string> {
+    // Read the live state once for all gauges of this scrape.
+    const scrape: NonNullable<Telemetry['scrape']> = [];
+    this.source?.forEachService((service, split, pools) => scrape.push({ service, split, pools }));
+    this.scrape = scrape;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scrape = undefined;
+    }
   }
 
   get contentType(): string {
