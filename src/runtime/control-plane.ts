@@ -6,6 +6,9 @@ import type { Command, CommandResult, StateSnapshot } from '../model/index.js';
 import type { StateStore } from '../store/index.js';
 import type { Runtime } from './runtime.js';
 
+/** How long a drain in a fleet waits for every instance to have reported its in-flight counts. */
+const FLEET_REPORT_MS = 1200;
+
 export interface ExecuteOptions {
   readonly actor: string;
   /** Revision from If-Match; a stale one is refused with 412. */
@@ -31,7 +34,12 @@ export class ControlPlane {
   ) {
     runtime.removeBackend = async (service, pool, id, atDeadline) => {
       // In a fleet, other instances may still have requests on it: wait for them (to the deadline).
-      if (!atDeadline && (this.store.othersInFlight?.(`${service}/${id}`) ?? 0) > 0) return false;
+      if (!atDeadline && this.store.othersInFlight !== undefined) {
+        if (this.store.othersInFlight(`${service}/${id}`) > 0) return false;
+        // Give every instance a heartbeat or two to report requests it started just before the drain.
+        const drain = this.state.services[service]?.pools[pool]?.backends.find((b) => b.id === id)?.drain;
+        if (drain !== undefined && Date.now() - Date.parse(drain.startedAt) < FLEET_REPORT_MS) return false;
+      }
       const still = this.state.services[service]?.pools[pool]?.backends.some((b) => b.id === id && b.state === 'draining');
       if (!still) return true; // another instance removed it already
       await this.execute({ kind: 'remove', service, pool, id }, { actor: 'turnout:drain' });

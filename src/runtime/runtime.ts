@@ -564,10 +564,14 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
     }
   }
 
-  /** In-flight on this instance's draining backends, keyed `service/id` (reported to the fleet). */
+  /**
+   * In-flight on this instance's backends that have any, keyed `service/id` (reported to the fleet
+   * so an instance deciding to remove a drained backend knows what the others still serve; counts
+   * of backends not yet draining are included because a drain may start between two reports).
+   */
   drainingInFlight(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const e of this.entries.values()) if (e.record.state === 'draining') out[`${e.service}/${e.record.id}`] = e.upstream.inFlight;
+    for (const e of this.entries.values()) if (e.upstream.inFlight > 0 || e.record.state === 'draining') out[`${e.service}/${e.record.id}`] = e.upstream.inFlight;
     return out;
   }
 

@@ -110,3 +110,32 @@ describe.skipIf(!hasRedisServer())('redis store (fleet mode)', () => {
     expect(JSON.parse((await get(`${b.proxyUrl}/`, { agent })).text).backend).toBe('green-1');
   });
 });
+
+describe.skipIf(!hasRedisServer())('draining in a fleet', () => {
+  test('a backend deregistered through one instance is removed only once the other instance finished its requests on it', async () => {
+    const redis = await startRedis();
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const a = await startTestTurnout(fleetDoc(redis, blue, green));
+    const b = await startTestTurnout(fleetDoc(redis, blue, green));
+    // A slow request through b on blue-1.
+    const slow = get(`${b.proxyUrl}/slow?ms=2000`).then((r) => ({ status: r.status, at: Date.now() }));
+    const end = Date.now() + 3000;
+    while (Date.now() < end && (b.runtime.backendView('web', 'blue-1')?.inFlight ?? 0) === 0) await sleep(10);
+    await sleep(600); // b's heartbeat has reported it
+    expect((await api(a, 'POST', '/v1/services/web/flip', { to: 'green' })).status).toBe(200);
+    const started = Date.now();
+    const del = await api(a, 'DELETE', '/v1/services/web/pools/blue/backends/blue-1?wait=true&timeout=20s');
+    const answeredAt = Date.now();
+    const done = await slow;
+    expect(done.status).toBe(200);
+    expect(del.status).toBe(200);
+    expect(del.body.removed).toBe(true);
+    // Not removed while b still had the request: the answer came after it ended.
+    expect(answeredAt).toBeGreaterThanOrEqual(done.at - 50);
+    expect(answeredAt - started).toBeGreaterThan(800);
+    const sync = Date.now() + 2000;
+    while (Date.now() < sync && b.runtime.hasBackend('web', 'blue-1')) await sleep(10);
+    expect(b.runtime.hasBackend('web', 'blue-1')).toBe(false);
+  });
+});
