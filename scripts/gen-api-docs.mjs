@@ -2,22 +2,22 @@
 // Usage: npm run docs:api   (after npm run build)
 import { writeFileSync } from 'node:fs';
 import pino from 'pino';
-import { buildAdminApp } from '../dist/admin/index.js';
+import { startTurnout } from '../dist/app.js';
 import { parseConfigText } from '../dist/config/index.js';
-import { Runtime, ControlPlane } from '../dist/runtime/index.js';
-import { MemoryStore } from '../dist/store/index.js';
 
+// The real process's admin app (every route, extensions included) on ephemeral ports.
 const config = parseConfigText(
-  JSON.stringify({ admin: { token: 'x' }, state: { store: 'memory' }, services: { web: { routes: [{ host: '*' }], pools: { blue: [], green: [] } } } }),
+  JSON.stringify({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0, token: 'x' },
+    state: { store: 'memory' },
+    services: { web: { routes: [{ host: '*' }], pools: { blue: [], green: [] } } },
+  }),
   'docs.json',
   {},
 );
-const logger = pino({ level: 'silent' });
-const runtime = new Runtime({ config, logger });
-const control = new ControlPlane(new MemoryStore(), runtime, config, logger);
-await control.init(false);
-const app = await buildAdminApp({ config, runtime, control, logger, isReady: () => true });
-const doc = app.swagger();
+const turnout = await startTurnout(config, { logger: pino({ level: 'silent' }) });
+const doc = turnout.admin.swagger();
 writeFileSync(new URL('../docs/openapi.json', import.meta.url), `${JSON.stringify(doc, null, 2)}\n`);
 
 const lines = [
@@ -43,8 +43,20 @@ for (const [path, item] of Object.entries(doc.paths ?? {})) {
     lines.push(`Answers: ${codes.join(', ')}`, '');
   }
 }
-lines.push('## Unauthenticated', '', '- `GET /healthz`: liveness, `{"status":"ok"}`.', '- `GET /readyz`: 200 `{"status":"ready","revision"}`; 503 once shutdown began.', '- `GET /openapi.json`, `GET /docs`: this API described.', '');
+lines.push(
+  '## Without a token',
+  '',
+  '- `GET /healthz`: liveness, `{"status":"ok"}`.',
+  '- `GET /readyz`: 200 `{"status":"ready","revision"}`; 503 once shutdown began.',
+  '- `GET /metrics`: Prometheus text format (a token is needed when `admin.protectMetrics` is true).',
+  '- `GET /openapi.json`, `GET /docs`: this API described.',
+  '- `GET /`: the live dashboard (it asks for a token to read `/v1/stream`).',
+  '',
+  '## Server-Sent Events: `GET /v1/stream`',
+  '',
+  'One `snapshot` event a second: `{"time","revision","windowSeconds","services":[{"name","split","rps","pools":[{"name","split","rps","errorRate","p50Ms","p99Ms","inFlight","backends":[{"id","state","health","ejected","weight","effectiveWeight","inFlight","rps","errorRate","p50Ms","p99Ms"}]}]}]}`; figures over the last `windowSeconds` (5). Browsers read it with `fetch` and the `Authorization` header.',
+  '',
+);
 writeFileSync(new URL('../docs/api.md', import.meta.url), lines.join('\n'));
-await app.close();
-await runtime.close();
+await turnout.stop(100);
 console.log('wrote docs/openapi.json and docs/api.md');
