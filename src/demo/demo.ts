@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { createAppServer } from './app-server.js';
 
 /**
  * `npm run demo`: two app servers ("blue" v1 on 3001, "green" v2 on 3002) and turnout in front of
- * them on the embedded file store, with the next commands to try.
+ * them on config/example.yaml (embedded file store in ./data), with the next commands to try.
  */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const token = process.env.TURNOUT_ADMIN_TOKEN || 'demo-token';
@@ -15,28 +15,23 @@ const adminPort = Number(process.env.DEMO_ADMIN_PORT ?? 9901);
 const bluePort = Number(process.env.DEMO_BLUE_PORT ?? 3001);
 const greenPort = Number(process.env.DEMO_GREEN_PORT ?? 3002);
 
-const dataDir = join(root, 'data', 'demo');
-mkdirSync(dataDir, { recursive: true });
-const configFile = join(dataDir, 'turnout.yaml');
-writeFileSync(
-  configFile,
-  `# written by npm run demo
-listen: { host: 127.0.0.1, port: ${proxyPort} }
-admin: { host: 127.0.0.1, port: ${adminPort} }
-state: { store: file, path: ${JSON.stringify(join(dataDir, 'state.json'))} }
-log: { level: info }
-services:
-  web:
-    routes: [{ host: "*", pathPrefix: "/" }]
-    pools:
-      blue:  [{ id: blue-1, url: "http://127.0.0.1:${bluePort}" }]
-      green: [{ id: green-1, url: "http://127.0.0.1:${greenPort}" }]
-    split: { blue: 100, green: 0 }
-    healthCheck: { path: /health/ready, interval: 2s }
-    drain: { timeout: 10s }
-    headerOverride: true
-`,
-);
+// The example config as it is, unless ports were moved with DEMO_* variables (then a copy with them).
+const custom = ['DEMO_PROXY_PORT', 'DEMO_ADMIN_PORT', 'DEMO_BLUE_PORT', 'DEMO_GREEN_PORT'].some((k) => process.env[k] !== undefined);
+let configFile = join(root, 'config', 'example.yaml');
+if (custom) {
+  const dataDir = join(root, 'data', 'demo');
+  mkdirSync(dataDir, { recursive: true });
+  configFile = join(dataDir, 'turnout.yaml');
+  writeFileSync(
+    configFile,
+    readFileSync(join(root, 'config', 'example.yaml'), 'utf8')
+      .replace('port: 8080', `port: ${proxyPort}`)
+      .replace('port: 9901', `port: ${adminPort}`)
+      .replace('127.0.0.1:3001', `127.0.0.1:${bluePort}`)
+      .replace('127.0.0.1:3002', `127.0.0.1:${greenPort}`)
+      .replace('./data/state.json', JSON.stringify(join(dataDir, 'state.json'))),
+  );
+}
 
 const blue = createAppServer('blue', 'v1');
 const green = createAppServer('green', 'v2');
@@ -44,6 +39,7 @@ await new Promise<void>((r) => blue.listen(bluePort, '127.0.0.1', r));
 await new Promise<void>((r) => green.listen(greenPort, '127.0.0.1', r));
 
 const child = spawn(process.execPath, [join(root, 'bin', 'turnout.js'), 'serve', '--config', configFile], {
+  cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
   env: { ...process.env, TURNOUT_ADMIN_TOKEN: token, TURNOUT_LOG_FORMAT: process.env.TURNOUT_LOG_FORMAT ?? '' },
 });
