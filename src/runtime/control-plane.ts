@@ -61,24 +61,36 @@ export class ControlPlane {
 
   /** Loads the stored state (or seeds it from the config) and lines it up with the config's services. */
   async init(resetState: boolean): Promise<void> {
+    // In a fleet another instance may seed or reconcile at the same moment: on a lost
+    // compare-and-set, read again and take what it wrote.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.state = await this.initOnce(resetState && attempt === 0);
+        break;
+      } catch (err) {
+        if (!(err instanceof RevisionMismatchError) || attempt >= 4) throw err;
+      }
+    }
+    this.runtime.applyState(this.state);
+    this.store.setApplied?.(this.state.revision);
+  }
+
+  private async initOnce(resetState: boolean): Promise<StateSnapshot> {
     const stored = resetState ? undefined : await this.store.load();
-    let state: StateSnapshot;
     if (stored === undefined) {
-      state = seedState(this.config.services);
+      let state = seedState(this.config.services);
       if (resetState) {
         const existing = await this.store.load().catch(() => undefined);
         if (existing !== undefined) state = { ...state, revision: existing.revision + 1 };
       }
       await this.store.write(state, state.revision - 1);
       this.log.info({ revision: state.revision, store: this.store.kind }, resetState ? 'state reset from config' : 'state seeded from config');
-    } else {
-      state = reconcileState(stored, this.config.services);
-      if (state !== stored) await this.store.write(state, stored.revision);
-      this.log.info({ revision: state.revision, store: this.store.kind }, 'state loaded');
+      return state;
     }
-    this.state = state;
-    this.runtime.applyState(state);
-    this.store.setApplied?.(state.revision);
+    const state = reconcileState(stored, this.config.services);
+    if (state !== stored) await this.store.write(state, stored.revision);
+    this.log.info({ revision: state.revision, store: this.store.kind }, 'state loaded');
+    return state;
   }
 
   execute(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {

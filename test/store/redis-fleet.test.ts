@@ -139,3 +139,13 @@ describe.skipIf(!hasRedisServer())('draining in a fleet', () => {
     expect(b.runtime.hasBackend('web', 'blue-1')).toBe(false);
   });
 });
+
+describe.skipIf(!hasRedisServer())('fleet start-up', () => {
+  test('several instances starting at once on an empty Redis all come up on one seeded state', async () => {
+    const redis = await startRedis();
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const all = await Promise.all([0, 1, 2].map(() => startTestTurnout(fleetDoc(redis, blue, green))));
+    expect(all.map((t) => t.runtime.revision)).toEqual([1, 1, 1]);
+  });
+});
