@@ -12,6 +12,8 @@ export interface ProxyObserver {
   onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number): void;
   /** An attempt failed before a response: counted per backend for outlier detection. */
   onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void;
+  /** A request failed on its retry too (the client gets 502/504). */
+  onRetriesExhausted(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure): void;
   /** The proxy answered itself (no route, no backend, upstream error). */
   onProxyError(svc: ServiceTable | undefined, pool: PoolTable | undefined, code: ProxyErrorCode, durationMs: number): void;
 }
@@ -206,6 +208,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       }
       const code = proxyCodeFor(failure);
       this.status = PROXY_ERROR_STATUS[code];
+      if (this.attempt > 0) this.ctx.observer.onRetriesExhausted(this.svc, this.pool, this.up, failure);
       sendProxyError(this.res, code, this.requestId, this.ctx.closing);
       this.ctx.observer.onProxyError(this.svc, this.pool, code, performance.now() - this.started);
       this.finish(false, true);

@@ -86,6 +86,8 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   readonly telemetry: Telemetry | undefined;
   private slowStartTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly retryEventAt = new Map<string, number>();
+  private readonly retryEventsSuppressed = new Map<string, number>();
   /** Until warm-up ends, backends that become eligible skip slow start: the whole table starts together. */
   private starting = true;
   removeBackend: ((service: string, pool: string, id: string, atDeadline: boolean) => Promise<boolean>) | undefined;
@@ -476,9 +478,27 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
     this.rebuild([e.service]);
   }
 
-  /** The retry budget ran out: recorded as an event for the operator. */
-  noteRetriesExhausted(service: string, backend: string, reason: string): void {
-    this.event(service, { type: 'retries_exhausted', backend, message: `request failed after retry: ${reason}` });
+  /**
+   * A request failed after its retry: an event for the operator, at most one a second per service
+   * (an outage must not turn the event log and the logs into a request log).
+   */
+  onRetriesExhausted(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure): void {
+    const now = this.now();
+    const last = this.retryEventAt.get(svc.name) ?? 0;
+    if (now - last < 1000) {
+      this.retryEventsSuppressed.set(svc.name, (this.retryEventsSuppressed.get(svc.name) ?? 0) + 1);
+      return;
+    }
+    const suppressed = this.retryEventsSuppressed.get(svc.name) ?? 0;
+    this.retryEventAt.set(svc.name, now);
+    this.retryEventsSuppressed.set(svc.name, 0);
+    this.event(svc.name, {
+      type: 'retries_exhausted',
+      pool: pool.name,
+      backend: up.id,
+      message: `request failed after its retry: ${reason} on ${up.id}${suppressed > 0 ? ` (and ${suppressed} more in the last second)` : ''}`,
+      details: { reason, suppressed },
+    });
   }
 
   private event(service: string, ev: Omit<ServiceEvent, 'time'>): void {
