@@ -263,6 +263,7 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     preserveHost: svc.preserveHost ?? true,
     connectTimeoutMs: ms(svc.timeouts?.connect, 2000),
     responseTimeoutMs: ms(svc.timeouts?.response, 60_000),
+    idleTimeoutMs: ms(svc.timeouts?.idle, 4000),
     rejectUnauthorized: svc.tls?.rejectUnauthorized ?? true,
   };
 }

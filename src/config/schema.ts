@@ -62,7 +62,17 @@ export const ServiceConfig = Type.Object(
     headerOverride: Type.Optional(Type.Boolean()),
     failover: Type.Optional(Type.Union([Type.Literal('split'), Type.Literal('any')])),
     preserveHost: Type.Optional(Type.Boolean()),
-    timeouts: Type.Optional(Type.Object({ connect: Type.Optional(Duration), response: Type.Optional(Duration) }, Strict)),
+    timeouts: Type.Optional(
+      Type.Object(
+        {
+          connect: Type.Optional(Duration), // default 2s
+          response: Type.Optional(Duration), // default 60s
+          // Idle upstream keep-alive sockets close after this (default 4s): keep it below the backends' own idle timeout.
+          idle: Type.Optional(Duration),
+        },
+        Strict,
+      ),
+    ),
     tls: Type.Optional(Type.Object({ rejectUnauthorized: Type.Optional(Type.Boolean()) }, Strict)),
   },
   Strict,

@@ -51,6 +51,8 @@ export interface ServiceConfig {
   readonly preserveHost: boolean; // default true
   readonly connectTimeoutMs: number; // default 2000
   readonly responseTimeoutMs: number; // default 60000
+  /** Idle upstream keep-alive sockets close after this; below the backends' own idle timeout (default 4000). */
+  readonly idleTimeoutMs: number;
   readonly rejectUnauthorized: boolean; // default true
 }
 

@@ -163,6 +163,7 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
     const upstream = new Upstream(service, pool, record.id, record.url, {
       connectTimeoutMs: settings.connectTimeoutMs,
       rejectUnauthorized: settings.rejectUnauthorized,
+      keepAliveTimeoutMs: settings.idleTimeoutMs,
     });
     const entry: BackendEntry = {
       key: keyOf(service, record.id),

@@ -174,6 +174,7 @@ describe('accepted configs', () => {
       preserveHost: true,
       connectTimeoutMs: 2000,
       responseTimeoutMs: 60_000,
+      idleTimeoutMs: 4000,
       rejectUnauthorized: true,
     });
   });
