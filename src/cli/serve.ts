@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Turnout } from '../app.js';
 import { isLoopbackHost, loadConfigFile } from '../config/index.js';
 import type { Config } from '../config/index.js';
-import { ConfigError, StateFileError } from '../errors.js';
+import { ConfigError, StateFileError, StoreUnavailableError } from '../errors.js';
 import { FileStore } from '../store/index.js';
 import { createLogger } from '../telemetry/index.js';
 
@@ -55,6 +55,11 @@ export async function serve(opts: ServeOptions): Promise<number> {
   } catch (err) {
     if (err instanceof StateFileError) {
       process.stderr.write(`turnout: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof StoreUnavailableError) {
+      // Nothing to serve yet: a supervisor restarts the process until the store is reachable.
+      process.stderr.write(`turnout: cannot start: ${err.message} (state.store ${config.state.store}${config.state.url ? ` at ${config.state.url}` : ''})\n`);
       return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
