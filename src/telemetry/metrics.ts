@@ -48,6 +48,11 @@ interface PoolStats {
   errors: number;
 }
 
+const UPSTREAM_FAILURES = ['connect_refused', 'connect_timeout', 'connect_reset', 'reset', 'timeout', 'error'];
+
+/** How long the request counts of a removed backend stay in /metrics. */
+const DEPARTED_KEEP_MS = 10 * 60_000;
+
 /** Upper bounds of turnout_request_duration_seconds. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -96,7 +101,7 @@ export class Telemetry {
   private readonly adminRequests: Counter;
   private readonly backends = new Map<object, BackendStats>();
   /** Stats of backends that left, folded in so counters never go down. */
-  private readonly departed: BackendStats[] = [];
+  private departed: (BackendStats & { goneAt: number })[] = [];
   private readonly pools = new Map<string, Map<string, PoolStats>>();
   /** Answers the proxy gave itself, by `service\0pool\0code`. */
   private readonly proxyAnswers = new Map<string, number>();
@@ -121,9 +126,18 @@ export class Telemetry {
       'counter',
       () => {
         const out: MetricValue[] = [];
+        this.pruneDeparted(Date.now());
+        // A backend removed and registered again under its id continues its series: sum by labels.
+        const sums = new Map<string, { labels: Record<string, string | number>; value: number }>();
         for (const b of [...this.backends.values(), ...this.departed]) {
-          for (const [code, n] of b.codes) out.push({ value: n, labels: { service: b.service, pool: b.pool, backend: b.id, code } });
+          for (const [code, n] of b.codes) {
+            const key = `${b.service}\u0000${b.pool}\u0000${b.id}\u0000${code}`;
+            const have = sums.get(key);
+            if (have !== undefined) have.value += n;
+            else sums.set(key, { labels: { service: b.service, pool: b.pool, backend: b.id, code }, value: n });
+          }
         }
+        for (const v of sums.values()) out.push(v);
         for (const [key, n] of this.proxyAnswers) {
           const [service, pool, code] = key.split('\u0000') as [string, string, string];
           out.push({ value: n, labels: { service, pool, backend: '', code } });
@@ -342,11 +356,40 @@ export class Telemetry {
     const bs = this.backends.get(backendKey);
     if (bs === undefined) return;
     this.backends.delete(backendKey);
-    // Keep its counts (a counter must not go down); merge into one entry per service/pool/id.
+    // Its counts stay scrapeable for a while (a final scrape sees the last values), then the
+    // series end: a proxy living through many deploys must not grow its metrics without bound.
+    const now = Date.now();
+    this.pruneDeparted(now);
     const same = this.departed.find((d) => d.service === bs.service && d.pool === bs.pool && d.id === bs.id);
-    if (same === undefined) this.departed.push(bs);
-    else for (const [code, n] of bs.codes) same.codes.set(code, (same.codes.get(code) ?? 0) + n);
+    if (same === undefined) this.departed.push({ ...bs, goneAt: now });
+    else {
+      for (const [code, n] of bs.codes) same.codes.set(code, (same.codes.get(code) ?? 0) + n);
+      same.goneAt = now;
+    }
   }
+
+  private pruneDeparted(now: number): void {
+    if (this.departed.length === 0) return;
+    const keep: typeof this.departed = [];
+    for (const d of this.departed) {
+      if (now - d.goneAt < DEPARTED_KEEP_MS || this.isBack(d)) {
+        keep.push(d);
+        continue;
+      }
+      // The backend's other series end with it too.
+      for (const result of ['pass', 'fail']) this.healthChecks.remove(d.service, d.pool, d.id, result);
+      for (const reason of UPSTREAM_FAILURES) this.upstreamErrors.remove(d.service, d.pool, d.id, reason);
+      this.ejections.remove(d.service, d.pool, d.id);
+    }
+    this.departed = keep;
+  }
+
+  /** A backend of that id was registered again in the same pool: its series live on. */
+  private isBack(d: BackendStats): boolean {
+    for (const b of this.backends.values()) if (b.service === d.service && b.pool === d.pool && b.id === d.id) return true;
+    return false;
+  }
+
 
   backendWindow(backendKey: object, nowMs: number, seconds: number): WindowSummary | undefined {
     return this.backends.get(backendKey)?.window.summary(nowMs, seconds);

@@ -80,3 +80,27 @@ describe('GET /metrics', () => {
     expect(b1.hits).toBe(10);
   });
 });
+
+describe('metrics of backends that come and go', () => {
+  test('a backend removed and registered again continues its series (no duplicate series); promtool accepts it', async () => {
+    const b1 = await startBackend('b1');
+    const b2 = await startBackend('b2');
+    const t = await startTestTurnout({
+      services: { web: { routes: [{ host: '*', pathPrefix: '/' }], pools: { blue: [{ id: 'b1', url: b1.url }, { id: 'b2', url: b2.url }] }, outlier: false } },
+    });
+    const agent = clientAgent(2);
+    for (let i = 0; i < 4; i++) await get(`${t.proxyUrl}/`, { agent });
+    expect((await api(t, 'DELETE', '/v1/services/web/pools/blue/backends/b2?wait=true')).status).toBe(200);
+    expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: 'b2', url: b2.url })).status).toBe(201);
+    for (let i = 0; i < 4; i++) await get(`${t.proxyUrl}/`, { agent });
+    const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
+    const b2Lines = text.split('\n').filter((l) => l.startsWith('turnout_requests_total{') && l.includes('backend="b2"'));
+    expect(b2Lines).toEqual(['turnout_requests_total{service="web",pool="blue",backend="b2",code="200"} 4']);
+    if (hasPromtool()) {
+      const dir = mkdtempSync(join(tmpdir(), 'turnout-metrics-'));
+      const file = join(dir, 'metrics.txt');
+      writeFileSync(file, text);
+      execFileSync('sh', ['-c', `promtool check metrics < "${file}"`], { stdio: 'pipe' });
+    }
+  });
+});
