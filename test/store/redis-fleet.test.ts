@@ -149,3 +149,31 @@ describe.skipIf(!hasRedisServer())('fleet start-up', () => {
     expect(all.map((t) => t.runtime.revision)).toEqual([1, 1, 1]);
   });
 });
+
+describe.skipIf(!hasRedisServer())('rollouts in a fleet', () => {
+  test('one instance holds the lease; gates count the traffic of every instance; both see the promotion', async () => {
+    const redis = await startRedis();
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const a = await startTestTurnout(fleetDoc(redis, blue, green));
+    const b = await startTestTurnout(fleetDoc(redis, blue, green));
+    // b serves but does not run rollouts: a must lead, judging b's traffic from the fleet's reports.
+    b.rollouts.stop();
+    const start = await api(a, 'POST', '/v1/services/web/rollouts', { pool: 'green', steps: [50, 100], stepDuration: '1s', gates: { minRequests: 20, maxWait: '3s' } });
+    expect(start.status).toBe(201);
+    // Traffic only through b: a's own counts stay 0, so a leader judging alone could never pass.
+    const agent = clientAgent(4);
+    let state = 'running';
+    const end = Date.now() + 12_000;
+    while (state === 'running' && Date.now() < end) {
+      await Promise.all(Array.from({ length: 8 }, () => get(`${b.proxyUrl}/`, { agent })));
+      state = (await api(a, 'GET', '/v1/services/web/rollouts/current')).body.rollout.state;
+    }
+    expect(state).toBe('promoted');
+    const results = (await api(a, 'GET', '/v1/services/web/rollouts/current')).body.rollout.results as { requests: number }[];
+    expect(results.every((r) => r.requests >= 20)).toBe(true);
+    const at = Date.now();
+    while (b.runtime.revision < a.runtime.revision && Date.now() - at < 2000) await sleep(10);
+    expect((await api(b, 'GET', '/v1/services/web')).body.service.split).toEqual({ blue: 0, green: 100 });
+  });
+});
