@@ -79,7 +79,8 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     loggerInstance: opts.logger.child({ component: 'admin' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // verbose: errors carry their schema, so a failed pattern can say what was expected in words.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true } },
     return503OnClosing: false,
   });
 
@@ -104,11 +105,15 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     } else if ((err as FastifyError).validation !== undefined) {
       status = 400;
       const v = (err as FastifyError).validation ?? [];
+      const say = (e: (typeof v)[number] | undefined): string => {
+        const described = (e as { parentSchema?: { description?: string } } | undefined)?.parentSchema?.description;
+        return e?.keyword === 'pattern' && described !== undefined ? `must be ${described}` : (e?.message ?? 'is invalid');
+      };
       body = {
         error: {
           code: 'invalid_request',
-          message: `${(err as FastifyError).validationContext ?? 'request'}${v[0]?.instancePath ?? ''} ${v[0]?.message ?? 'is invalid'}`,
-          details: v.map((e) => ({ path: e.instancePath, message: e.message })),
+          message: `${(err as FastifyError).validationContext ?? 'request'}${v[0]?.instancePath ?? ''} ${say(v[0])}`,
+          details: v.map((e) => ({ path: e.instancePath, message: say(e) })),
         },
       };
     } else if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
