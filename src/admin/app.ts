@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { ForbiddenError, InvalidRequestError, NotFoundError, TurnoutError, UnauthorizedError } from '../errors.js';
 import type { Command, ServiceRecord, StateSnapshot } from '../model/index.js';
 import type { ControlPlane, Runtime } from '../runtime/index.js';
-import { parseDuration } from '../util/duration.js';
+import { parseDuration } from '../util/index.js';
 import { TokenAuth } from './auth.js';
 import { actorOf, parseIfMatch, truthy } from './request-context.js';
 import type { Principal } from './auth.js';

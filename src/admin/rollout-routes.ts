@@ -5,7 +5,7 @@ import { Duration, Name } from '../config/index.js';
 import type { RolloutRecord } from '../model/index.js';
 import type { RolloutAction, RolloutController, RolloutProgress } from '../rollout/index.js';
 import type { ControlPlane } from '../runtime/index.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/index.js';
 import { actorOf, parseIfMatch, truthy } from './request-context.js';
 import { ErrorBody } from './schemas.js';
 

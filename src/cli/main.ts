@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { parseDuration } from '../util/duration.js';
+import { parseDuration } from '../util/index.js';
 import { AdminClient, ApiError } from './client.js';
 import { runRollout } from './rollout.js';
 import { watchStatus } from './watch.js';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { DURATION_PATTERN } from '../util/duration.js';
+import { DURATION_PATTERN } from '../util/index.js';
 
 /** A duration string such as "500ms", "2s", "1m". */
 export const Duration = Type.String({ pattern: DURATION_PATTERN, description: 'duration such as "500ms", "2s", "1m"' });

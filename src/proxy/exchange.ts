@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { classifyUpstreamError, PROXY_ERROR_STATUS, proxyCodeFor } from '../errors.js';
 import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
-import type { PoolTable, ServiceTable } from '../runtime/table.js';
+import type { PoolTable, ServiceTable } from '../runtime/index.js';
 import { downstreamResponseHeaders, IDEMPOTENT, upstreamRequestHeaders } from './headers.js';
 import type { Upstream } from './upstream.js';
 

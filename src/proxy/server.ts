@@ -8,7 +8,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { readStickyCookie } from '../balancer/index.js';
 import type { Config } from '../config/index.js';
-import type { PoolTable, RoutingTable, ServiceTable } from '../runtime/table.js';
+import type { PoolTable, RoutingTable, ServiceTable } from '../runtime/index.js';
 import { Exchange, sendProxyError } from './exchange.js';
 import type { ExchangeContext, ProxyObserver } from './exchange.js';
 import { hostOf } from './headers.js';

@@ -1,0 +1,1 @@
+export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
