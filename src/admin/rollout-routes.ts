@@ -7,7 +7,7 @@ import type { RolloutAction, RolloutController, RolloutProgress } from '../rollo
 import type { ControlPlane } from '../runtime/index.js';
 import { formatDuration, parseDuration } from '../util/index.js';
 import { actorOf, parseIfMatch, truthy } from './request-context.js';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody, SvcParams, WriteQuery } from './schemas.js';
 
 const StepResultSchema = Type.Object({
   step: Type.Integer(),
@@ -76,10 +76,7 @@ const StartBody = Type.Object(
 );
 type StartBodyT = Static<typeof StartBody>;
 
-const SvcParams = Type.Object({ svc: Name });
 const ActionParams = Type.Object({ svc: Name, action: Type.Union(['pause', 'resume', 'promote', 'abort'].map((a) => Type.Literal(a))) });
-const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
-const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
 const ERR = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 503: ErrorBody };
 
 function view(service: string, r: RolloutRecord, progress: RolloutProgress | undefined): Static<typeof RolloutView> {

@@ -111,35 +111,7 @@ export async function startPools(
   return { t, backends };
 }
 
-/**
- * Calls the admin API as `token` (no Authorization header at all when undefined). A string body is
- * sent as it is, with `content-type: application/json` unless the headers say otherwise.
- */
-export async function apiAs(
-  t: Turnout,
-  token: string | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiAnswer> {
-  const h: Record<string, string> = {};
-  if (token !== undefined) h.authorization = `Bearer ${token}`;
-  if (body !== undefined) h['content-type'] = 'application/json';
-  const res = await fetch(`${t.adminUrl}${path}`, {
-    method,
-    headers: { ...h, ...headers },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
-}
+export { apiAs } from './turnout.js';
 
 /**
  * Waits for a condition that a real event will make true (requests counted, a backend removed),

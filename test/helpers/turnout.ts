@@ -35,21 +35,32 @@ export async function startTestTurnout(doc: Record<string, unknown>, opts: { sto
   return t;
 }
 
-/** Calls the admin API with the write token (or the given one). */
-export async function api(
+/** Calls the admin API with the write token. */
+export function api(
   t: Turnout,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: any }> {
+  return apiAs(t, TOKEN, method, path, body, headers);
+}
+
+/** Calls the admin API with the given token, or with no Authorization header when undefined. */
+export async function apiAs(
+  t: Turnout,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const h: Record<string, string> = {};
+  if (token !== undefined) h.authorization = `Bearer ${token}`;
+  if (body !== undefined) h['content-type'] = 'application/json';
   const res = await fetch(`${t.adminUrl}${path}`, {
     method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
+    headers: { ...h, ...headers },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -57,7 +68,7 @@ export async function api(
   try {
     parsed = text === '' ? undefined : JSON.parse(text);
   } catch {
-    // keep text
+    // not JSON: keep the text
   }
   return { status: res.status, headers: res.headers, body: parsed };
 }

@@ -16,6 +16,16 @@ function hasPromtool(): boolean {
   }
 }
 
+/** promtool (Prometheus' own linter) must accept the exposition; skipped where it is not installed. */
+function expectPromtoolAccepts(text: string): void {
+  if (!hasPromtool()) return;
+  const dir = mkdtempSync(join(tmpdir(), 'turnout-metrics-'));
+  const file = join(dir, 'metrics.txt');
+  writeFileSync(file, text);
+  // promtool reads the exposition from stdin; exit 0 means accepted.
+  execFileSync('sh', ['-c', `promtool check metrics < "${file}"`], { stdio: 'pipe' });
+}
+
 describe('GET /metrics', () => {
   test('counts requests, errors, retries and states; promtool accepts the output', async () => {
     const b1 = await startBackend('b1');
@@ -50,13 +60,7 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/turnout_health_checks_total\{service="web",pool="blue",backend="dead",result="fail"\} \d+/);
     expect(text).toMatch(/turnout_admin_requests_total\{route="\/v1\/services",code="200"\} 1/);
     expect(text).toMatch(/process_cpu_seconds_total/);
-    if (hasPromtool()) {
-      const dir = mkdtempSync(join(tmpdir(), 'turnout-metrics-'));
-      const file = join(dir, 'metrics.txt');
-      writeFileSync(file, text);
-      // promtool reads the exposition from stdin; exit 0 means accepted (lint warnings are printed, not fatal).
-      execFileSync('sh', ['-c', `promtool check metrics < "${file}"`], { stdio: 'pipe' });
-    }
+    expectPromtoolAccepts(text);
   });
 
   test('retries and upstream errors are counted', async () => {
@@ -96,11 +100,6 @@ describe('metrics of backends that come and go', () => {
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
     const b2Lines = text.split('\n').filter((l) => l.startsWith('turnout_requests_total{') && l.includes('backend="b2"'));
     expect(b2Lines).toEqual(['turnout_requests_total{service="web",pool="blue",backend="b2",code="200"} 4']);
-    if (hasPromtool()) {
-      const dir = mkdtempSync(join(tmpdir(), 'turnout-metrics-'));
-      const file = join(dir, 'metrics.txt');
-      writeFileSync(file, text);
-      execFileSync('sh', ['-c', `promtool check metrics < "${file}"`], { stdio: 'pipe' });
-    }
+    expectPromtoolAccepts(text);
   });
 });
