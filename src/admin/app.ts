@@ -152,10 +152,9 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
   });
 
 
-  const serviceView = (state: StateSnapshot, name: string, svc: ServiceRecord): unknown => {
+  const serviceView = (name: string, svc: ServiceRecord): unknown => {
     const pools: Record<string, { backends: unknown[] }> = {};
     for (const [p, pool] of Object.entries(svc.pools)) pools[p] = { backends: pool.backends.map((b) => runtime.viewOfRecord(name, b)) };
-    void state;
     return { name, split: svc.split, pools };
   };
 
@@ -200,7 +199,7 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
       const state = control.current;
       const services = Object.entries(state.services)
         .filter(([name]) => config.services[name] !== undefined)
-        .map(([name, svc]) => serviceView(state, name, svc));
+        .map(([name, svc]) => serviceView(name, svc));
       return sendState(reply, state.revision, { revision: state.revision, services });
     },
   );
@@ -211,13 +210,13 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     async (req, reply) => {
       const state = control.current;
       const svc = getService(state, req.params.svc);
-      return sendState(reply, state.revision, { revision: state.revision, service: serviceView(state, req.params.svc, svc) });
+      return sendState(reply, state.revision, { revision: state.revision, service: serviceView(req.params.svc, svc) });
     },
   );
 
   const answerService = (reply: FastifyReply, name: string, r: { state: StateSnapshot; dryRun: boolean }, extra: Record<string, unknown> = {}): FastifyReply => {
     const svc = getService(r.state, name);
-    const body = { revision: r.state.revision, service: serviceView(r.state, name, svc), ...(r.dryRun ? { dryRun: true } : {}), ...extra };
+    const body = { revision: r.state.revision, service: serviceView(name, svc), ...(r.dryRun ? { dryRun: true } : {}), ...extra };
     return sendState(reply, r.dryRun ? control.current.revision : r.state.revision, body);
   };
 

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { classifyUpstreamError, PROXY_ERROR_STATUS, proxyCodeFor } from '../errors.js';
 import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
 import type { PoolTable, ServiceTable } from '../runtime/index.js';
-import { downstreamResponseHeaders, IDEMPOTENT, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, headerValue, IDEMPOTENT, setHeaderValue, upstreamRequestHeaders } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 /** What the proxy tells the rest of the process about each request (telemetry, outlier detection). */
@@ -68,8 +68,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly started: number;
   private readonly hasBody: boolean;
   private readonly stickyCookie: string | undefined;
-  private headers: string[];
-  private requestId: string;
+  private readonly headers: string[];
   private attempt = 0;
   private connected = false;
   private responded = false;
@@ -99,12 +98,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.stickyCookie = stickyCookie;
     const cl = req.headers['content-length'];
     this.hasBody = (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined;
-    const fwd = upstreamRequestHeaders(req, {
-      proto: ctx.proto,
-      upstreamHost: svc.settings.preserveHost ? undefined : up.hostHeader,
-    });
-    this.headers = fwd.headers;
-    this.requestId = fwd.requestId;
+    this.headers = upstreamRequestHeaders(req, ctx.proto, svc.settings.preserveHost ? undefined : up.hostHeader);
     res.once('close', this.onClientClose);
   }
 
@@ -139,10 +133,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client closed the connection'));
   };
 
-  private onDrain = (): void => {
-    const r = this.resumeUpstream;
-    if (r !== undefined) r();
-  };
+  /** Bound on first use: most responses never fill the client socket's buffer. */
+  private onDrain: (() => void) | undefined;
 
   onConnect(abort: (err?: Error) => void): void {
     this.connected = true;
@@ -170,7 +162,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     const ok = this.res.write(chunk);
-    if (!ok) this.res.once('drain', this.onDrain);
+    if (!ok) this.res.once('drain', (this.onDrain ??= () => this.resumeUpstream?.()));
     return ok;
   }
 
@@ -198,18 +190,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.abortUpstream = undefined;
         this.pool = next.pool;
         this.up = next.up;
-        if (!this.svc.settings.preserveHost) {
-          const fwd = upstreamRequestHeaders(this.req, { proto: this.ctx.proto, upstreamHost: next.up.hostHeader });
-          this.headers = fwd.headers;
-          this.requestId = fwd.requestId;
-        }
+        // Same request id on the retry; only the Host follows the new backend when it is not passed through.
+        if (!this.svc.settings.preserveHost) setHeaderValue(this.headers, 'host', next.up.hostHeader);
         this.start();
         return;
       }
       const code = proxyCodeFor(failure);
       this.status = PROXY_ERROR_STATUS[code];
       if (this.attempt > 0) this.ctx.observer.onRetriesExhausted(this.svc, this.pool, this.up, failure);
-      sendProxyError(this.res, code, this.requestId, this.ctx.closing);
+      sendProxyError(this.res, code, headerValue(this.headers, 'x-request-id'), this.ctx.closing);
       this.ctx.observer.onProxyError(this.svc, this.pool, code, performance.now() - this.started);
       this.finish(false, true);
       return;

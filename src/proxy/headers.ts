@@ -34,18 +34,13 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   return out;
 }
 
-export interface ForwardedInfo {
-  readonly proto: 'http' | 'https';
-  /** Host header value to send when the service does not pass the client's through. */
-  readonly upstreamHost: string | undefined;
-}
-
 /**
  * Request headers for the backend as a flat [name, value, …] list: hop-by-hop headers (and those
  * named in Connection) removed, X-Forwarded-For appended, X-Forwarded-Proto/Host set, X-Request-Id
- * kept or generated. Returns the request id too, for the error body and access log.
+ * kept or generated. `upstreamHost`: the Host to send when the service does not pass the client's
+ * through. One array per request, nothing else allocated but the strings it holds.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo): { headers: string[]; requestId: string } {
+export function upstreamRequestHeaders(req: IncomingMessage, proto: 'http' | 'https', upstreamHost: string | undefined): string[] {
   const raw = req.rawHeaders;
   const extra = connectionTokens(req.headers.connection);
   const out: string[] = [];
@@ -63,7 +58,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
     }
     if (lower === 'host') {
       host = value;
-      if (info.upstreamHost !== undefined) continue;
+      if (upstreamHost !== undefined) continue;
     } else if (lower === 'x-request-id') {
       if (requestId !== undefined) continue;
       requestId = value;
@@ -72,14 +67,31 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   }
   const remote = req.socket.remoteAddress ?? '';
   out.push('x-forwarded-for', xff === undefined ? remote : `${xff}, ${remote}`);
-  out.push('x-forwarded-proto', info.proto);
+  out.push('x-forwarded-proto', proto);
   if (host !== undefined) out.push('x-forwarded-host', host);
-  if (info.upstreamHost !== undefined) out.push('host', info.upstreamHost);
+  if (upstreamHost !== undefined) out.push('host', upstreamHost);
   if (requestId === undefined) {
     requestId = randomUUID();
     out.push('x-request-id', requestId);
   }
-  return { headers: out, requestId };
+  return out;
+}
+
+/** The value of a header in a flat [name, value, …] list (names compared case-insensitively). */
+export function headerValue(headers: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if ((headers[i] as string).toLowerCase() === lowerName) return headers[i + 1];
+  return undefined;
+}
+
+/** Sets a header in a flat list in place (the first entry of that name), or appends it. */
+export function setHeaderValue(headers: string[], lowerName: string, value: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() === lowerName) {
+      headers[i + 1] = value;
+      return;
+    }
+  }
+  headers.push(lowerName, value);
 }
 
 /**

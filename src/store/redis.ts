@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RevisionMismatchError, StateFileError, StoreUnavailableError } from '../errors.js';
+import { RevisionMismatchError, StoreUnavailableError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
 import { parseStateFile } from './file.js';
 import type { FleetInstance, PoolCounts, StateStore } from './types.js';
@@ -94,7 +94,6 @@ export class RedisStore implements StateStore {
         void this.refresh();
       }
     });
-    this.client.on('end', () => undefined);
     this.sub.on('message', (_channel: string, message: string) => {
       const rev = Number(message);
       if (Number.isFinite(rev) && rev > this.lastRevision) void this.refresh();
@@ -127,14 +126,10 @@ export class RedisStore implements StateStore {
       throw new StoreUnavailableError(`cannot read the state from redis: ${(err as Error).message}`, err);
     }
     if (text === null) return undefined;
-    try {
-      const state = parseStateFile(text, `redis key ${this.keys.state}`);
-      this.lastRevision = Math.max(this.lastRevision, state.revision);
-      return state;
-    } catch (err) {
-      if (err instanceof StateFileError) throw err;
-      throw err;
-    }
+    // A value that is not a turnout state throws StateFileError, as a corrupt file does.
+    const state = parseStateFile(text, `redis key ${this.keys.state}`);
+    this.lastRevision = Math.max(this.lastRevision, state.revision);
+    return state;
   }
 
   async write(next: StateSnapshot, expectedRevision: number): Promise<void> {
