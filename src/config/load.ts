@@ -169,6 +169,7 @@ function normalise(raw: RawConfig, problems: string[]): Config {
       requestTimeoutMs: ms(raw.listen?.requestTimeout, 0),
       keepAliveTimeoutMs: ms(raw.listen?.keepAliveTimeout, 65_000),
       maxHeaderSize: raw.listen?.maxHeaderSize ?? 16_384,
+      allowUnderscoreHeaders: raw.listen?.allowUnderscoreHeaders ?? false,
     },
     admin: {
       host: adminHost,

@@ -100,6 +100,7 @@ export const ConfigSchema = Type.Object(
           requestTimeout: Type.Optional(Duration), // default 0 (off): long uploads must stream
           keepAliveTimeout: Type.Optional(Duration), // default 65s
           maxHeaderSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })), // default 16384
+          allowUnderscoreHeaders: Type.Optional(Type.Boolean()), // default false: names with "_" are dropped
         },
         Strict,
       ),

@@ -66,6 +66,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
     readonly maxHeaderSize: number;
+    /** Forward header names containing "_" (default false: they are dropped, as nginx does). */
+    readonly allowUnderscoreHeaders: boolean;
   };
   readonly admin: {
     readonly host: string;
