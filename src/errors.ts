@@ -70,14 +70,13 @@ export class StoreUnavailableError extends TurnoutError {
 }
 
 // Data plane: answers the proxy itself gives.
-export type ProxyErrorCode = 'no_backend' | 'upstream_error' | 'upstream_timeout' | 'no_route' | 'bad_request';
+export type ProxyErrorCode = 'no_backend' | 'upstream_error' | 'upstream_timeout' | 'no_route';
 
 export const PROXY_ERROR_STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   no_backend: 503,
   upstream_error: 502,
   upstream_timeout: 504,
   no_route: 404,
-  bad_request: 400,
 };
 
 // Start-up: a bad config file or state file. The CLI prints the message and exits 2 (config) or 1.

@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import net from 'node:net';
+import type { Server, Socket } from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { readStickyCookie } from '../balancer/index.js';
 import type { Config } from '../config/index.js';
-import type { PoolTable, RoutingTable, ServiceTable } from '../runtime/index.js';
-import { Exchange, sendProxyError } from './exchange.js';
-import type { ExchangeContext, ProxyObserver } from './exchange.js';
-import { hostOf } from './headers.js';
-import { closeUpgraded } from './upstream.js';
-import type { Upstream, UpgradedConnection } from './upstream.js';
-
-/** Where the proxy reads the current routing table; the runtime swaps `current`. */
-export interface TableSource {
-  readonly current: RoutingTable;
-}
+import { ClientConnection } from './connection.js';
+import type { EngineContext } from './context.js';
+import type { ProxyObserver, TableSource } from './observer.js';
+import type { ParseLimits } from './parser.js';
+import type { UpgradedConnection } from './upstream.js';
 
 export interface ProxyServerOptions {
   readonly listen: Config['listen'];
@@ -30,223 +20,123 @@ export interface ProxyServerOptions {
   readonly accessSample: number;
 }
 
-const kUpgrade = Symbol('turnout.upgrade');
+/**
+ * How often deadlines are checked (ms). One timer for the whole server instead of one per request:
+ * timeouts are precise to this tick, and a request costs no timer.
+ */
+const TICK_MS = 50;
 
 /**
- * Chooses the pool for a request: the header override (when enabled, reaching 0 % pools but never
- * a pool with no eligible backend), then the sticky cookie (while that pool has a share and an
- * eligible backend), then the split. Pure over the table; `random` in [0, 1).
+ * The data plane's listener: accepts client connections (TCP or TLS) and gives each its
+ * ClientConnection. Owns what spans connections: the coarse clock, the deadline sweep, the
+ * in-flight counts and graceful shutdown.
  */
-export function choosePool(svc: ServiceTable, req: IncomingMessage, random: number): PoolTable | undefined {
-  const s = svc.settings;
-  if (s.headerOverride) {
-    const wanted = req.headers['x-turnout-pool'];
-    if (typeof wanted === 'string') {
-      const pool = svc.pools.get(wanted);
-      if (pool !== undefined && pool.balancer.size > 0) return pool;
-    }
-  }
-  if (s.sticky) {
-    const name = readStickyCookie(req.headers.cookie, svc.cookieName);
-    if (name !== undefined) {
-      const pool = svc.pools.get(name);
-      if (pool !== undefined && pool.share > 0 && pool.balancer.size > 0) return pool;
-    }
-  }
-  return svc.picker.pick(random);
-}
-
-/** The Set-Cookie a sticky service sends when the request did not already carry `pool`. */
-function stickyCookie(svc: ServiceTable, req: IncomingMessage, pool: PoolTable): string | undefined {
-  if (!svc.settings.sticky) return undefined;
-  if (readStickyCookie(req.headers.cookie, svc.cookieName) === pool.name) return undefined;
-  return pool.setCookie;
-}
-
-export class ProxyServer {
+export class ProxyServer implements EngineContext {
   readonly server: Server;
-  private readonly opts: ProxyServerOptions;
-  private readonly ctx: ExchangeContext;
-  private readonly wsProxy: httpProxy;
+  readonly tables: TableSource;
+  readonly observer: ProxyObserver;
+  readonly proto: string;
+  readonly limits: ParseLimits;
+  readonly listenConfig: Config['listen'];
+  readonly accessLogger: Logger | undefined;
+  readonly accessSample: number;
+  readonly keepAliveLines: string;
+  closing = false;
+  clock = performance.now();
+  private readonly conns = new Set<ClientConnection>();
   private readonly upgrades = new Set<UpgradedConnection>();
   /** Requests being answered right now (all services). */
   private active = 0;
   private closingWaiters: (() => void)[] = [];
+  private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(opts: ProxyServerOptions) {
-    this.opts = opts;
-    const proto = opts.listen.tls ? 'https' : 'http';
-    this.ctx = { observer: opts.observer, proto, closing: false, requestClosed: this.onRequestClosed };
-    const serverOptions: http.ServerOptions = {
-      headersTimeout: opts.listen.headersTimeoutMs,
-      requestTimeout: opts.listen.requestTimeoutMs,
-      keepAliveTimeout: opts.listen.keepAliveTimeoutMs,
-      maxHeaderSize: opts.listen.maxHeaderSize,
-      // Conflicting Content-Length / Transfer-Encoding and other smuggling shapes are refused with 400.
-      insecureHTTPParser: false,
-      noDelay: true,
-    };
-    this.server = opts.listen.tls
-      ? https.createServer(
-          { ...serverOptions, cert: readFileSync(opts.listen.tls.certFile), key: readFileSync(opts.listen.tls.keyFile) },
-          this.onRequest,
-        )
-      : http.createServer(serverOptions, this.onRequest);
+    this.listenConfig = opts.listen;
+    this.tables = opts.tables;
+    this.observer = opts.observer;
+    this.accessLogger = opts.accessLog ? opts.logger : undefined;
+    this.accessSample = opts.accessSample;
+    this.limits = { maxHeaderSize: opts.listen.maxHeaderSize };
+    this.keepAliveLines = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.listen.keepAliveTimeoutMs / 1000)}\r\n`;
+    const tlsFiles = opts.listen.tls;
+    this.proto = tlsFiles ? 'https' : 'http';
+    if (tlsFiles) {
+      const server = tls.createServer({ cert: readFileSync(tlsFiles.certFile), key: readFileSync(tlsFiles.keyFile), allowHalfOpen: true, ALPNProtocols: ['http/1.1'] }, this.onConnection);
+      // A failed handshake says nothing to answer; the socket is already gone.
+      server.on('tlsClientError', () => undefined);
+      this.server = server;
+    } else {
+      this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    }
     if (opts.listen.maxConnections > 0) this.server.maxConnections = opts.listen.maxConnections;
-    this.server.on('upgrade', this.onUpgrade);
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable) return socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    });
-
-    this.wsProxy = httpProxy.createProxyServer({ ws: true, xfwd: true, changeOrigin: false });
-    // http-proxy rethrows when no one listens to 'error': always listen.
-    this.wsProxy.on('error', (err, _req, target) => {
-      const socket = target as Duplex | undefined;
-      if (socket !== undefined && 'writable' in socket && typeof (socket as Duplex).end === 'function') {
-        if ((socket as Duplex).writable && !(socket as Socket & { [kUpgrade]?: boolean })[kUpgrade]) {
-          (socket as Duplex).end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-type: application/json\r\nx-turnout-error: upstream_error\r\n\r\n{"error":{"code":"upstream_error","message":"the backend failed to accept the upgrade"}}');
-        } else {
-          (socket as Duplex).destroy();
-        }
-      }
-      opts.logger.debug({ err: err.message }, 'upgrade proxy error');
-    });
-    this.wsProxy.on('proxyReqWs', (proxyReq, req) => {
-      const conn = (req as IncomingMessage & { [kUpgrade]?: UpgradedConnection })[kUpgrade];
-      proxyReq.on('upgrade', (_res, proxySocket: Socket) => {
-        if (conn !== undefined) {
-          conn.upstream = proxySocket;
-          (conn.client as Socket & { [kUpgrade]?: boolean })[kUpgrade] = true;
-        }
-      });
-    });
+    this.sweepTimer = setInterval(this.sweep, TICK_MS);
+    this.sweepTimer.unref();
   }
+
+  private readonly onConnection = (socket: Socket): void => {
+    this.conns.add(new ClientConnection(this, socket));
+  };
+
+  private readonly sweep = (): void => {
+    const now = performance.now();
+    this.clock = now;
+    for (const c of this.conns) if (c.deadline !== 0 && now >= c.deadline) c.tick();
+  };
 
   /** Requests in flight plus open upgraded connections. */
   get inFlight(): number {
     return this.active + this.upgrades.size;
   }
 
+  /** Client connections open right now. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  requestStarted(): void {
+    this.active++;
+  }
+
+  requestDone(): void {
+    this.active--;
+    if (this.closing) this.checkDrained();
+  }
+
+  upgradeStarted(conn: UpgradedConnection): void {
+    this.upgrades.add(conn);
+  }
+
+  upgradeDone(conn: UpgradedConnection): void {
+    this.upgrades.delete(conn);
+    if (this.closing) this.checkDrained();
+  }
+
+  connectionClosed(conn: object): void {
+    this.conns.delete(conn as ClientConnection);
+  }
+
   listen(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
-      this.server.listen(this.opts.listen.port, this.opts.listen.host, () => {
+      this.server.listen(this.listenConfig.port, this.listenConfig.host, () => {
         this.server.off('error', onError);
         const addr = this.server.address();
-        if (addr === null || typeof addr === 'string') return resolve({ host: this.opts.listen.host, port: this.opts.listen.port });
+        if (addr === null || typeof addr === 'string') return resolve({ host: this.listenConfig.host, port: this.listenConfig.port });
         resolve({ host: addr.address, port: addr.port });
       });
     });
   }
 
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = performance.now();
-    const table = this.opts.tables.current;
-    const svc = table.match(hostOf(req), req.url ?? '/');
-    this.active++;
-    if (svc === undefined) {
-      res.once('close', this.onRequestClosed);
-      sendProxyError(res, 'no_route', req.headers['x-request-id'] as string | undefined, this.ctx.closing);
-      this.opts.observer.onProxyError(undefined, undefined, 'no_route', performance.now() - started);
-      return;
-    }
-    const pool = choosePool(svc, req, Math.random());
-    const up = pool?.balancer.pick();
-    if (pool === undefined || up === undefined) {
-      res.once('close', this.onRequestClosed);
-      sendProxyError(res, 'no_backend', req.headers['x-request-id'] as string | undefined, this.ctx.closing);
-      this.opts.observer.onProxyError(svc, undefined, 'no_backend', performance.now() - started);
-      return;
-    }
-    if (this.opts.accessLog) this.logAccess(req, res, svc, pool, up, started);
-    // The exchange listens to the response's close once, and reports it back through the context.
-    new Exchange(this.ctx, svc, pool, up, req, res, started, stickyCookie(svc, req, pool)).start();
-  };
-
-  private readonly onRequestClosed = (): void => {
-    this.active--;
-    if (this.ctx.closing) this.checkDrained();
-  };
-
-  private pick(svc: ServiceTable, req: IncomingMessage): { pool: PoolTable; up: Upstream } | undefined {
-    const pool = choosePool(svc, req, Math.random());
-    const up = pool?.balancer.pick();
-    return pool === undefined || up === undefined ? undefined : { pool, up };
-  }
-
-  private logAccess(req: IncomingMessage, res: ServerResponse, svc: ServiceTable, pool: PoolTable, up: Upstream, started: number): void {
-    if (this.opts.accessSample < 1 && Math.random() >= this.opts.accessSample) return;
-    res.once('finish', () => {
-      this.opts.logger.info(
-        {
-          method: req.method,
-          // JSON-escaped by pino; never interpolated into a format string.
-          url: req.url,
-          status: res.statusCode,
-          service: svc.name,
-          pool: pool.name,
-          backend: up.id,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-        },
-        'access',
-      );
-    });
-  }
-
-  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    if (this.ctx.closing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    const table = this.opts.tables.current;
-    const svc = table.match(hostOf(req), req.url ?? '/');
-    const choice = svc === undefined ? undefined : this.pick(svc, req);
-    if (svc === undefined || choice === undefined) {
-      const code = svc === undefined ? 'no_route' : 'no_backend';
-      const status = svc === undefined ? '404 Not Found' : '503 Service Unavailable';
-      const body = `{"error":{"code":"${code}","message":"${code === 'no_route' ? 'no route matches this request' : 'no backend is available for this service'}"}}`;
-      socket.end(
-        `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\nx-turnout-error: ${code}\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-      );
-      return;
-    }
-    const up = choice.up;
-    const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-    const conn: UpgradedConnection = { client: socket, upstream: undefined, websocket };
-    (req as IncomingMessage & { [kUpgrade]?: UpgradedConnection })[kUpgrade] = conn;
-    up.begin();
-    up.upgrades.add(conn);
-    this.upgrades.add(conn);
-    let done = false;
-    const end = (): void => {
-      if (done) return;
-      done = true;
-      up.upgrades.delete(conn);
-      this.upgrades.delete(conn);
-      up.end();
-      if (this.ctx.closing) this.checkDrained();
-    };
-    socket.once('close', end);
-    this.wsProxy.ws(req, socket, head, {
-      target: up.origin,
-      secure: svc.settings.rejectUnauthorized,
-      changeOrigin: !svc.settings.preserveHost,
-    });
-  };
-
   /**
    * Graceful stop (SIGTERM): stop accepting, answer keep-alive clients with Connection: close, let
-   * in-flight requests finish until `deadlineMs`, then close upgraded connections (WebSocket 1001)
+   * in-flight requests finish until `timeoutMs`, then close upgraded connections (WebSocket 1001)
    * and cut what is left. Resolves with what had to be cut.
    */
   async shutdown(timeoutMs: number): Promise<{ cutRequests: number; closedUpgrades: number }> {
-    this.ctx.closing = true;
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    for (const c of this.conns) c.closeIfIdle();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -260,14 +150,15 @@ export class ProxyServer {
     }
     const cutRequests = this.active;
     let closedUpgrades = 0;
-    for (const conn of this.upgrades) {
+    for (const conn of [...this.upgrades]) {
       closedUpgrades++;
-      closeUpgraded(conn);
+      conn.close();
     }
-    if (cutRequests > 0) this.server.closeAllConnections();
+    if (cutRequests > 0) for (const c of [...this.conns]) c.socket.destroy();
     // Let the close frames and last bytes leave before the caller exits.
     await Promise.race([closed, new Promise((r) => setTimeout(r, closedUpgrades > 0 ? 300 : 1500).unref())]);
-    this.server.closeAllConnections();
+    for (const c of [...this.conns]) c.socket.destroy();
+    clearInterval(this.sweepTimer);
     return { cutRequests, closedUpgrades };
   }
 
@@ -281,10 +172,10 @@ export class ProxyServer {
   }
 
   async close(): Promise<void> {
-    this.ctx.closing = true;
-    for (const conn of this.upgrades) closeUpgraded(conn);
-    this.server.closeAllConnections();
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    for (const conn of [...this.upgrades]) conn.close();
+    for (const c of [...this.conns]) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.wsProxy.close();
   }
 }

@@ -1,8 +1,8 @@
+import net from 'node:net';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { Pool } from 'undici';
+import tls from 'node:tls';
 
-/** Options for the keep-alive connection pool to one backend. */
+/** Options for the keep-alive connections to one backend. */
 export interface UpstreamOptions {
   readonly connectTimeoutMs: number;
   readonly rejectUnauthorized: boolean;
@@ -11,67 +11,184 @@ export interface UpstreamOptions {
    * and most app servers' defaults, so we never reuse a socket the backend has just closed.
    */
   readonly keepAliveTimeoutMs?: number;
+  /** Idle sockets kept per backend (default 128); more are closed when released. */
+  readonly maxIdle?: number;
 }
 
 /** An upgraded (WebSocket) connection through the proxy, so a drain can close it politely. */
 export interface UpgradedConnection {
-  readonly client: Socket | Duplex;
-  upstream: Socket | Duplex | undefined;
-  /** True when the client asked for a WebSocket (a close frame 1001 can be sent). */
-  readonly websocket: boolean;
+  /** Closes both sides; a WebSocket client gets a close frame 1001 (going away) first. */
+  close(): void;
+}
+
+/** What owns an upstream connection while a request uses it (the client connection). */
+export interface UpstreamOwner {
+  onUpstreamConnect(conn: UpstreamConn): void;
+  onUpstreamData(conn: UpstreamConn, chunk: Buffer): void;
+  onUpstreamDrain(conn: UpstreamConn): void;
+  /** The socket closed (cleanly or not) while owned; `err` is the socket error, if any. */
+  onUpstreamClose(conn: UpstreamConn, err: Error | undefined): void;
+}
+
+/**
+ * One keep-alive connection to a backend. Its listeners are bound once and hand every event to
+ * the current owner; an idle connection has none, and anything it receives ends it.
+ */
+export class UpstreamConn {
+  readonly socket: Socket;
+  readonly upstream: Upstream;
+  /** The drain generation it was opened in; a connection from before a drain is not reused. */
+  readonly generation: number;
+  owner: UpstreamOwner | null = null;
+  connected = false;
+  closed = false;
+  /** Requests this connection carried (0 while the first one is on it). */
+  uses = 0;
+  private error: Error | undefined;
+
+  constructor(upstream: Upstream, socket: Socket, generation: number, secure: boolean) {
+    this.upstream = upstream;
+    this.socket = socket;
+    this.generation = generation;
+    socket.on(secure ? 'secureConnect' : 'connect', this.onConnect);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('timeout', this.onTimeout);
+  }
+
+  private readonly onConnect = (): void => {
+    this.connected = true;
+    this.socket.setNoDelay(true);
+    this.owner?.onUpstreamConnect(this);
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.owner !== null) this.owner.onUpstreamData(this, chunk);
+    else this.socket.destroy(); // bytes nobody asked for: the connection's framing is lost
+  };
+
+  private readonly onDrain = (): void => {
+    this.owner?.onUpstreamDrain(this);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.error = err;
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    this.upstream.forget(this);
+    const owner = this.owner;
+    this.owner = null;
+    owner?.onUpstreamClose(this, this.error);
+  };
+
+  /** Node's socket timer refreshes on every read and write: it fires only after idleness. */
+  private readonly onTimeout = (): void => {
+    if (this.owner === null) this.socket.destroy();
+  };
+
+  destroy(): void {
+    this.socket.destroy();
+  }
 }
 
 const WS_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]); // FIN+close, len 2, code 1001
+export { WS_GOING_AWAY };
 
 /**
- * One backend as the data plane sees it: its connection pool and the counts that must survive
- * routing-table rebuilds (in-flight, upgrades). Health and admin state live elsewhere and are
- * compiled into the table; this object holds only what the proxy itself changes.
+ * One backend as the data plane sees it: its keep-alive connections (idle ones reused
+ * most-recent-first) and the counts that must survive routing-table rebuilds (in-flight,
+ * upgrades). Health and admin state live elsewhere and are compiled into the table.
  */
 export class Upstream {
-  readonly service: string;
-  readonly pool: string;
   readonly id: string;
-  readonly url: string;
-  readonly origin: string;
-  readonly hostHeader: string;
+  /** `host: 127.0.0.1:3001\r\n`, sent when the service does not pass the client's Host through. */
+  readonly hostLine: string;
   /** Requests and upgraded connections in flight on this backend right now. */
   inFlight = 0;
   /** Requests started on this backend since it was created (drain progress). */
   started = 0;
   readonly upgrades = new Set<UpgradedConnection>();
-  dispatcher: Pool;
   /** Called whenever inFlight drops to 0 (drain bookkeeping); set by the runtime. */
   onIdle: ((up: Upstream) => void) | undefined;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly secure: boolean;
+  private readonly servername: string | undefined;
   private readonly options: UpstreamOptions;
+  private readonly idleMs: number;
+  private readonly maxIdle: number;
+  private readonly idle: UpstreamConn[] = [];
+  private generation = 0;
+  private destroyed = false;
 
-  constructor(service: string, pool: string, id: string, url: string, options: UpstreamOptions) {
-    this.service = service;
-    this.pool = pool;
+  constructor(id: string, url: string, options: UpstreamOptions) {
     this.id = id;
-    this.url = url;
     const u = new URL(url);
-    this.origin = u.origin;
-    this.hostHeader = u.host;
+    this.secure = u.protocol === 'https:';
+    this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    this.port = Number(u.port || (this.secure ? 443 : 80));
+    this.hostLine = `host: ${u.host}\r\n`;
+    // SNI takes a name, never an IP address.
+    this.servername = this.secure && net.isIP(this.host) === 0 ? this.host : undefined;
     this.options = options;
-    this.dispatcher = this.createPool();
+    this.idleMs = options.keepAliveTimeoutMs ?? 4000;
+    this.maxIdle = options.maxIdle ?? 128;
   }
 
-  private createPool(): Pool {
-    const keepAlive = this.options.keepAliveTimeoutMs ?? 4000;
-    return new Pool(this.origin, {
-      connections: null,
-      pipelining: 1,
-      keepAliveTimeout: keepAlive,
-      keepAliveMaxTimeout: keepAlive,
-      // A backend that says "Keep-Alive: timeout=N" is trusted, less a second of margin.
-      keepAliveTimeoutThreshold: 1000,
-      connect: { timeout: this.options.connectTimeoutMs, rejectUnauthorized: this.options.rejectUnauthorized },
-      // Timeouts are passed per request (the service's response timeout).
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      maxHeaderSize: 64 * 1024,
-    });
+  get connectTimeoutMs(): number {
+    return this.options.connectTimeoutMs;
+  }
+
+  /** Idle sockets right now (tests, drain progress). */
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  /** The most recently used idle connection, or a new one (connecting). */
+  acquire(owner: UpstreamOwner): UpstreamConn {
+    let conn = this.idle.pop();
+    while (conn !== undefined && (conn.closed || conn.socket.destroyed || !conn.socket.readable)) {
+      conn.destroy();
+      conn = this.idle.pop();
+    }
+    conn ??= this.connect();
+    conn.owner = owner;
+    return conn;
+  }
+
+  private connect(): UpstreamConn {
+    const socket = this.secure
+      ? tls.connect({
+          host: this.host,
+          port: this.port,
+          rejectUnauthorized: this.options.rejectUnauthorized,
+          ALPNProtocols: ['http/1.1'],
+          ...(this.servername === undefined ? {} : { servername: this.servername }),
+        })
+      : net.connect({ host: this.host, port: this.port });
+    socket.setTimeout(this.idleMs);
+    return new UpstreamConn(this, socket, this.generation, this.secure);
+  }
+
+  /** A request is done with `conn`: keep it for the next one, or close it. */
+  release(conn: UpstreamConn, reusable: boolean): void {
+    conn.owner = null;
+    conn.uses++;
+    if (!reusable || conn.closed || this.destroyed || conn.generation !== this.generation || this.idle.length >= this.maxIdle) {
+      conn.destroy();
+      return;
+    }
+    this.idle.push(conn);
+  }
+
+  /** Called by a closing connection: an idle one leaves the stack. */
+  forget(conn: UpstreamConn): void {
+    const i = this.idle.lastIndexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
   }
 
   begin(): void {
@@ -85,42 +202,27 @@ export class Upstream {
   }
 
   /**
-   * Draining: close idle keep-alive sockets now and the busy ones once their request ends. A fresh
-   * pool is created so a backend put back to `active` can serve again.
+   * Draining: idle keep-alive sockets close now, busy ones when their request ends (they belong
+   * to an older generation). A backend put back to `active` opens new ones.
    */
   closeIdleConnections(): void {
-    const old = this.dispatcher;
-    this.dispatcher = this.createPool();
-    old.close().catch(() => undefined);
+    this.generation++;
+    for (const conn of this.idle.splice(0)) conn.destroy();
   }
 
   /** Closes upgraded connections: WebSocket clients get a close frame 1001 (going away) first. */
   closeUpgrades(): number {
     let n = 0;
-    for (const conn of this.upgrades) {
+    for (const conn of [...this.upgrades]) {
       n++;
-      closeUpgraded(conn);
+      conn.close();
     }
     return n;
   }
 
   async destroy(): Promise<void> {
+    this.destroyed = true;
     this.closeUpgrades();
-    await this.dispatcher.destroy().catch(() => undefined);
-  }
-}
-
-export function closeUpgraded(conn: UpgradedConnection): void {
-  const { client, upstream } = conn;
-  if (upstream !== undefined) {
-    upstream.unpipe(client);
-    upstream.destroy();
-  }
-  if (conn.websocket && client.writable) {
-    client.end(WS_GOING_AWAY);
-    // Do not wait forever for the client to finish the close handshake.
-    setTimeout(() => client.destroy(), 1000).unref();
-  } else {
-    client.destroy();
+    this.closeIdleConnections();
   }
 }

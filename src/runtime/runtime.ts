@@ -156,7 +156,7 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
   }
 
   private createEntry(service: string, pool: string, record: BackendRecord, settings: ServiceConfig): BackendEntry {
-    const upstream = new Upstream(service, pool, record.id, record.url, {
+    const upstream = new Upstream(record.id, record.url, {
       connectTimeoutMs: settings.connectTimeoutMs,
       rejectUnauthorized: settings.rejectUnauthorized,
       keepAliveTimeoutMs: settings.idleTimeoutMs,

@@ -153,6 +153,7 @@ describe('accepted configs', () => {
       requestTimeoutMs: 0,
       keepAliveTimeoutMs: 65_000,
       maxHeaderSize: 16_384,
+      allowUnderscoreHeaders: false,
     });
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 9901, tokens: [], protectMetrics: false });
     expect(config.state).toEqual({ store: 'file', path: './data/state.json', prefix: 'turnout:' });

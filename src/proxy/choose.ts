@@ -1,0 +1,35 @@
+import { readStickyCookie } from '../balancer/index.js';
+import type { PoolTable, ServiceTable } from '../runtime/index.js';
+import { H } from './parser.js';
+import type { RequestHead } from './parser.js';
+
+/**
+ * Chooses the pool for a request: the header override (when enabled, reaching 0 % pools but never
+ * a pool with no eligible backend), then the sticky cookie (while that pool has a share and an
+ * eligible backend), then the split. Pure over the table; `random` in [0, 1).
+ */
+export function choosePool(svc: ServiceTable, head: RequestHead, random: number): PoolTable | undefined {
+  const s = svc.settings;
+  if (s.headerOverride) {
+    const wanted = head.value(H.X_TURNOUT_POOL);
+    if (wanted !== undefined) {
+      const pool = svc.pools.get(wanted);
+      if (pool !== undefined && pool.balancer.size > 0) return pool;
+    }
+  }
+  if (s.sticky) {
+    const name = readStickyCookie(head.values(H.COOKIE, '; '), svc.cookieName);
+    if (name !== undefined) {
+      const pool = svc.pools.get(name);
+      if (pool !== undefined && pool.share > 0 && pool.balancer.size > 0) return pool;
+    }
+  }
+  return svc.picker.pick(random);
+}
+
+/** The Set-Cookie line a sticky service sends when the request did not already carry `pool`. */
+export function stickyLine(svc: ServiceTable, head: RequestHead, pool: PoolTable): string {
+  if (!svc.settings.sticky) return '';
+  if (readStickyCookie(head.values(H.COOKIE, '; '), svc.cookieName) === pool.name) return '';
+  return `set-cookie: ${pool.setCookie}\r\n`;
+}

@@ -1,0 +1,390 @@
+import type { Socket } from 'node:net';
+import type { ProxyErrorCode } from '../errors.js';
+import type { PoolTable, ServiceTable } from '../runtime/index.js';
+import { errorAnswer, refusal, SHUTTING_DOWN } from './answers.js';
+import { CR, LF } from './chars.js';
+import { choosePool } from './choose.js';
+import type { EngineContext } from './context.js';
+import { Deadline, Exchange } from './exchange.js';
+import { BodyTracker, Framing, FRAMING_ERROR } from './framing.js';
+import { errorStatus, findHeadEnd, H, parseRequestHead, RequestHead } from './parser.js';
+import { Tunnel } from './tunnel.js';
+import type { Upstream, UpstreamConn, UpgradedConnection } from './upstream.js';
+
+/** Pipelined bytes read ahead while a request is answered; past this the client is paused. */
+const MAX_READ_AHEAD = 64 * 1024;
+/** After turnout ends a connection, the client has this long to close its side. */
+const CLOSE_GRACE_MS = 5000;
+
+/**
+ * One client connection: a small state machine that reads a request head, routes it, hands it to
+ * its Exchange, streams the body, and moves to the next request (keep-alive, pipelining in order).
+ * Listeners are bound once per connection; nothing is allocated per request but the head bytes
+ * sent upstream.
+ */
+export class ClientConnection implements UpgradedConnection {
+  readonly socket: Socket;
+  readonly ctx: EngineContext;
+  readonly remote: string;
+  readonly head = new RequestHead();
+  readonly reqBody = new BodyTracker();
+  keepAlive = true;
+  /** A request is being answered. */
+  reqActive = false;
+  reqBodyDone = true;
+  /** Body bytes beyond those that came with the head went to the backend: no replay possible. */
+  bodyStreamed = false;
+  closed = false;
+  /** Deadline (ctx.clock ms) and what it is for; 0 = none. */
+  deadline = 0;
+  deadlineKind: number = Deadline.NONE;
+  private exchange: Exchange | undefined;
+  private buf: Buffer | null = null;
+  private bufStart = 0;
+  private scanFrom = 0;
+  private ending = false;
+  private clientEnded = false;
+  private upstreamFull = false;
+  private paused = false;
+  private inLoop = false;
+  /** This request is an upgrade counted in the server's upgrades (not its requests). */
+  private upgradeCounted = false;
+  private requestStarted = 0;
+  /** The backend an upgrade request went to, so a drain can close it before its 101. */
+  private upgradeUp: Upstream | undefined;
+
+  constructor(ctx: EngineContext, socket: Socket) {
+    this.ctx = ctx;
+    this.socket = socket;
+    this.remote = socket.remoteAddress ?? '';
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    this.setDeadline(Deadline.HEAD, ctx.listenConfig.headersTimeoutMs);
+  }
+
+  setDeadline(kind: number, ms: number): void {
+    this.deadlineKind = kind;
+    this.deadline = kind === Deadline.NONE || ms <= 0 ? 0 : this.ctx.clock + ms;
+  }
+
+  write(data: Buffer | string): boolean {
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.ending || this.closed) return;
+    if (this.reqActive && !this.reqBodyDone && this.buf === null && this.exchange?.holdBody !== true) {
+      this.bodyBytes(chunk, 0);
+      return;
+    }
+    if (this.buf === null) {
+      this.buf = chunk;
+      this.bufStart = 0;
+      this.scanFrom = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.bufStart), chunk]);
+      this.scanFrom = Math.max(0, this.scanFrom - this.bufStart);
+      this.bufStart = 0;
+    }
+    if (!this.reqActive) this.loop();
+    else this.updateReading();
+  };
+
+  private bodyBytes(chunk: Buffer, start: number): void {
+    const stop = this.reqBody.feed(chunk, start, chunk.length);
+    if (stop === FRAMING_ERROR) {
+      this.exchange?.clientBodyFailed();
+      return;
+    }
+    const end = stop >= 0 ? stop : chunk.length;
+    if (end > start && this.exchange !== undefined) {
+      this.bodyStreamed = true;
+      if (!this.exchange.sendBody(chunk, start, end)) this.upstreamFull = true;
+    }
+    if (stop >= 0) {
+      this.reqBodyDone = true;
+      this.exchange?.bodyDone();
+      if (stop < chunk.length) {
+        // The next pipelined request: kept until this one is answered.
+        this.buf = chunk;
+        this.bufStart = stop;
+        this.scanFrom = stop;
+      }
+    }
+    this.updateReading();
+  }
+
+  /** The backend sent 100 Continue: the body bytes the client sent early now go out. */
+  flushHeldBody(): void {
+    const buf = this.buf;
+    if (buf !== null && this.reqActive && !this.reqBodyDone) {
+      this.buf = null;
+      this.bodyBytes(buf, this.bufStart);
+    } else {
+      this.updateReading();
+    }
+  }
+
+  upstreamDrained(): void {
+    this.upstreamFull = false;
+    this.updateReading();
+  }
+
+  private readonly onDrain = (): void => {
+    this.exchange?.onClientDrain();
+  };
+
+  /** Reads from the client only when the bytes have somewhere to go (backpressure both ways). */
+  updateReading(): void {
+    let want = true;
+    if (this.reqActive && !this.ending) {
+      if (!this.reqBodyDone) want = !this.upstreamFull && this.exchange !== undefined && this.exchange.canSendBody;
+      else want = this.buf === null || this.buf.length - this.bufStart < MAX_READ_AHEAD;
+    }
+    if (want === !this.paused) return;
+    this.paused = !want;
+    if (want) this.socket.resume();
+    else this.socket.pause();
+  }
+
+  private loop(): void {
+    if (this.inLoop) return;
+    this.inLoop = true;
+    while (!this.reqActive && !this.closed && !this.ending && this.buf !== null) {
+      if (!this.next()) break;
+    }
+    this.inLoop = false;
+    if (!this.closed) this.updateReading();
+  }
+
+  /** Parses the next head from the buffer and starts its request; false when more bytes are needed. */
+  private next(): boolean {
+    const buf = this.buf as Buffer;
+    let s = this.bufStart;
+    // RFC 9112 §2.2: empty lines before a request line are ignored.
+    while (s + 1 < buf.length && buf[s] === CR && buf[s + 1] === LF) s += 2;
+    if (s >= buf.length || (s + 1 === buf.length && buf[s] === CR)) {
+      this.buf = s >= buf.length ? null : buf;
+      this.bufStart = s;
+      return false;
+    }
+    if (this.deadlineKind === Deadline.IDLE) this.setDeadline(Deadline.HEAD, this.ctx.listenConfig.headersTimeoutMs);
+    const max = this.ctx.limits.maxHeaderSize;
+    const at = findHeadEnd(buf, Math.max(s, this.scanFrom), buf.length);
+    if (at < 0 || at - s > max) {
+      if (buf.length - s > max) this.refuse(431);
+      else {
+        this.bufStart = s;
+        this.scanFrom = Math.max(s, buf.length - 3);
+      }
+      return false;
+    }
+    const r = parseRequestHead(buf, s, at, this.ctx.limits, this.head);
+    if (r <= 0) {
+      this.refuse(r === 0 ? 400 : errorStatus(r));
+      return false;
+    }
+    this.scanFrom = 0;
+    this.begin(buf, at);
+    return true;
+  }
+
+  private begin(buf: Buffer, headEnd: number): void {
+    const head = this.head;
+    const body = this.reqBody;
+    body.reset(head.chunked ? Framing.CHUNKED : head.contentLength > 0 ? Framing.LENGTH : Framing.NONE, head.contentLength);
+    let bodyEnd = headEnd;
+    if (!body.done) {
+      const stop = body.feed(buf, headEnd, buf.length);
+      // A malformed chunk in the bytes at hand: refused before anything reaches a backend.
+      if (stop === FRAMING_ERROR) return this.refuse(400);
+      bodyEnd = stop >= 0 ? stop : buf.length;
+    }
+    this.reqBodyDone = body.done;
+    this.bodyStreamed = false;
+    this.buf = bodyEnd < buf.length ? buf : null;
+    this.bufStart = bodyEnd;
+    this.reqActive = true;
+    this.requestStarted = performance.now();
+    this.setDeadline(Deadline.NONE, 0);
+    const ctx = this.ctx;
+    this.keepAlive = !ctx.closing && (head.version === 11 ? !head.connClose : head.connKeepAlive);
+    const upgrade = head.upgrade && head.connUpgrade && !this.isH2c();
+    if (upgrade) {
+      this.keepAlive = false;
+      this.upgradeCounted = true;
+      ctx.upgradeStarted(this);
+      if (ctx.closing) {
+        this.write(SHUTTING_DOWN);
+        return this.requestOver();
+      }
+    } else {
+      ctx.requestStarted();
+    }
+    const svc = ctx.tables.current.match(head.hostname, head.path);
+    if (svc === undefined) return this.answer('no_route', undefined, undefined);
+    const pool = choosePool(svc, head, Math.random());
+    const up = pool?.balancer.pick();
+    if (pool === undefined || up === undefined) return this.answer('no_backend', svc, pool);
+    if (upgrade) {
+      this.upgradeUp = up;
+      up.upgrades.add(this);
+    }
+    this.exchange ??= new Exchange(this);
+    this.exchange.start(svc, pool, up, this.requestStarted, buf, headEnd, bodyEnd, upgrade);
+  }
+
+  private isH2c(): boolean {
+    const v = this.head.values(H.UPGRADE, ',');
+    return v !== undefined && v.toLowerCase().includes('h2c');
+  }
+
+  /** The proxy answers itself before any backend was tried (no route, no backend). */
+  private answer(code: ProxyErrorCode, svc: ServiceTable | undefined, pool: PoolTable | undefined): void {
+    if (!this.reqBodyDone) this.keepAlive = false;
+    this.write(errorAnswer(code, this.head.value(H.X_REQUEST_ID), !this.keepAlive));
+    this.ctx.observer.onProxyError(svc, pool, code, performance.now() - this.requestStarted);
+    this.requestOver();
+  }
+
+  /** Called by the exchange when its request is over (answered, failed or cut). */
+  exchangeDone(): void {
+    this.requestOver();
+  }
+
+  private requestOver(): void {
+    if (!this.reqActive) return;
+    this.reqActive = false;
+    this.head.release();
+    if (this.upgradeCounted) {
+      this.upgradeCounted = false;
+      this.upgradeUp?.upgrades.delete(this);
+      this.upgradeUp = undefined;
+      this.ctx.upgradeDone(this);
+    } else {
+      this.ctx.requestDone();
+    }
+    if (this.closed) return;
+    if (!this.keepAlive || this.ctx.closing || !this.reqBodyDone || this.clientEnded) {
+      this.endSoon();
+      return;
+    }
+    this.upstreamFull = false;
+    this.setDeadline(Deadline.IDLE, this.ctx.listenConfig.keepAliveTimeoutMs);
+    this.loop();
+  }
+
+  /** A request turnout will not forward: the status, then the connection closes. Nothing reached a backend. */
+  refuse(status: number): void {
+    this.buf = null;
+    this.keepAlive = false;
+    if (!this.ending && !this.closed) this.socket.write(refusal(status), 'latin1');
+    this.endSoon();
+  }
+
+  private endSoon(): void {
+    if (this.ending || this.closed) return;
+    this.ending = true;
+    this.buf = null;
+    this.socket.end();
+    this.setDeadline(Deadline.CLOSING, CLOSE_GRACE_MS);
+    if (this.paused) {
+      // Keep reading (and dropping) so the client's close is seen.
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Closes an idle keep-alive connection (shutdown); one answering a request is left alone. */
+  closeIfIdle(): void {
+    if (!this.reqActive && !this.closed) this.endSoon();
+  }
+
+  /** UpgradedConnection, before the backend's 101: both sides are simply closed. */
+  close(): void {
+    this.exchange?.clientGone();
+    this.socket.destroy();
+  }
+
+  /** The backend accepted the upgrade: the two sockets are joined and this object steps aside. */
+  startTunnel(c: UpstreamConn, up: Upstream, head101: Buffer): void {
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('drain', this.onDrain);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onClose);
+    this.closed = true;
+    this.reqActive = false;
+    this.setDeadline(Deadline.NONE, 0);
+    const pending = this.buf === null ? undefined : this.buf.subarray(this.bufStart);
+    this.buf = null;
+    const websocket = (this.head.value(H.UPGRADE) ?? '').toLowerCase() === 'websocket';
+    this.head.release();
+    // The tunnel is counted before this request stops being: in-flight never dips to 0 between.
+    const tunnel = new Tunnel(this.ctx, socket, c, up, websocket);
+    tunnel.open(head101, pending);
+    this.upgradeUp?.upgrades.delete(this);
+    this.upgradeUp = undefined;
+    this.upgradeCounted = false;
+    this.ctx.upgradeDone(this);
+    this.ctx.connectionClosed(this);
+    if (this.paused) socket.resume();
+  }
+
+  /** The server's sweep: a deadline passed. */
+  tick(): void {
+    const kind = this.deadlineKind;
+    this.setDeadline(Deadline.NONE, 0);
+    switch (kind) {
+      case Deadline.HEAD:
+        // No whole head within listen.headersTimeout (slowloris): 408.
+        if (!this.reqActive) this.refuse(408);
+        break;
+      case Deadline.IDLE:
+      case Deadline.CLOSING:
+        this.socket.destroy();
+        break;
+      case Deadline.CONNECT:
+      case Deadline.RESPONSE:
+        this.exchange?.onTimeout();
+        break;
+      default:
+        break;
+    }
+  }
+
+  private readonly onEnd = (): void => {
+    this.clientEnded = true;
+    if (this.ending) {
+      this.socket.destroy();
+      return;
+    }
+    if (!this.reqActive) {
+      // A half-sent head (or nothing): nothing to answer.
+      this.socket.end();
+      this.ending = true;
+      this.setDeadline(Deadline.CLOSING, CLOSE_GRACE_MS);
+      return;
+    }
+    // A body cut short by the client: the request cannot complete.
+    if (!this.reqBodyDone) this.exchange?.clientGone();
+  };
+
+  private readonly onError = (): void => {
+    // 'close' follows; nothing to answer on a broken socket.
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    this.buf = null;
+    this.ctx.connectionClosed(this);
+    if (this.reqActive) {
+      if (this.exchange !== undefined && this.exchange.active) this.exchange.clientGone();
+      else this.requestOver();
+    }
+  };
+}

@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { TableSource, ProxyObserver } from './observer.js';
+import type { ParseLimits } from './parser.js';
+import type { UpgradedConnection } from './upstream.js';
+
+/**
+ * What a connection needs from the server it belongs to: read once per request, never awaited.
+ * The ProxyServer implements it.
+ */
+export interface EngineContext {
+  readonly tables: TableSource;
+  readonly observer: ProxyObserver;
+  /** `http` or `https`: X-Forwarded-Proto. */
+  readonly proto: string;
+  readonly limits: ParseLimits;
+  readonly listenConfig: Config['listen'];
+  /** `Connection: keep-alive` and `Keep-Alive: timeout=N` (listen.keepAliveTimeout), as Node and nginx send them. */
+  readonly keepAliveLines: string;
+  /** Access log: undefined when off. */
+  readonly accessLogger: Logger | undefined;
+  readonly accessSample: number;
+  /** True once shutdown began: answers carry `Connection: close`. */
+  readonly closing: boolean;
+  /** Coarse monotonic clock (ms, performance.now() at the last tick): deadlines compare with it. */
+  readonly clock: number;
+  requestStarted(): void;
+  requestDone(): void;
+  upgradeStarted(conn: UpgradedConnection): void;
+  upgradeDone(conn: UpgradedConnection): void;
+  connectionClosed(conn: object): void;
+}

@@ -1,0 +1,20 @@
+import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
+import type { PoolTable, RoutingTable, ServiceTable } from '../runtime/index.js';
+import type { Upstream } from './upstream.js';
+
+/** Where the proxy reads the current routing table; the runtime swaps `current`. */
+export interface TableSource {
+  readonly current: RoutingTable;
+}
+
+/** What the proxy tells the rest of the process about each request (telemetry, outlier detection). */
+export interface ProxyObserver {
+  /** A response from the backend reached the client (any status), or failed midway (499: the client left). */
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number): void;
+  /** An attempt failed before a response: counted per backend for outlier detection. */
+  onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void;
+  /** A request failed on its retry too (the client gets 502/504). */
+  onRetriesExhausted(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure): void;
+  /** The proxy answered itself (no route, no backend, upstream error). */
+  onProxyError(svc: ServiceTable | undefined, pool: PoolTable | undefined, code: ProxyErrorCode, durationMs: number): void;
+}

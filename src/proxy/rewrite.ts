@@ -1,0 +1,191 @@
+import { H } from './parser.js';
+import type { RequestHead, ResponseHead } from './parser.js';
+
+/**
+ * Head rewriting, done once per message and in one place (as Go's removeHopByHopHeaders): the
+ * lines that stay are copied as bytes from the receive buffer, the proxy's own lines are appended,
+ * and the first body bytes follow in the same buffer so a message leaves in one write.
+ */
+
+/** Per-request facts the request rewrite needs beyond the head. */
+export interface RequestRewrite {
+  /** `X-Forwarded-Proto` value. */
+  readonly proto: string;
+  /** The client's address, appended to X-Forwarded-For. */
+  readonly remote: string;
+  readonly allowUnderscoreHeaders: boolean;
+  /** The Host line to send instead of the client's (`host: 127.0.0.1:3001\r\n`), or undefined to pass the client's through. */
+  readonly hostLine: string | undefined;
+  /** Keep Upgrade and send `Connection: upgrade` (a WebSocket handshake). */
+  readonly upgrade: boolean;
+  /** A generated X-Request-Id, when the client sent none. */
+  readonly requestId: string | undefined;
+}
+
+/** Names listed in `Connection`, lower case (rare: only when a head lists one). */
+function listedNames(head: RequestHead | ResponseHead): Set<string> {
+  const out = new Set<string>();
+  const f = head.fields;
+  for (let i = 0; i < head.fieldCount; i++) {
+    if (f[i * 4 + 3] !== H.CONNECTION) continue;
+    for (const t of head.buf.toString('latin1', f[i * 4 + 1] as number, f[i * 4 + 2] as number).split(',')) out.add(t.trim().toLowerCase());
+  }
+  return out;
+}
+
+function keepRequestField(kind: number, opts: RequestRewrite, seenId: boolean): boolean {
+  switch (kind) {
+    case H.OTHER:
+    case H.CONTENT_LENGTH:
+    case H.TRANSFER_ENCODING:
+    case H.EXPECT:
+    case H.COOKIE:
+    case H.X_TURNOUT_POOL:
+      return true;
+    case H.HOST:
+      return opts.hostLine === undefined;
+    case H.UPGRADE:
+      return opts.upgrade;
+    case H.X_REQUEST_ID:
+      return !seenId;
+    case H.UNDERSCORE:
+      return opts.allowUnderscoreHeaders;
+    default:
+      // CONNECTION, HOP, X_FORWARDED_FOR (appended below), X_FORWARDED_SET.
+      return false;
+  }
+}
+
+/**
+ * The request head for the backend, with `body[bodyStart..bodyEnd)` (the body bytes that came
+ * with the head) appended. Always HTTP/1.1 and origin-form toward the backend.
+ */
+export function buildRequestHead(head: RequestHead, opts: RequestRewrite, body: Buffer | undefined, bodyStart: number, bodyEnd: number): Buffer {
+  const buf = head.buf;
+  const f = head.fields;
+  const n = head.fieldCount;
+  const listed = head.connOther ? listedNames(head) : undefined;
+  const line =
+    head.absoluteForm || head.version !== 11 ? `${head.method} ${head.path} HTTP/1.1\r\n` : undefined;
+  let xff: string | undefined;
+  let seenId = false;
+  let size = line === undefined ? head.lineEnd + 2 - head.start : line.length;
+  // Pass 1: what stays, and the values the proxy's own lines need.
+  for (let i = 0; i < n; i++) {
+    const k = i * 4;
+    const kind = f[k + 3] as number;
+    if (kind === H.X_FORWARDED_FOR) {
+      const v = buf.toString('latin1', f[k + 1] as number, f[k + 2] as number);
+      xff = xff === undefined ? v : `${xff}, ${v}`;
+      continue;
+    }
+    if (!keepRequestField(kind, opts, seenId)) continue;
+    if (kind === H.X_REQUEST_ID) seenId = true;
+    if (listed !== undefined && listed.has(head.nameLower(i))) continue;
+    size += (i + 1 < n ? (f[k + 4] as number) : head.end - 2) - (f[k] as number);
+  }
+  let tail = `x-forwarded-for: ${xff === undefined ? opts.remote : `${xff}, ${opts.remote}`}\r\nx-forwarded-proto: ${opts.proto}\r\n`;
+  if (head.host !== '') tail += `x-forwarded-host: ${head.host}\r\n`;
+  if (opts.hostLine !== undefined) tail += opts.hostLine;
+  if (opts.requestId !== undefined) tail += `x-request-id: ${opts.requestId}\r\n`;
+  if (opts.upgrade) tail += 'connection: upgrade\r\n';
+  tail += '\r\n';
+  const bodyLen = body === undefined ? 0 : bodyEnd - bodyStart;
+  const out = Buffer.allocUnsafe(size + tail.length + bodyLen);
+  // Pass 2: copy.
+  let o = line === undefined ? buf.copy(out, 0, head.start, head.lineEnd + 2) : out.write(line, 0, 'latin1');
+  seenId = false;
+  let runStart = -1;
+  let runEnd = -1;
+  for (let i = 0; i < n; i++) {
+    const k = i * 4;
+    const kind = f[k + 3] as number;
+    const ls = f[k] as number;
+    const le = i + 1 < n ? (f[k + 4] as number) : head.end - 2;
+    let keep = kind !== H.X_FORWARDED_FOR && keepRequestField(kind, opts, seenId);
+    if (keep && kind === H.X_REQUEST_ID) seenId = true;
+    if (keep && listed !== undefined && listed.has(head.nameLower(i))) keep = false;
+    if (!keep) continue;
+    // Adjacent kept lines are copied as one run.
+    if (ls === runEnd) {
+      runEnd = le;
+    } else {
+      if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
+      runStart = ls;
+      runEnd = le;
+    }
+  }
+  if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
+  o += out.write(tail, o, 'latin1');
+  if (body !== undefined && bodyLen > 0) body.copy(out, o, bodyStart, bodyEnd);
+  return out;
+}
+
+function keepResponseField(kind: number, dropTransferEncoding: boolean, upgrade: boolean): boolean {
+  switch (kind) {
+    case H.CONNECTION:
+    case H.HOP:
+      return false;
+    case H.UPGRADE:
+      return upgrade;
+    case H.TRANSFER_ENCODING:
+      return !dropTransferEncoding;
+    default:
+      return true;
+  }
+}
+
+/**
+ * The answer head for the client: hop-by-hop fields (and those the backend's Connection lists)
+ * removed, `tail` appended (sticky Set-Cookie, Connection, each line with CRLF), then the blank
+ * line and `body[bodyStart..bodyEnd)`. A 1.0 status line is sent as 1.1: the client talks to turnout.
+ * `dropTransferEncoding`: the chunked body is decoded for an HTTP/1.0 client. `upgrade`: a 101.
+ */
+export function buildResponseHead(
+  head: ResponseHead,
+  tail: string,
+  dropTransferEncoding: boolean,
+  upgrade: boolean,
+  body: Buffer | undefined,
+  bodyStart: number,
+  bodyEnd: number,
+): Buffer {
+  const buf = head.buf;
+  const f = head.fields;
+  const n = head.fieldCount;
+  const listed = head.connOther ? listedNames(head) : undefined;
+  const statusEnd = n > 0 ? (f[0] as number) : head.end - 2;
+  let size = statusEnd - head.start;
+  for (let i = 0; i < n; i++) {
+    const k = i * 4;
+    if (!keepResponseField(f[k + 3] as number, dropTransferEncoding, upgrade)) continue;
+    if (listed !== undefined && listed.has(head.nameLower(i))) continue;
+    size += (i + 1 < n ? (f[k + 4] as number) : head.end - 2) - (f[k] as number);
+  }
+  const bodyLen = body === undefined ? 0 : bodyEnd - bodyStart;
+  const out = Buffer.allocUnsafe(size + tail.length + 2 + bodyLen);
+  let o = buf.copy(out, 0, head.start, statusEnd);
+  if (head.version === 10) out[7] = 0x31; // "HTTP/1.0" -> "HTTP/1.1"
+  let runStart = -1;
+  let runEnd = -1;
+  for (let i = 0; i < n; i++) {
+    const k = i * 4;
+    if (!keepResponseField(f[k + 3] as number, dropTransferEncoding, upgrade)) continue;
+    if (listed !== undefined && listed.has(head.nameLower(i))) continue;
+    const ls = f[k] as number;
+    const le = i + 1 < n ? (f[k + 4] as number) : head.end - 2;
+    if (ls === runEnd) {
+      runEnd = le;
+    } else {
+      if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
+      runStart = ls;
+      runEnd = le;
+    }
+  }
+  if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
+  if (tail.length > 0) o += out.write(tail, o, 'latin1');
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  if (body !== undefined && bodyLen > 0) body.copy(out, o, bodyStart, bodyEnd);
+  return out;
+}
