@@ -14,12 +14,12 @@ const out = [];
 const run = load(process.argv[2] ?? 'latest.json');
 if (run) {
   const m = run.machine;
-  out.push(`### Proxy throughput (\`npm run bench\`, ${m.date.slice(0, 16).replace('T', ' ')} UTC)`);
-  out.push('');
-  out.push(`${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}, commit ${m.commit ?? '?'}${m.srcDirty ? ' (src/ had uncommitted changes)' : ''}; load average at start ${m.loadAvgAtStart.join(' ')}. ${run.settings.connections} connections, ${run.settings.rounds} rounds × ${run.settings.durationS} s, median of rounds.`);
   // Results written before the engine goals (node:http + undici data plane) have
   // `cpuEfficiencyRatios` and no `cpuPerRequestRatios`; both are printed as they were measured.
   const engineGoals = run.cpuPerRequestRatios !== undefined;
+  out.push(`### Proxy throughput${engineGoals ? '' : ', previous data plane: node:http + undici'} (\`npm run bench\`, ${m.date.slice(0, 16).replace('T', ' ')} UTC)`);
+  out.push('');
+  out.push(`${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}, commit ${m.commit ?? '?'}${m.srcDirty ? ' (src/ had uncommitted changes)' : ''}; load average at start ${m.loadAvgAtStart.join(' ')}. ${run.settings.connections} connections, ${run.settings.rounds} rounds × ${run.settings.durationS} s, median of rounds.`);
   const usPerReq = (r) => (r.cpuUsPerReq ? r.cpuUsPerReq : r.reqPerProxyCpuS ? 1e6 / r.reqPerProxyCpuS : undefined);
   for (const [label, res] of Object.entries(run.results)) {
     out.push('');
@@ -66,6 +66,36 @@ if (run) {
   }
   out.push(`- turnout errors / non-2xx: ${run.turnoutProblems.length === 0 ? 'none' : run.turnoutProblems.join('; ')}`);
   for (const n of run.notes) out.push(`- note: ${n}`);
+}
+
+const prof = load('profile.json');
+if (prof) {
+  out.push('');
+  out.push(`### turnout CPU profile (\`npm run bench:profile\`, ${prof.machine.date.slice(0, 16).replace('T', ' ')} UTC, load average ${prof.machine.loadAvgAtStart.join(' ')})`);
+  out.push('');
+  out.push(`${prof.settings.connections} connections for ${prof.settings.durationS} s, ${prof.settings.size}-byte responses, commit ${prof.machine.commit ?? '?'}: ${int(prof.load.rps)} req/s with the profiler on; sampled ${int(prof.profile.sampledMs)} ms (${prof.profile.window}), busy ${int(prof.profile.busyMs)} ms.`);
+  out.push('');
+  const rows = [['#', 'function', 'location', 'self ms', '% busy']];
+  prof.top.slice(0, 15).forEach((f, i) => rows.push([String(i + 1), `\`${f.function}\``, f.location ? `\`${f.location}\`` : '-', f.selfMs.toFixed(1), `${f.pctOfBusy.toFixed(1)} %`]));
+  out.push(md(rows));
+  out.push('');
+  out.push(`By area: ${prof.areas.map((a) => `${a.area} ${a.pctOfBusy.toFixed(1)} %`).join(', ')}.`);
+}
+
+const parser = load('parser.json');
+if (parser) {
+  out.push('');
+  out.push(`### Request-head parsing (\`npm run bench:parser\`, ${parser.machine.date.slice(0, 16).replace('T', ' ')} UTC, load average ${parser.machine.loadAvgAtStart.join(' ')})`);
+  out.push('');
+  const rows = [['head', 'bytes', 'headers', ...parser.parsers.map((n) => `${n} ns`), 'turnout/llhttp']];
+  for (const [name, r] of Object.entries(parser.results)) {
+    rows.push([name, String(r.bytes), String(r.headers), ...parser.parsers.map((n) => (r.parsers[n]?.nsPerParse === undefined ? 'failed' : r.parsers[n].nsPerParse.toFixed(0))), ratio(parser.ratios[name]?.['turnout/llhttp'])]);
+  }
+  out.push(md(rows));
+  out.push('');
+  out.push(`- median ns per parse over ${parser.settings.runs} runs; llhttp via ${parser.llhttpVia}`);
+  if (!parser.turnoutParser.built) out.push(`- turnout parser not built yet: ${parser.turnoutParser.reason}`);
+  for (const c of parser.checks.filter((x) => !x.ok)) out.push(`- check failed: ${c.parser} on "${c.head}": ${c.detail}`);
 }
 
 const pick = load('pick-cost.json');
