@@ -289,11 +289,33 @@ export function writeTurnoutConfig(dir, name, doc) {
 export const ADMIN_TOKEN = 'bench-token';
 
 /**
- * Starts `node bin/turnout.js serve --config FILE` and waits for its admin /readyz. Returns the
- * child info; `watch` collects its warn/error log lines (pino levels 40+).
+ * The proxy bench's turnout config: memory store, log level warn, no access log, one service routing
+ * everything to one pool of `backendPorts` (ids b1, b2, …), no health check. Used by run.mjs and
+ * profile.mjs so both measure the same thing.
  */
-export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000 } = {}) {
-  const t = startChild('turnout', process.execPath, [path.join(ROOT, 'bin', 'turnout.js'), 'serve', '--config', configFile], {
+export function turnoutBenchConfig(port, adminPort, backendPorts) {
+  return {
+    listen: { host: HOST, port },
+    admin: { host: HOST, port: adminPort },
+    state: { store: 'memory' },
+    log: { level: 'warn', access: false },
+    services: {
+      bench: {
+        routes: [{ host: '*', pathPrefix: '/' }],
+        pools: { main: backendPorts.map((p, i) => ({ id: `b${i + 1}`, url: `http://${HOST}:${p}` })) },
+        split: { main: 100 },
+      },
+    },
+  };
+}
+
+/**
+ * Starts `node [nodeArgs] bin/turnout.js serve --config FILE` and waits for its admin /readyz.
+ * Returns the child info; `watch` collects its warn/error log lines (pino levels 40+). `nodeArgs`
+ * are node's own flags (e.g. `--cpu-prof`).
+ */
+export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000, nodeArgs = [] } = {}) {
+  const t = startChild('turnout', process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'turnout.js'), 'serve', '--config', configFile], {
     env: { TURNOUT_ADMIN_TOKEN: ADMIN_TOKEN, TURNOUT_LOG_FORMAT: 'json', NODE_ENV: 'production' },
     watch: /"level":\s*(4|5|6)0/,
   });
