@@ -190,8 +190,8 @@ export function takeResponse(
   }
 }
 
-/** Offset just past a chunked body starting at `from` (after the trailer section), or undefined. */
-function chunkedEnd(text: string, from: number): number | undefined {
+/** Offset just past a chunked body starting at `from` (after the trailer section), or undefined while incomplete. */
+export function chunkedEnd(text: string, from: number): number | undefined {
   let at = from;
   for (;;) {
     const eol = text.indexOf('\r\n', at);
@@ -277,4 +277,25 @@ export async function openRawClient(port: number): Promise<RawClient> {
     },
     whenClosed: (timeoutMs = 5000) => wait(() => isClosed, timeoutMs, 'no close'),
   };
+}
+
+/**
+ * The payload of a complete chunked body (`raw` as on the wire, latin1), chunk extensions and the
+ * trailer section dropped; throws on a framing error.
+ */
+export function dechunk(raw: string): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; i < 1_000_000; i++) {
+    const eol = raw.indexOf('\r\n', at);
+    if (eol < 0) throw new Error(`chunked body ends early at ${at}`);
+    const sizeText = raw.slice(at, eol).split(';')[0] ?? '';
+    if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`bad chunk size ${JSON.stringify(sizeText)}`);
+    const size = Number.parseInt(sizeText, 16);
+    if (size === 0) return Buffer.concat(parts);
+    parts.push(Buffer.from(raw.slice(eol + 2, eol + 2 + size), 'latin1'));
+    if (raw.slice(eol + 2 + size, eol + 4 + size) !== '\r\n') throw new Error(`chunk data not followed by CRLF at ${eol + 2 + size}`);
+    at = eol + 4 + size;
+  }
+  throw new Error('more than 1,000,000 chunks');
 }
