@@ -492,7 +492,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     if (hostEnd === hostStart) {
       if (head.version === 11 && !head.absoluteForm) return ParseError.BAD_REQUEST;
     }
-    for (let i = hostStart; i < hostEnd; i++) if (HOST_CHAR[buf[i] as number] !== 1) return ParseError.BAD_REQUEST;
+    if (!validHost(buf, hostStart, hostEnd)) return ParseError.BAD_REQUEST;
     if (!head.absoluteForm) {
       head.host = buf.toString('latin1', hostStart, hostEnd);
       head.hostname = hostnameOf(head.host);
@@ -510,12 +510,39 @@ function absoluteForm(buf: Buffer, s: number, e: number, head: RequestHead): num
   const as = p;
   while (p < e && buf[p] !== 0x2f && buf[p] !== 0x3f) p++;
   if (p === as) return ParseError.BAD_REQUEST;
-  for (let i = as; i < p; i++) if (HOST_CHAR[buf[i] as number] !== 1) return ParseError.BAD_REQUEST; // no userinfo (`@`)
+  if (!validHost(buf, as, p)) return ParseError.BAD_REQUEST; // no userinfo (`@`)
   head.absoluteForm = true;
   head.host = buf.toString('latin1', as, p);
   head.hostname = hostnameOf(head.host);
   head.path = p === e ? '/' : buf[p] === 0x3f ? `/${buf.toString('latin1', p, e)}` : buf.toString('latin1', p, e);
   return 0;
+}
+
+/**
+ * uri-host [ ":" port ] (RFC 9110 §7.2): host bytes only, an IP-literal in brackets, and a port
+ * of digits. A Host that is not one is refused: it would be routed on, and logged.
+ */
+function validHost(buf: Buffer, s: number, e: number): boolean {
+  let i = s;
+  if (buf[s] === 0x5b /* [ */) {
+    while (i < e && buf[i] !== 0x5d /* ] */) i++;
+    if (i === e) return false;
+    for (let j = s + 1; j < i; j++) {
+      const c = buf[j] as number;
+      if (HEX[c] === 255 && c !== 0x3a && c !== 0x2e) return false;
+    }
+    i++;
+  } else {
+    while (i < e && buf[i] !== 0x3a /* : */) {
+      const c = buf[i] as number;
+      if (HOST_CHAR[c] !== 1 || c === 0x5b || c === 0x5d) return false;
+      i++;
+    }
+  }
+  if (i === e) return true;
+  if (buf[i] !== 0x3a || e - i > 6) return false;
+  for (let j = i + 1; j < e; j++) if ((buf[j] as number) < 0x30 || (buf[j] as number) > 0x39) return false;
+  return true;
 }
 
 /** Host without port, lower case; an IPv6 literal keeps its brackets. */
