@@ -1,5 +1,8 @@
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent, Dispatcher } from 'undici';
+
+// Loaded with the first health check: a service without checks never pays for the client.
+const requireLazy = createRequire(import.meta.url);
 import type { HealthCheckSettings } from '../config/index.js';
 
 export interface CheckTarget {
@@ -103,7 +106,8 @@ export class HealthChecker {
     let a = this.agents.get(rejectUnauthorized);
     if (a === undefined) {
       // One keep-alive connection per backend is plenty for one probe at a time.
-      a = new Agent({ connections: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, connect: { rejectUnauthorized, timeout: 2000 } });
+      const { Agent: UndiciAgent } = requireLazy('undici') as typeof import('undici');
+      a = new UndiciAgent({ connections: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, connect: { rejectUnauthorized, timeout: 2000 } });
       this.agents.set(rejectUnauthorized, a);
     }
     return a;

@@ -9,6 +9,7 @@ import { Deadline, Exchange } from './exchange.js';
 import { BodyTracker, Framing, FRAMING_ERROR } from './framing.js';
 import { errorStatus, findHeadEnd, H, parseRequestHead, RequestHead } from './parser.js';
 import { Tunnel } from './tunnel.js';
+import type { RequestSlot } from './slot.js';
 import type { Upstream, UpstreamConn, UpgradedConnection } from './upstream.js';
 
 /** Pipelined bytes read ahead while a request is answered; past this the client is paused. */
@@ -26,8 +27,8 @@ export class ClientConnection implements UpgradedConnection {
   readonly socket: Socket;
   readonly ctx: EngineContext;
   readonly remote: string;
-  readonly head = new RequestHead();
-  readonly reqBody = new BodyTracker();
+  /** Per-request state, taken from the server's pool while a request is parsed or answered. */
+  private slot: RequestSlot | null = null;
   keepAlive = true;
   /** A request is being answered. */
   reqActive = false;
@@ -38,7 +39,6 @@ export class ClientConnection implements UpgradedConnection {
   /** Deadline (ctx.clock ms) and what it is for; 0 = none. */
   deadline = 0;
   deadlineKind: number = Deadline.NONE;
-  private exchange: Exchange | undefined;
   private buf: Buffer | null = null;
   private bufStart = 0;
   private scanFrom = 0;
@@ -66,6 +66,26 @@ export class ClientConnection implements UpgradedConnection {
     this.setDeadline(Deadline.HEAD, ctx.listenConfig.headersTimeoutMs);
   }
 
+  get head(): RequestHead {
+    return (this.slot ??= this.ctx.takeSlot(this)).head;
+  }
+
+  get reqBody(): BodyTracker {
+    return (this.slot ??= this.ctx.takeSlot(this)).reqBody;
+  }
+
+  private get exchange(): Exchange | undefined {
+    return this.slot?.exchange;
+  }
+
+  /** An idle connection keeps no per-request state: 10,000 idle clients must stay cheap. */
+  private giveSlot(): void {
+    if (this.slot === null) return;
+    this.slot.head.release();
+    this.ctx.giveSlot(this.slot);
+    this.slot = null;
+  }
+
   setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
     this.deadline = kind === Deadline.NONE || ms <= 0 ? 0 : this.ctx.clock + ms;
@@ -77,7 +97,9 @@ export class ClientConnection implements UpgradedConnection {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.ending || this.closed) return;
-    if (this.reqActive && !this.reqBodyDone && this.buf === null && this.exchange?.holdBody !== true) {
+    // Body bytes go straight to the backend once it can take them; until then (connecting, or
+    // waiting for 100 Continue) they wait here, so a refused connect can still be retried.
+    if (this.reqActive && !this.reqBodyDone && this.buf === null && this.exchange?.canSendBody === true) {
       this.bodyBytes(chunk, 0);
       return;
     }
@@ -118,7 +140,7 @@ export class ClientConnection implements UpgradedConnection {
     this.updateReading();
   }
 
-  /** The backend sent 100 Continue: the body bytes the client sent early now go out. */
+  /** The backend connected, or sent 100 Continue: body bytes that waited now go out. */
   flushHeldBody(): void {
     const buf = this.buf;
     if (buf !== null && this.reqActive && !this.reqBodyDone) {
@@ -234,8 +256,7 @@ export class ClientConnection implements UpgradedConnection {
       this.upgradeUp = up;
       up.upgrades.add(this);
     }
-    this.exchange ??= new Exchange(this);
-    this.exchange.start(svc, pool, up, this.requestStarted, buf, headEnd, bodyEnd, upgrade);
+    (this.exchange as Exchange).start(svc, pool, up, this.requestStarted, buf, headEnd, bodyEnd, upgrade);
   }
 
   private isH2c(): boolean {
@@ -268,13 +289,18 @@ export class ClientConnection implements UpgradedConnection {
     } else {
       this.ctx.requestDone();
     }
-    if (this.closed) return;
+    if (this.closed) {
+      this.giveSlot();
+      return;
+    }
     if (!this.keepAlive || this.ctx.closing || !this.reqBodyDone || this.clientEnded) {
+      this.giveSlot();
       this.endSoon();
       return;
     }
     this.upstreamFull = false;
     this.setDeadline(Deadline.IDLE, this.ctx.listenConfig.keepAliveTimeoutMs);
+    if (this.buf === null) this.giveSlot();
     this.loop();
   }
 
@@ -323,7 +349,7 @@ export class ClientConnection implements UpgradedConnection {
     const pending = this.buf === null ? undefined : this.buf.subarray(this.bufStart);
     this.buf = null;
     const websocket = (this.head.value(H.UPGRADE) ?? '').toLowerCase() === 'websocket';
-    this.head.release();
+    this.giveSlot();
     // The tunnel is counted before this request stops being: in-flight never dips to 0 between.
     const tunnel = new Tunnel(this.ctx, socket, c, up, websocket);
     tunnel.open(head101, pending);
@@ -386,5 +412,6 @@ export class ClientConnection implements UpgradedConnection {
       if (this.exchange !== undefined && this.exchange.active) this.exchange.clientGone();
       else this.requestOver();
     }
+    this.giveSlot();
   };
 }

@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { ClientConnection } from './connection.js';
 import type { TableSource, ProxyObserver } from './observer.js';
 import type { ParseLimits } from './parser.js';
+import type { BufferReclaimer } from './reclaim.js';
+import type { RequestSlot } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
 
 /**
@@ -24,9 +27,14 @@ export interface EngineContext {
   readonly closing: boolean;
   /** Coarse monotonic clock (ms, performance.now() at the last tick): deadlines compare with it. */
   readonly clock: number;
+  /** Counts streamed body bytes (see BufferReclaimer). */
+  readonly reclaimer: BufferReclaimer;
   requestStarted(): void;
   requestDone(): void;
   upgradeStarted(conn: UpgradedConnection): void;
   upgradeDone(conn: UpgradedConnection): void;
   connectionClosed(conn: object): void;
+  /** A slot of per-request state for `conn` (pooled). */
+  takeSlot(conn: ClientConnection): RequestSlot;
+  giveSlot(slot: RequestSlot): void;
 }

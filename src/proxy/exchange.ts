@@ -28,7 +28,8 @@ export const Deadline = { NONE: 0, HEAD: 1, IDLE: 2, CONNECT: 3, RESPONSE: 4, CL
  * allocation per request); its listeners are methods, not closures.
  */
 export class Exchange implements UpstreamOwner {
-  private readonly conn: ClientConnection;
+  /** The connection this exchange serves now (exchanges are pooled by the server). */
+  conn!: ClientConnection;
   private readonly resp = new ResponseHead();
   private readonly respBody = new BodyTracker();
   svc!: ServiceTable;
@@ -60,10 +61,6 @@ export class Exchange implements UpstreamOwner {
   private timedOut = false;
   private upstreamPaused = false;
   private bodyless = true;
-
-  constructor(conn: ClientConnection) {
-    this.conn = conn;
-  }
 
   /**
    * Starts forwarding the request whose head the connection just parsed. `body[bodyStart..bodyEnd)`
@@ -130,8 +127,13 @@ export class Exchange implements UpstreamOwner {
     const c = this.up.acquire(this);
     this.uconn = c;
     c.socket.write(this.sendBuf);
-    if (c.connected) this.armResponse();
-    else this.conn.setDeadline(Deadline.CONNECT, this.up.connectTimeoutMs);
+    if (c.connected) {
+      this.armResponse();
+      // On a retry nothing else would wake the client's body: it waited for this connection.
+      if (this.attempt > 0) this.conn.flushHeldBody();
+    } else {
+      this.conn.setDeadline(Deadline.CONNECT, this.up.connectTimeoutMs);
+    }
   }
 
   /** The response timeout runs once the backend has the whole request (or is asked for 100). */
@@ -149,6 +151,7 @@ export class Exchange implements UpstreamOwner {
   sendBody(buf: Buffer, start: number, end: number): boolean {
     const c = this.uconn;
     if (c === null) return true; // the answer came early and the request is over: drop
+    this.conn.ctx.reclaimer.add(end - start);
     return c.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 
@@ -160,7 +163,7 @@ export class Exchange implements UpstreamOwner {
   onUpstreamConnect(c: UpstreamConn): void {
     if (c !== this.uconn) return;
     this.armResponse();
-    this.conn.updateReading();
+    this.conn.flushHeldBody();
   }
 
   onUpstreamDrain(c: UpstreamConn): void {
@@ -264,6 +267,7 @@ export class Exchange implements UpstreamOwner {
   };
 
   private onBodyBytes(chunk: Buffer): void {
+    this.conn.ctx.reclaimer.add(chunk.length);
     const stop = this.respBody.feed(chunk, 0, chunk.length);
     if (stop === FRAMING_ERROR) return this.cut('error');
     let ok: boolean;
@@ -463,6 +467,7 @@ export class Exchange implements UpstreamOwner {
     this.body = EMPTY;
     this.sendBuf = EMPTY;
     this.held = undefined;
+    this.resp.buf = EMPTY;
     this.conn.exchangeDone();
   }
 }

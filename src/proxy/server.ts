@@ -8,6 +8,9 @@ import { ClientConnection } from './connection.js';
 import type { EngineContext } from './context.js';
 import type { ProxyObserver, TableSource } from './observer.js';
 import type { ParseLimits } from './parser.js';
+import { BufferReclaimer } from './reclaim.js';
+import { SlotPool } from './slot.js';
+import type { RequestSlot } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
 
 export interface ProxyServerOptions {
@@ -44,6 +47,8 @@ export class ProxyServer implements EngineContext {
   closing = false;
   clock = performance.now();
   private readonly conns = new Set<ClientConnection>();
+  private readonly slots = new SlotPool();
+  readonly reclaimer = new BufferReclaimer(8 * 1024 * 1024);
   private readonly upgrades = new Set<UpgradedConnection>();
   /** Requests being answered right now (all services). */
   private active = 0;
@@ -109,6 +114,16 @@ export class ProxyServer implements EngineContext {
   upgradeDone(conn: UpgradedConnection): void {
     this.upgrades.delete(conn);
     if (this.closing) this.checkDrained();
+  }
+
+  takeSlot(conn: ClientConnection): RequestSlot {
+    const slot = this.slots.take();
+    slot.exchange.conn = conn;
+    return slot;
+  }
+
+  giveSlot(slot: RequestSlot): void {
+    this.slots.give(slot);
   }
 
   connectionClosed(conn: object): void {

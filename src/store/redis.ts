@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+
+// Loaded on first use: a process on the memory or file store never pays for the client (about 12 MiB).
+const requireLazy = createRequire(import.meta.url);
+function redisClass(): typeof Redis {
+  return (requireLazy('ioredis') as typeof import('ioredis')).Redis;
+}
 import type { Logger } from 'pino';
 import { RevisionMismatchError, StoreUnavailableError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
@@ -84,8 +91,9 @@ export class RedisStore implements StateStore {
       connectTimeout: 2000,
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
-    this.client = new Redis(opts.url, common);
-    this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true });
+    const RedisClient = redisClass();
+    this.client = new RedisClient(opts.url, common);
+    this.sub = new RedisClient(opts.url, { ...common, enableOfflineQueue: true });
     this.client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
     this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
     this.client.on('ready', () => {
