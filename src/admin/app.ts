@@ -86,7 +86,8 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: its schemas are JSON Schema 2020-12, as TypeBox writes them (numeric exclusiveMinimum).
+      openapi: '3.1.0',
       info: { title: 'turnout admin API', version: '1', description: 'Steer traffic: splits, flips, canaries, backends, drains.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
