@@ -68,12 +68,8 @@ const ERR = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 40
 /** The admin API: fastify, bearer tokens, schemas for every body, param, query and response. */
 export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance> {
   const { runtime, control, config } = opts;
-  const envToken = process.env.TURNOUT_ADMIN_TOKEN;
-  const tokens = [...config.admin.tokens];
-  if (envToken !== undefined && envToken !== '' && !tokens.some((t) => t.token === envToken)) {
-    tokens.push({ name: 'env', token: envToken, scope: 'write' });
-  }
-  const auth = new TokenAuth(tokens);
+  // Tokens come from the config alone: `turnout serve` adds TURNOUT_ADMIN_TOKEN to it.
+  const auth = new TokenAuth(config.admin.tokens);
 
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'admin' }) as unknown as FastifyBaseLogger,
