@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ForbiddenError, InvalidRequestError, NotFoundError, TurnoutError, UnauthorizedError } from '../errors.js';
 import type { Command, ServiceRecord, StateSnapshot } from '../model/index.js';
-import type { ControlPlane, Runtime } from '../runtime/index.js';
+import type { ControlPlane, ExecuteOptions, Runtime } from '../runtime/index.js';
 import { parseDuration } from '../util/index.js';
 import { TokenAuth } from './auth.js';
 import { actorOf, parseIfMatch, truthy } from './request-context.js';
@@ -165,20 +165,21 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
   const sendState = (reply: FastifyReply, revision: number, body: unknown, code = 200): FastifyReply =>
     reply.code(code).header('etag', `"${revision}"`).header('cache-control', 'no-store').send(body);
 
+  const writeOptions = (req: FastifyRequest, q: { dryRun?: string | undefined; force?: string | undefined }): ExecuteOptions => ({
+    actor: actorOf(req),
+    ifMatch: parseIfMatch(req.headers['if-match']),
+    dryRun: truthy(q.dryRun),
+    force: truthy(q.force),
+  });
+
   /** Runs a write command and answers with the service (or the backend). */
   const write = async (
     req: FastifyRequest,
     cmd: Command,
     q: { dryRun?: string | undefined; force?: string | undefined },
   ): Promise<{ state: StateSnapshot; dryRun: boolean; backendId?: string | undefined }> => {
-    const dryRun = truthy(q.dryRun);
-    const result = await control.execute(cmd, {
-      actor: actorOf(req),
-      ifMatch: parseIfMatch(req.headers['if-match']),
-      dryRun,
-      force: truthy(q.force),
-    });
-    return { state: result.state, dryRun, backendId: result.backend?.id };
+    const result = await control.execute(cmd, writeOptions(req, q));
+    return { state: result.state, dryRun: truthy(q.dryRun), backendId: result.backend?.id };
   };
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -240,14 +241,11 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     },
     async (req, reply) => {
       const name = req.params.svc;
-      const before = getService(control.current, name);
-      const r = await write(req, { kind: 'flip', service: name, to: req.body.to }, req.query);
-      if (req.query.wait !== 'drained' || r.dryRun) return answerService(reply, name, r);
-      const lost = Object.keys(before.split).filter((p) => (before.split[p] ?? 0) > 0 && p !== req.body.to);
-      const settings = runtime.serviceConfig(name);
-      const deadline = Date.now() + (settings?.drainTimeoutMs ?? 30_000);
-      const drained = await runtime.waitFor(() => runtime.poolsInFlight(name, lost) === 0, deadline);
-      return answerService(reply, name, { state: control.current, dryRun: false }, { drained, inFlight: runtime.poolsInFlight(name, lost) });
+      getService(control.current, name);
+      const dryRun = truthy(req.query.dryRun);
+      const r = await control.flipAndWait(name, req.body.to, { ...writeOptions(req, req.query), waitDrained: req.query.wait === 'drained' });
+      const extra = r.drained === undefined ? {} : { drained: r.drained, inFlight: r.inFlight };
+      return answerService(reply, name, { state: r.state, dryRun }, extra);
     },
   );
 
