@@ -18,7 +18,7 @@ export const DASHBOARD_CSP = [
 ].join('; ');
 
 /** `GET /`: the live dashboard page. No token to load it; the data it reads needs one. */
-export function registerDashboard(app: FastifyInstance): void {
+export async function dashboardRoute(app: FastifyInstance): Promise<void> {
   const page = dashboardPage();
   app.get('/', { schema: { hide: true } }, async (_req, reply) =>
     reply
