@@ -1,151 +1,125 @@
+// @ts-check
 /**
- * The live dashboard served at `GET /` on the admin listener: one self-contained page (inline CSS
- * and JS, no external assets: the admin listener may have no internet). It asks for the admin
- * token (kept in sessionStorage), reads `GET /v1/stream` with fetch and the Authorization header
- * (EventSource cannot send headers), parses the SSE `snapshot` events itself and reconnects with
- * backoff. Everything taken from data is inserted with textContent and DOM APIs, never as HTML.
+ * The live dashboard served at `GET /` on the admin listener (index.html; the admin app inlines
+ * this script and dashboard.css into it and allows the script by its hash in the CSP). No external
+ * assets: the admin listener may have no internet. It asks for the admin token (kept in
+ * sessionStorage), reads `GET /v1/stream` with fetch and the Authorization header (EventSource
+ * cannot send headers), parses the SSE `snapshot` events itself and reconnects with backoff.
+ * Everything taken from data is inserted with textContent and DOM APIs, never as HTML.
+ *
+ * Type-checked by `tsc -p tsconfig.dashboard.json` against the server's own types.
  */
 
-const STYLE = `
-:root{--bg:#f6f7f9;--card:#fff;--fg:#1f2933;--muted:#66788a;--line:#e3e8ee;--soft:#f0f3f6;
---ok:#1f8a4c;--ok-bg:#e3f5ea;--on-accent:#fff;--warn:#a86400;--warn-bg:#fdf1dc;--bad:#c0362c;--bad-bg:#fbe6e4;--accent:#2f6fde;
-color-scheme:light dark}
-@media (prefers-color-scheme:dark){:root{--bg:#14181d;--card:#1c2128;--fg:#e3e8ee;--muted:#94a3b3;--line:#2c343e;--soft:#232a33;
---ok:#5ccf8a;--ok-bg:#173425;--on-accent:#0b1320;--warn:#f0b45a;--warn-bg:#3a2c14;--bad:#ff8a80;--bad-bg:#3d1d1b;--accent:#79a6ff}}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-header{position:sticky;top:0;z-index:2;background:var(--card);border-bottom:1px solid var(--line)}
-.bar{max-width:1240px;margin:0 auto;padding:.6rem 1rem;display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.2rem}
-h1{font-size:1.05rem;margin:0;font-weight:650;letter-spacing:.01em}
-h1 span{color:var(--muted);font-weight:400}
-.meta{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem .9rem;color:var(--muted);font-size:.86rem}
-.meta b{color:var(--fg);font-weight:600;font-variant-numeric:tabular-nums}
-.pill{display:inline-flex;align-items:center;gap:.35rem;padding:.1rem .55rem;border-radius:999px;font-size:.8rem;background:var(--soft);color:var(--muted);white-space:nowrap}
-.pill::before{content:"";width:.5rem;height:.5rem;border-radius:50%;background:currentColor}
-.pill.live{background:var(--ok-bg);color:var(--ok)}
-.pill.wait{background:var(--warn-bg);color:var(--warn)}
-.pill.bad{background:var(--bad-bg);color:var(--bad)}
-#stale{display:none}
-body.stale #stale{display:inline-flex}
-form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin-left:auto}
-input,select,button{font:inherit;color:inherit}
-input,select{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.25rem .45rem}
-input[type=password]{width:13rem}
-input[type=number]{width:4.2rem}
-button{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:.25rem .7rem;cursor:pointer}
-button:hover{border-color:var(--muted)}
-button.primary{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
-button:disabled{opacity:.5;cursor:default}
-main{max-width:1240px;margin:0 auto;padding:1rem}
-.banner{border-radius:8px;padding:.7rem 1rem;margin-bottom:1rem;background:var(--bad-bg);color:var(--bad);border:1px solid currentColor}
-.banner[hidden]{display:none}
-.hint{color:var(--muted);text-align:center;padding:3rem 1rem}
-.svc{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.9rem 1rem 1rem;margin-bottom:1rem}
-body.stale .svc{opacity:.6}
-.svc-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:.3rem 1rem;margin-bottom:.6rem}
-.svc-head h2{font-size:1.1rem;margin:0;font-weight:650}
-.svc-rps{color:var(--muted);font-variant-numeric:tabular-nums}
-.split{display:flex;height:1.6rem;border-radius:6px;overflow:hidden;background:var(--soft)}
-.seg{display:flex;align-items:center;justify-content:center;color:#fff;font-size:.78rem;font-weight:600;white-space:nowrap;overflow:hidden;transition:width .4s}
-.split .none{flex:1;display:flex;align-items:center;justify-content:center;color:var(--muted);font-size:.8rem}
-.legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;margin:.35rem 0 .7rem;color:var(--muted);font-size:.84rem}
-.dot{display:inline-block;width:.6rem;height:.6rem;border-radius:2px;margin-right:.35rem;vertical-align:-.02rem}
-.tw{overflow-x:auto}
-table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
-th.c-split{width:3.6rem}th.c-rps{width:4.2rem}th.c-trend{width:7.2rem}th.c-errors,th.c-p50,th.c-p99{width:4.5rem}th.c-inflight{width:5.2rem}
-th{text-align:left;font-weight:500;color:var(--muted);font-size:.78rem;text-transform:uppercase;letter-spacing:.03em;padding:.3rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
-td{padding:.32rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
-th.n,td.n{text-align:right}
-tr.pool td{background:var(--soft);font-weight:600}
-tr.pool td.sum{font-weight:400;color:var(--muted);font-size:.84rem;white-space:normal}
-tr.be td:first-child{padding-left:1.6rem;color:var(--fg)}
-tr.empty td{color:var(--muted);font-style:italic;padding-left:1.6rem}
-.spark{display:block}
-.badge{display:inline-block;padding:0 .45rem;border-radius:4px;font-size:.8rem;background:var(--soft);color:var(--muted)}
-.badge.healthy,.badge.active{background:var(--ok-bg);color:var(--ok)}
-.badge.unhealthy,.badge.ejected{background:var(--bad-bg);color:var(--bad)}
-.badge.draining,.badge.maint{background:var(--warn-bg);color:var(--warn)}
-.warn{color:var(--warn)}.bad{color:var(--bad);font-weight:600}.dim{color:var(--muted)}
-.actions{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1.2rem;margin-top:.8rem;padding-top:.7rem;border-top:1px dashed var(--line)}
-.actions .grp{display:flex;align-items:center;gap:.35rem}
-.actions label{color:var(--muted);font-size:.84rem}
-.amsg{font-size:.86rem;min-height:1.2em;margin-top:.4rem}
-.amsg.ok{color:var(--ok)}.amsg.err{color:var(--bad)}
-/* Below the width the table needs: every row becomes a grid of labelled figures (3, 2, then 1 column). */
-@media (max-width:1080px){
-  table,tbody{display:block;width:100%}thead{display:none}
-  tr{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));column-gap:1.5rem;border-bottom:1px solid var(--line);padding:.35rem 0}
-  tr.pool{background:var(--soft);border-radius:6px;margin-top:.6rem;border-bottom:0}
-  tr.pool td{background:none}
-  td{border:0;display:flex;justify-content:space-between;align-items:center;gap:.5rem;padding:.1rem .5rem;min-width:0;white-space:normal}
-  td.sum{text-align:right}
-  td.c-weight{white-space:nowrap}
-  td.n{text-align:right}
-  td[data-label]::before{content:attr(data-label);color:var(--muted);font-weight:400;font-size:.74rem;text-transform:uppercase;letter-spacing:.03em;white-space:nowrap}
-  td.name{grid-column:1/-1;justify-content:flex-start;font-weight:600;padding-bottom:.2rem}
-  tr.be td:first-child{padding-left:.5rem}
-  tr.empty td{grid-column:1/-1}
-  td.blank{display:none}
-}
-@media (max-width:720px){tr{grid-template-columns:repeat(2,minmax(0,1fr));column-gap:1rem}}
-@media (max-width:480px){tr{grid-template-columns:minmax(0,1fr)}}
-@media (max-width:760px){
-  .bar{padding:.5rem .7rem}form{margin-left:0;width:100%}input[type=password]{flex:1;width:auto}
-  main{padding:.6rem}.svc{padding:.7rem}
-}
-`;
+/** @typedef {import('../../telemetry/index.js').TrafficSnapshot} TrafficSnapshot */
+/** @typedef {import('../../telemetry/index.js').ServiceTraffic} ServiceTraffic */
+/** @typedef {import('../../telemetry/index.js').PoolTraffic} PoolTraffic */
+/** @typedef {import('../../telemetry/index.js').BackendTraffic} BackendTraffic */
+/** @typedef {import('../schemas.js').ServiceAnswer} ServiceAnswer */
+/** @typedef {import('../schemas.js').ErrorAnswer} ErrorAnswer */
 
-/** The page's one inline script (its sha256 goes into the CSP). No backticks or `${` in here. */
-export const DASHBOARD_SCRIPT = String.raw`
+/**
+ * One service's card and the elements it updates.
+ * @typedef {object} Card
+ * @property {HTMLElement} root
+ * @property {HTMLElement} rps
+ * @property {HTMLElement} split
+ * @property {HTMLElement} legend
+ * @property {HTMLTableSectionElement} tbody
+ * @property {HTMLSelectElement} flipTo
+ * @property {HTMLSelectElement} canPool
+ * @property {string} poolKey pool names joined: the select options are rebuilt when it changes
+ * @property {HTMLElement} amsg
+ * @property {HTMLButtonElement[]} buttons
+ */
+
 'use strict';
 (() => {
   const TOKEN_KEY = 'turnout.adminToken';
   const HISTORY = 60, STALE_MS = 3000, IDLE_MS = 10000, BASE_DELAY_MS = 1000, MAX_DELAY_MS = 15000;
   const SVGNS = 'http://www.w3.org/2000/svg';
+  /** @type {Readonly<Record<string, string>>} */
   const NAMED = { blue: '#3b7be0', green: '#2a9d5c', canary: '#d19a12', yellow: '#d19a12', red: '#d9463b', orange: '#e07b1a', purple: '#8559d6', stable: '#3b7be0' };
   const PALETTE = ['#3b7be0', '#2a9d5c', '#d19a12', '#8559d6', '#14918a', '#d9463b', '#6b7b8c'];
 
-  const $ = (id) => document.getElementById(id);
+  /**
+   * The element with this id, of this type; a page without it is a broken page.
+   * @template {HTMLElement} T
+   * @param {string} id
+   * @param {{ new (): T }} type
+   * @returns {T}
+   */
+  function byId(id, type) {
+    const e = document.getElementById(id);
+    if (!(e instanceof type)) throw new Error('dashboard: #' + id + ' is missing');
+    return e;
+  }
   const ui = {
-    form: $('auth'), token: $('token'), forget: $('forget'), status: $('status'), rev: $('rev'), time: $('time'),
-    stale: $('stale'), banner: $('banner'), services: $('services'),
+    form: byId('auth', HTMLFormElement), token: byId('token', HTMLInputElement), forget: byId('forget', HTMLButtonElement),
+    status: byId('status', HTMLElement), rev: byId('rev', HTMLElement), time: byId('time', HTMLElement),
+    stale: byId('stale', HTMLElement), banner: byId('banner', HTMLElement), services: byId('services', HTMLElement),
   };
-  const st = { token: '', gen: 0, ctrl: null, timer: 0, attempts: 0, lastAt: 0, lastByteAt: 0, live: false, retryAt: 0, why: '' };
+  const st = {
+    token: '',
+    /** bumped on every (re)connect: callbacks of an older connection see a stale generation and stop */
+    gen: 0,
+    /** @type {AbortController | null} */
+    ctrl: null,
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    timer: undefined,
+    attempts: 0, lastAt: 0, lastByteAt: 0, live: false, retryAt: 0, why: '',
+  };
+  /** rps per `service\0pool`, the last HISTORY snapshots */
+  /** @type {Map<string, number[]>} */
   const series = new Map();
+  /** @type {Map<string, Card>} */
   const cards = new Map();
 
+  /**
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {string} [cls]
+   * @param {string | number} [text]
+   * @returns {HTMLElementTagNameMap[K]}
+   */
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined) e.textContent = String(text);
     return e;
   }
+  /** @param {string} text @param {string} [kind] */
   function setStatus(text, kind) {
     ui.status.textContent = text;
     ui.status.className = 'pill' + (kind ? ' ' + kind : '');
   }
+  /** @param {string} text */
   function showBanner(text) {
     ui.banner.textContent = text;
     ui.banner.hidden = text === '';
   }
+  /** @param {string} text */
   function hint(text) {
     cards.clear();
     ui.services.replaceChildren(el('p', 'hint', text));
   }
 
   // --- number formatting ---
+  /** @param {unknown} v @returns {number} */
   const num = (v) => (typeof v === 'number' && isFinite(v) ? v : 0);
+  /** @param {number} v */
   function fmtRps(v) {
     v = num(v);
     if (v === 0) return '0';
     if (v >= 100) return String(Math.round(v));
     return v < 1 ? v.toFixed(2) : v.toFixed(1);
   }
+  /** @param {number} v @param {boolean} idle */
   function fmtMs(v, idle) {
     v = num(v);
     if (idle && v === 0) return '–';
     return v < 10 ? v.toFixed(1) : String(Math.round(v));
   }
+  /** @param {HTMLElement} td @param {number} rate */
   function errCell(td, rate) {
     const p = num(rate) * 100;
     td.textContent = p === 0 ? '0%' : (p < 0.1 ? '<0.1%' : (p < 10 ? p.toFixed(1) : String(Math.round(p))) + '%');
@@ -153,11 +127,12 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   // --- colours ---
+  /** @param {readonly PoolTraffic[]} pools @returns {Map<string, string>} */
   function poolColours(pools) {
     const out = new Map(), used = new Set();
     for (const p of pools) {
-      const c = NAMED[String(p.name).toLowerCase()];
-      if (Object.hasOwn(NAMED, String(p.name).toLowerCase()) && !used.has(c)) { out.set(p.name, c); used.add(c); }
+      const c = NAMED[p.name.toLowerCase()];
+      if (c !== undefined && Object.hasOwn(NAMED, p.name.toLowerCase()) && !used.has(c)) { out.set(p.name, c); used.add(c); }
     }
     let i = 0;
     for (const p of pools) {
@@ -170,6 +145,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   // --- sparkline (inline SVG) ---
+  /** @param {number[]} values @param {string} colour */
   function sparkline(values, colour) {
     const w = 96, h = 24, pad = 2;
     const svg = document.createElementNS(SVGNS, 'svg');
@@ -204,12 +180,14 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   // --- service cards ---
+  /** @type {readonly (readonly [key: string, label: string, cls: string])[]} */
   const COLS = [
     ['name', 'Pool / backend', ''], ['split', 'Split', 'n'], ['rps', 'rps', 'n'], ['trend', 'Last 60 s', ''],
     ['errors', 'Errors', 'n'], ['p50', 'p50 ms', 'n'], ['p99', 'p99 ms', 'n'], ['inflight', 'In flight', 'n'],
     ['health', 'Health', ''], ['state', 'State', ''], ['ejected', 'Ejected', ''], ['weight', 'Weight / eff.', 'n'],
   ];
 
+  /** @param {string} name @returns {Card} */
   function makeCard(name) {
     const root = el('section', 'svc');
     root.dataset.service = name;
@@ -244,40 +222,48 @@ export const DASHBOARD_SCRIPT = String.raw`
     tw.append(table);
     root.append(head, split, legend, tw, actions, amsg);
 
+    /** @type {Card} */
     const card = { root, rps, split, legend, tbody, flipTo, canPool, poolKey: '', amsg, buttons: [flipBtn, canBtn, rbBtn] };
     const svcPath = '/v1/services/' + encodeURIComponent(name);
     flipBtn.addEventListener('click', () => {
       const to = flipTo.value;
-      if (to && confirm('Send 100% of ' + name + ' traffic to ' + to + '?')) act(card, 'POST', svcPath + '/flip', { to }, 'flipped to ' + to);
+      if (to && confirm('Send 100% of ' + name + ' traffic to ' + to + '?')) void act(card, 'POST', svcPath + '/flip', { to }, 'flipped to ' + to);
     });
     canBtn.addEventListener('click', () => {
       const pool = canPool.value, percent = Number(canPct.value);
       if (!pool || !Number.isFinite(percent) || percent < 0 || percent > 100) { say(card, 'Canary percent must be between 0 and 100.', false); return; }
-      if (confirm('Give ' + pool + ' ' + percent + '% of ' + name + ' traffic?')) act(card, 'POST', svcPath + '/canary', { pool, percent }, pool + ' set to ' + percent + '%');
+      if (confirm('Give ' + pool + ' ' + percent + '% of ' + name + ' traffic?')) void act(card, 'POST', svcPath + '/canary', { pool, percent }, pool + ' set to ' + percent + '%');
     });
     rbBtn.addEventListener('click', () => {
-      if (confirm('Restore the split of ' + name + ' before its last change?')) act(card, 'POST', svcPath + '/rollback', undefined, 'rolled back');
+      if (confirm('Restore the split of ' + name + ' before its last change?')) void act(card, 'POST', svcPath + '/rollback', undefined, 'rolled back');
     });
     return card;
   }
 
+  /** @param {Card} card @param {string} text @param {boolean} ok */
   function say(card, text, ok) {
     card.amsg.textContent = text;
     card.amsg.className = 'amsg ' + (ok ? 'ok' : 'err');
   }
 
+  /**
+   * A write from a card's buttons; the answer (or the API's refusal, with its status) shows under them.
+   * @param {Card} card @param {string} method @param {string} path @param {object | undefined} body @param {string} done
+   */
   async function act(card, method, path, body, done) {
     if (!st.token) { say(card, 'Enter the admin token first.', false); return; }
     for (const b of card.buttons) b.disabled = true;
     say(card, 'Sending…', true);
     try {
+      /** @type {Record<string, string>} */
       const headers = { authorization: 'Bearer ' + st.token };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(path, { method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(path, { method, headers, cache: 'no-store', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      /** @type {Partial<ServiceAnswer & ErrorAnswer> | null} */
       let data = null;
       try { data = await res.json(); } catch (e) { data = null; }
       if (!res.ok) {
-        const err = data && data.error ? data.error : {};
+        const err = data && data.error ? data.error : { code: '', message: '' };
         say(card, 'Refused (' + res.status + (err.code ? ' ' + err.code : '') + '): ' + (err.message || res.statusText || 'request failed'), false);
         return;
       }
@@ -285,38 +271,54 @@ export const DASHBOARD_SCRIPT = String.raw`
       const parts = Object.keys(split).map((p) => p + ' ' + split[p] + '%');
       say(card, 'Done: ' + done + '. Split now ' + (parts.join(' · ') || 'empty') + (data && data.revision !== undefined ? ' (revision ' + data.revision + ')' : '') + '.', true);
     } catch (e) {
-      say(card, 'Could not reach the admin API: ' + (e && e.message ? e.message : String(e)), false);
+      say(card, 'Could not reach the admin API: ' + (e instanceof Error ? e.message : String(e)), false);
     } finally {
       for (const b of card.buttons) b.disabled = false;
     }
   }
 
+  /** @param {HTMLSelectElement} select @param {string[]} names */
   function setOptions(select, names) {
     const keep = select.value;
     select.replaceChildren(...names.map((n) => { const o = el('option', '', n); o.value = n; return o; }));
     if (names.includes(keep)) select.value = keep;
   }
 
+  /**
+   * One cell of a pool or backend row, labelled for the narrow layout.
+   * @param {HTMLTableRowElement} tr @param {string} key @param {string} [text] @param {string} [extra]
+   */
   function cell(tr, key, text, extra) {
     const col = COLS.find((c) => c[0] === key);
+    if (col === undefined) throw new Error('dashboard: no column ' + key);
     const td = el('td', (col[2] + ' c-' + key + ' ' + (extra || '')).trim());
     if (key === 'name') td.classList.add('name'); else td.dataset.label = col[1];
     if (text !== undefined) td.textContent = String(text);
     tr.append(td);
     return td;
   }
+  /** @param {HTMLElement} td @param {string} text @param {string} [cls] */
   function badge(td, text, cls) {
     td.append(el('span', 'badge ' + (cls || text), text));
   }
+  /**
+   * "2 healthy · 1 unhealthy"
+   * @param {readonly BackendTraffic[]} list @param {(b: BackendTraffic) => string} pick
+   */
   function counts(list, pick) {
+    /** @type {Map<string, number>} */
     const m = new Map();
     for (const b of list) m.set(pick(b), (m.get(pick(b)) || 0) + 1);
     return [...m.entries()].map(([k, n]) => n + ' ' + k).join(' · ');
   }
 
+  /** @param {Card} card @param {ServiceTraffic} svc */
   function updateCard(card, svc) {
+    /** @type {readonly PoolTraffic[]} */
     const pools = Array.isArray(svc.pools) ? svc.pools : [];
     const colours = poolColours(pools);
+    /** @param {string} pool */
+    const colour = (pool) => colours.get(pool) || '';
     card.rps.textContent = fmtRps(svc.rps) + ' rps';
 
     // split bar + legend
@@ -327,7 +329,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       if (pct <= 0) continue;
       const seg = el('div', 'seg', pct >= 12 ? p.name + ' ' + pct + '%' : (pct >= 5 ? pct + '%' : ''));
       seg.style.width = (total > 100 ? (pct / total) * 100 : pct) + '%';
-      seg.style.background = colours.get(p.name);
+      seg.style.background = colour(p.name);
       seg.title = p.name + ': ' + pct + '%';
       segs.push(seg);
     }
@@ -336,7 +338,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     card.split.setAttribute('aria-label', 'split: ' + pools.map((p) => p.name + ' ' + num(p.split) + '%').join(', '));
     card.legend.replaceChildren(...pools.map((p) => {
       const s = el('span');
-      const d = el('span', 'dot'); d.style.background = colours.get(p.name);
+      const d = el('span', 'dot'); d.style.background = colour(p.name);
       s.append(d, document.createTextNode(p.name + ' ' + num(p.split) + '%'));
       return s;
     }));
@@ -346,16 +348,17 @@ export const DASHBOARD_SCRIPT = String.raw`
     for (const p of pools) {
       const key = svc.name + '\u0000' + p.name;
       const hist = series.get(key) || [];
+      /** @type {readonly BackendTraffic[]} */
       const backends = Array.isArray(p.backends) ? p.backends : [];
       const idle = num(p.rps) === 0;
       const tr = el('tr', 'pool');
       tr.dataset.pool = p.name;
       const nameTd = cell(tr, 'name');
-      const dot = el('span', 'dot'); dot.style.background = colours.get(p.name);
+      const dot = el('span', 'dot'); dot.style.background = colour(p.name);
       nameTd.append(dot, document.createTextNode(p.name));
       cell(tr, 'split', num(p.split) + '%');
       cell(tr, 'rps', fmtRps(p.rps), 'rps');
-      cell(tr, 'trend').append(sparkline(hist, colours.get(p.name)));
+      cell(tr, 'trend').append(sparkline(hist, colour(p.name)));
       errCell(cell(tr, 'errors'), p.errorRate);
       cell(tr, 'p50', fmtMs(p.p50Ms, idle));
       cell(tr, 'p99', fmtMs(p.p99Ms, idle));
@@ -405,11 +408,13 @@ export const DASHBOARD_SCRIPT = String.raw`
     }
   }
 
+  /** @param {TrafficSnapshot} snap */
   function render(snap) {
     ui.rev.textContent = String(snap.revision);
     const t = new Date(snap.time);
     ui.time.textContent = isNaN(t.getTime()) ? String(snap.time) : t.toLocaleTimeString();
     ui.time.title = String(snap.time);
+    /** @type {readonly ServiceTraffic[]} */
     const services = Array.isArray(snap.services) ? snap.services : [];
     const seen = new Set();
     for (const svc of services) {
@@ -448,6 +453,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     st.live = false;
   }
 
+  /** @param {number} gen @param {string} why */
   function retryLater(gen, why) {
     if (gen !== st.gen) return;
     st.live = false;
@@ -457,7 +463,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     st.why = why || '';
     showCountdown();
     clearTimeout(st.timer);
-    st.timer = setTimeout(() => { st.retryAt = 0; if (gen === st.gen) connect(); }, delay);
+    st.timer = setTimeout(() => { st.retryAt = 0; if (gen === st.gen) void connect(); }, delay);
   }
 
   function showCountdown() {
@@ -465,8 +471,10 @@ export const DASHBOARD_SCRIPT = String.raw`
     setStatus('reconnecting in ' + s + ' s' + (st.why ? ' (' + st.why + ')' : ''), 'wait');
   }
 
+  /** @param {string} type @param {string} data */
   function handleEvent(type, data) {
     if (type !== 'snapshot' || data === '') return;
+    /** @type {TrafficSnapshot} */
     let snap;
     try { snap = JSON.parse(data); } catch (e) { return; }
     st.lastAt = Date.now();
@@ -494,7 +502,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (gen !== st.gen) { ctrl.abort(); return; }
     if (res.status === 401 || res.status === 403) {
       let msg = '';
-      try { const b = await res.json(); msg = b && b.error && b.error.message ? String(b.error.message) : ''; } catch (e) { msg = ''; }
+      try {
+        /** @type {Partial<ErrorAnswer> | null} */
+        const b = await res.json();
+        msg = b && b.error && b.error.message ? String(b.error.message) : '';
+      } catch (e) { msg = ''; }
       if (gen !== st.gen) return;
       stop();
       setStatus(res.status === 401 ? 'unauthorized' : 'forbidden', 'bad');
@@ -508,7 +520,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     st.lastByteAt = Date.now();
     setStatus('connected', 'live');
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '', type = '', data = [];
+    let buf = '', type = '';
+    /** @type {string[]} */
+    let data = [];
     try {
       for (;;) {
         const r = await reader.read();
@@ -555,7 +569,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     try { sessionStorage.setItem(TOKEN_KEY, v); } catch (e) { /* storage may be disabled */ }
     st.attempts = 0;
     showBanner('');
-    connect();
+    void connect();
   });
   ui.forget.addEventListener('click', () => {
     try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ }
@@ -572,39 +586,6 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   let saved = '';
   try { saved = sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { saved = ''; }
-  if (saved) { st.token = saved; ui.token.value = saved; connect(); }
+  if (saved) { st.token = saved; ui.token.value = saved; void connect(); }
   else { setStatus('no token', ''); ui.token.focus(); }
 })();
-`;
-
-/** The dashboard page (see the module comment). */
-export function dashboardPage(): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<link rel="icon" href="data:,">
-<title>turnout · live traffic</title>
-<style>${STYLE}</style></head><body>
-<header><div class="bar">
-<h1>turnout <span>live traffic</span></h1>
-<div class="meta">
-<span id="status" class="pill">starting…</span>
-<span>revision <b id="rev">–</b></span>
-<span>last snapshot <b id="time">–</b></span>
-<span id="stale" class="pill bad" role="status">stale</span>
-</div>
-<form id="auth" autocomplete="off">
-<label for="token" class="dim">Admin token</label>
-<input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="Bearer token">
-<button type="submit" class="primary" id="connect">Connect</button>
-<button type="button" id="forget">Forget token</button>
-</form>
-</div></header>
-<main>
-<div id="banner" class="banner" role="alert" hidden></div>
-<div id="services"><p class="hint">Enter an admin token to see live traffic.</p></div>
-</main>
-<script>${DASHBOARD_SCRIPT}</script>
-</body></html>`;
-}
