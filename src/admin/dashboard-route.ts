@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 /** The page's files, beside this module: src/admin/dashboard/ (tests), dist/admin/dashboard/ (copied by the build). */
 const ASSETS = new URL('./dashboard/', import.meta.url);
 const STYLE_TAG = '<link rel="stylesheet" href="dashboard.css">';
-const SCRIPT_TAG = '<script src="dashboard.js"></script>';
+/** `<script src="x.js"></script>` tags of index.html (local files only). */
+const SCRIPT_TAGS = /<script src="([a-z0-9-]+\.js)"><\/script>\n?/g;
 
 /**
  * The CSP for the dashboard: nothing from elsewhere, the one inline script allowed by its hash,
@@ -25,18 +26,28 @@ function dashboardCsp(script: string): string {
 }
 
 /**
- * index.html with dashboard.css and dashboard.js inlined in place of the tags that name them: one
- * self-contained answer, its script allowed by hash. A page missing either tag fails here, at start.
+ * index.html with dashboard.css inlined in place of its link, and its scripts, in their order,
+ * inlined as one script in one function scope in place of the first: one self-contained answer,
+ * its one script allowed by hash. A page missing a file or a tag fails here, at start.
  */
 async function dashboardPage(): Promise<{ html: string; csp: string }> {
   const read = (file: string): Promise<string> => readFile(new URL(file, ASSETS), 'utf8');
-  const [html, style, script] = await Promise.all([read('index.html'), read('dashboard.css'), read('dashboard.js')]);
-  if (!html.includes(STYLE_TAG) || !html.includes(SCRIPT_TAG)) throw new Error(`dashboard: index.html must contain ${STYLE_TAG} and ${SCRIPT_TAG}`);
-  if (/<\/(script|style)/i.test(script + style)) throw new Error('dashboard: an inlined asset may not close its own tag');
-  const inline = `\n${script}`;
-  // Replacer functions: `$&` and the like in the assets are text, not replacement patterns.
-  const page = html.replace(STYLE_TAG, () => `<style>\n${style}</style>`).replace(SCRIPT_TAG, () => `<script>${inline}</script>`);
-  return { html: page, csp: dashboardCsp(inline) };
+  const [html, style] = await Promise.all([read('index.html'), read('dashboard.css')]);
+  const files = [...html.matchAll(SCRIPT_TAGS)].map((m) => m[1] as string);
+  if (!html.includes(STYLE_TAG) || files.length === 0) throw new Error(`dashboard: index.html must link dashboard.css and name its scripts`);
+  const scripts = await Promise.all(files.map(read));
+  const script = `\n(() => {\n'use strict';\n${scripts.join('\n')}})();\n`;
+  if (/<\/(script|style)/i.test(script + style)) throw new Error('dashboard: an inlined file may not close its own tag');
+  let first = true;
+  // Replacer functions: `$&` and the like in the files are text, not replacement patterns.
+  const page = html
+    .replace(STYLE_TAG, () => `<style>\n${style}</style>`)
+    .replace(SCRIPT_TAGS, () => {
+      const tag = first ? `<script>${script}</script>\n` : '';
+      first = false;
+      return tag;
+    });
+  return { html: page, csp: dashboardCsp(script) };
 }
 
 /** `GET /`: the live dashboard page. No token to load it; the data it reads needs one. */
