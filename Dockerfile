@@ -2,7 +2,8 @@
 # Build stage: install everything, compile TypeScript, then keep production dependencies only.
 FROM node:24-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json tsconfig.dashboard.json ./
+COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
 COPY bin ./bin
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev

@@ -50,7 +50,7 @@ lines.push(
   '- `GET /readyz`: 200 `{"status":"ready","revision"}`; 503 once shutdown began.',
   '- `GET /metrics`: Prometheus text format (a token is needed when `admin.protectMetrics` is true).',
   '- `GET /openapi.json`, `GET /docs`: this API described.',
-  '- `GET /`: the live dashboard (it asks for a token to read `/v1/stream`).',
+  '- `GET /`: the live dashboard (it asks for a token to read `/v1/stream`, each service\'s events and rollout, and `/v1/fleet`).',
   '',
   '## Server-Sent Events: `GET /v1/stream`',
   '',

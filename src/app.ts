@@ -1,11 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
-import { registerDashboard } from './admin/dashboard-route.js';
-import { registerMetrics } from './admin/metrics-route.js';
-import { registerStream } from './admin/stream-route.js';
-import { registerFleet } from './admin/fleet-route.js';
-import { registerRollouts } from './admin/rollout-routes.js';
 import { RolloutController } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ProxyServer } from './proxy/index.js';
@@ -67,14 +62,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   });
   let admin: FastifyInstance | undefined;
   try {
-    admin = await buildAdminApp({ config, runtime, control, logger, isReady: () => ready, extend: (app) => {
-        registerMetrics(app, telemetry);
-        registerStream(app, runtime, telemetry);
-        registerDashboard(app);
-        registerFleet(app, store, () => control.current.revision);
-        registerRollouts(app, control, rollouts);
-      },
-    });
+    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready });
     await admin.listen({ host: config.admin.host, port: config.admin.port });
     const addr = await proxy.listen();
     ready = true;

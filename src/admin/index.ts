@@ -1,3 +1,3 @@
 export { buildAdminApp } from './app.js';
-export type { AdminOptions } from './app.js';
+export type { AdminOptions } from './route-options.js';
 export { TokenAuth, sanitizeActor } from './auth.js';

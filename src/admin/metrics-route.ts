@@ -1,16 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Telemetry } from '../telemetry/index.js';
+import type { RouteOptions } from './route-options.js';
 
 /**
- * `GET /metrics` (Prometheus text format) and the count of admin calls by route and status.
- * No token unless `admin.protectMetrics` (the auth hook decides).
+ * `GET /metrics` (Prometheus text format). No token unless `admin.protectMetrics` (the auth hook
+ * decides). Admin calls are counted by a hook on the whole app (app.ts), not here.
  */
-export function registerMetrics(app: FastifyInstance, telemetry: Telemetry): void {
-  app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    if (route === '/metrics') return;
-    telemetry.onAdminRequest(route, reply.statusCode);
-  });
+export async function metricsRoute(app: FastifyInstance, { telemetry }: RouteOptions): Promise<void> {
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     const text = await telemetry.metricsText();
     return reply.header('content-type', telemetry.contentType).header('cache-control', 'no-store').send(text);

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '../errors.js';
+import type { ExecuteOptions } from '../runtime/index.js';
 import { sanitizeActor } from './auth.js';
 
 /** `?dryRun=true` / `?force=1` style flags. */
@@ -18,4 +19,15 @@ export function actorOf(req: FastifyRequest): string {
   const name = req.principal?.name ?? 'unknown';
   const extra = sanitizeActor(req.headers['x-turnout-actor']);
   return extra === undefined ? name : `${name} (${extra})`;
+}
+
+/** The query flags every write takes (`force` where the route has it). */
+export interface WriteFlags {
+  readonly dryRun?: string | undefined;
+  readonly force?: string | undefined;
+}
+
+/** How a write runs: the request's actor and If-Match, `?dryRun` and `?force`. */
+export function writeOptions(req: FastifyRequest, flags: WriteFlags): ExecuteOptions {
+  return { actor: actorOf(req), ifMatch: parseIfMatch(req.headers['if-match']), dryRun: truthy(flags.dryRun), force: truthy(flags.force) };
 }

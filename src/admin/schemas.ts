@@ -1,8 +1,17 @@
 import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
 import { BackendUrl, Duration, Name, Weight } from '../config/index.js';
 
-/** One source of truth: these schemas validate requests, shape responses and make /openapi.json. */
+/**
+ * One source of truth: these schemas validate requests, shape responses, make /openapi.json and
+ * type the views the routes build (`Static<>`), down to the dashboard's JSDoc.
+ */
+
+/** A `$ref` to a schema the app adds by its `$id`, typed as that schema. */
+function refTo<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
+  if (schema.$id === undefined) throw new Error('refTo needs a schema with an $id');
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
+}
 
 export const ErrorBody = Type.Object(
   {
@@ -45,24 +54,24 @@ export const ServiceViewSchema = Type.Object(
   {
     name: Type.String(),
     split: SplitSchema,
-    pools: Type.Record(Type.String(), Type.Object({ backends: Type.Array(Type.Ref('Backend')) })),
+    pools: Type.Record(Type.String(), Type.Object({ backends: Type.Array(refTo(BackendViewSchema)) })),
   },
   { $id: 'Service' },
 );
 
 export const Revision = Type.Integer({ minimum: 0, description: 'revision of the whole state; also in the ETag header' });
 
-export const ServicesResponse = Type.Object({ revision: Revision, services: Type.Array(Type.Ref('Service')) });
+export const ServicesResponse = Type.Object({ revision: Revision, services: Type.Array(refTo(ServiceViewSchema)) });
 export const ServiceResponse = Type.Object({
   revision: Revision,
-  service: Type.Ref('Service'),
+  service: refTo(ServiceViewSchema),
   dryRun: Type.Optional(Type.Boolean()),
   drained: Type.Optional(Type.Boolean({ description: 'flip ?wait=drained: the pools that lost traffic emptied before the timeout' })),
   inFlight: Type.Optional(Type.Integer({ description: 'flip ?wait=drained: requests still in flight on those pools' })),
 });
 export const BackendResponse = Type.Object({
   revision: Revision,
-  backend: Type.Ref('Backend'),
+  backend: refTo(BackendViewSchema),
   dryRun: Type.Optional(Type.Boolean()),
   removed: Type.Optional(Type.Boolean()),
 });
@@ -81,23 +90,104 @@ export const HistoryResponse = Type.Object({
   ),
 });
 
-export const EventsResponse = Type.Object({
-  revision: Revision,
-  events: Type.Array(
+export const EventSchema = Type.Object({
+  time: Type.String(),
+  type: Type.String({ description: 'health | ejected | ejection_end | drain_start | drain_deadline | drain_end | drain_cancelled | retries_exhausted' }),
+  pool: Type.Optional(Type.String()),
+  backend: Type.Optional(Type.String()),
+  message: Type.String(),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export const EventsResponse = Type.Object({ revision: Revision, events: Type.Array(EventSchema) });
+
+const StepResultSchema = Type.Object({
+  step: Type.Integer(),
+  percent: Type.Number(),
+  requests: Type.Integer(),
+  errorRate: Type.Number(),
+  p99Ms: Type.Number(),
+  passed: Type.Boolean(),
+  at: Type.String(),
+});
+
+export const RolloutView = Type.Object({
+  id: Type.String(),
+  service: Type.String(),
+  pool: Type.String(),
+  stablePool: Type.String(),
+  steps: Type.Array(Type.Number()),
+  stepDuration: Type.String(),
+  gates: Type.Object({
+    maxErrorRate: Type.Number(),
+    maxP99Ms: Type.Optional(Type.Number()),
+    minRequests: Type.Integer(),
+    maxWait: Type.String(),
+  }),
+  state: Type.Union(['running', 'paused', 'promoted', 'rolled_back', 'aborted'].map((s) => Type.Literal(s))),
+  step: Type.Integer({ description: '1-based index of the step the canary holds' }),
+  percent: Type.Number({ description: 'share of the canary pool at this step' }),
+  stepStartedAt: Type.String(),
+  startedAt: Type.String(),
+  endedAt: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  actor: Type.String(),
+  results: Type.Array(StepResultSchema),
+  progress: Type.Optional(
     Type.Object({
-      time: Type.String(),
-      type: Type.String(),
-      pool: Type.Optional(Type.String()),
-      backend: Type.Optional(Type.String()),
-      message: Type.String(),
-      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      requests: Type.Integer(),
+      errors: Type.Integer(),
+      errorRate: Type.Number(),
+      p99Ms: Type.Number(),
+      stepEndsAt: Type.String(),
+      leader: Type.Boolean(),
     }),
   ),
 });
+export const RolloutResponse = Type.Object({ revision: Revision, rollout: RolloutView, dryRun: Type.Optional(Type.Boolean()) });
+
+export const RolloutStartBody = Type.Object(
+  {
+    pool: Name,
+    steps: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 100 }), { minItems: 1, maxItems: 20 }),
+    stepDuration: Duration,
+    gates: Type.Optional(
+      Type.Object(
+        {
+          maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          maxP99Ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          minRequests: Type.Optional(Type.Integer({ minimum: 0 })),
+          maxWait: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const PoolCountsSchema = Type.Object({ requests: Type.Integer(), errors: Type.Integer(), p99Ms: Type.Number() });
+export const FleetInstanceSchema = Type.Object({
+  id: Type.String(),
+  host: Type.String(),
+  pid: Type.Integer(),
+  startedAt: Type.String(),
+  revision: Type.Integer({ description: 'revision of the state this instance has applied' }),
+  seenAt: Type.String({ description: 'its last heartbeat' }),
+  pools: Type.Optional(Type.Record(Type.String(), PoolCountsSchema, { description: 'fleet stores: its cumulative counts per service/pool, which rollout gates add up' })),
+});
+export const FleetResponse = Type.Object({
+  revision: Revision,
+  store: Type.Union([Type.Literal('memory'), Type.Literal('file'), Type.Literal('redis')]),
+  instances: Type.Array(FleetInstanceSchema),
+});
+
+/** The error answers every /v1 route may give. */
+export const ErrorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
 export const SvcParams = Type.Object({ svc: Name });
 export const PoolParams = Type.Object({ svc: Name, pool: Name });
 export const BackendParams = Type.Object({ svc: Name, pool: Name, id: Name });
+export const RolloutActionParams = Type.Object({ svc: Name, action: Type.Union(['pause', 'resume', 'promote', 'abort'].map((a) => Type.Literal(a))) });
 
 const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
 export const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
@@ -128,11 +218,25 @@ export const PatchBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+export type BackendView = Static<typeof BackendViewSchema>;
+export type ServiceView = Static<typeof ServiceViewSchema>;
+export type ServiceAnswer = Static<typeof ServiceResponse>;
+export type BackendAnswer = Static<typeof BackendResponse>;
+export type EventView = Static<typeof EventSchema>;
+export type RolloutViewT = Static<typeof RolloutView>;
+export type RolloutAnswer = Static<typeof RolloutResponse>;
+export type FleetAnswer = Static<typeof FleetResponse>;
+export type ErrorAnswer = Static<typeof ErrorBody>;
+
+export type SvcParamsT = Static<typeof SvcParams>;
+export type PoolParamsT = Static<typeof PoolParams>;
+export type BackendParamsT = Static<typeof BackendParams>;
 export type SplitBodyT = Static<typeof SplitBody>;
 export type FlipBodyT = Static<typeof FlipBody>;
 export type CanaryBodyT = Static<typeof CanaryBody>;
 export type RegisterBodyT = Static<typeof RegisterBody>;
 export type PatchBodyT = Static<typeof PatchBody>;
+export type RolloutStartBodyT = Static<typeof RolloutStartBody>;
 export type WriteQueryT = Static<typeof WriteQuery>;
 export type FlipQueryT = Static<typeof FlipQuery>;
 export type DeleteQueryT = Static<typeof DeleteQuery>;

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { Telemetry, TelemetrySource } from '../telemetry/index.js';
 import { trafficSnapshot } from '../telemetry/index.js';
+import type { RouteOptions } from './route-options.js';
 
 /**
  * `GET /v1/stream`: Server-Sent Events, one `snapshot` event per second with the traffic per
  * service, pool and backend. A comment line every 15 s keeps idle proxies from closing it.
  * (Token required like every /v1 call; browsers use fetch with the Authorization header.)
  */
-export function registerStream(app: FastifyInstance, source: TelemetrySource, telemetry: Telemetry, intervalMs = 1000): void {
+export async function streamRoute(app: FastifyInstance, { runtime, telemetry, streamIntervalMs = 1000 }: RouteOptions): Promise<void> {
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const close of open) close();
@@ -23,12 +23,12 @@ export function registerStream(app: FastifyInstance, source: TelemetrySource, te
     });
     let id = 0;
     const send = (): void => {
-      const snap = trafficSnapshot(source, telemetry, Date.now());
+      const snap = trafficSnapshot(runtime, telemetry, Date.now());
       res.write(`id: ${++id}\nevent: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
     };
     res.write('retry: 2000\n\n');
     send();
-    const timer = setInterval(send, intervalMs);
+    const timer = setInterval(send, streamIntervalMs);
     const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     const close = (): void => {
       clearInterval(timer);

@@ -24,22 +24,25 @@ export async function serve(opts: ServeOptions): Promise<number> {
     throw err;
   }
 
+  // The admin tokens, read here once: the configured ones that are set, plus TURNOUT_ADMIN_TOKEN.
+  const tokens = config.admin.tokens.filter((t) => t.token !== '');
   const envToken = process.env.TURNOUT_ADMIN_TOKEN;
-  const hasToken = config.admin.tokens.some((t) => t.token !== '') || (envToken !== undefined && envToken !== '');
-  if (!hasToken && !isLoopbackHost(config.admin.host)) {
+  if (envToken !== undefined && envToken !== '' && !tokens.some((t) => t.token === envToken)) {
+    tokens.push({ name: 'env', token: envToken, scope: 'write' });
+  }
+  if (tokens.length === 0 && !isLoopbackHost(config.admin.host)) {
     process.stderr.write(
       `turnout: invalid config ${opts.configFile}:\n  - admin.host: "${config.admin.host}" is not a loopback address and no admin token is set (admin.token, admin.tokens or TURNOUT_ADMIN_TOKEN)\n`,
     );
     return 2;
   }
   let generatedToken: string | undefined;
-  if (!hasToken) {
+  if (tokens.length === 0) {
     // Loopback and no token: still never an open API. Generate one and say it once.
     generatedToken = randomBytes(18).toString('base64url');
-    config = { ...config, admin: { ...config.admin, tokens: [{ name: 'generated', token: generatedToken, scope: 'write' }] } };
-  } else {
-    config = { ...config, admin: { ...config.admin, tokens: config.admin.tokens.filter((t) => t.token !== '') } };
+    tokens.push({ name: 'generated', token: generatedToken, scope: 'write' });
   }
+  config = { ...config, admin: { ...config.admin, tokens } };
 
   const logger = createLogger(config.log.level);
   let turnout: Turnout;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { RevisionMismatchError, StoreUnavailableError, TurnoutError } from '../errors.js';
+import { NotFoundError, RevisionMismatchError, StoreUnavailableError, TurnoutError } from '../errors.js';
 import { applyCommand, reconcileState, seedState } from '../model/index.js';
 import type { Command, CommandResult, StateSnapshot } from '../model/index.js';
 import type { StateStore } from '../store/index.js';
@@ -15,6 +15,16 @@ export interface ExecuteOptions {
   readonly ifMatch?: number | undefined;
   readonly dryRun?: boolean;
   readonly force?: boolean;
+}
+
+/** What a flip answers: the state, and with `waitDrained` how the wait for the old pools ended. */
+export interface FlipOutcome {
+  /** The state the flip produced; after a wait, the state when the wait ended. */
+  readonly state: StateSnapshot;
+  /** `waitDrained`: the pools that lost traffic emptied before the service's drain timeout. */
+  readonly drained?: boolean;
+  /** `waitDrained`: requests still in flight on those pools when the wait ended. */
+  readonly inFlight?: number;
 }
 
 /**
@@ -97,6 +107,24 @@ export class ControlPlane {
     const run = this.chain.then(() => this.executeNow(cmd, opts));
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Blue-green flip: 100 % of `service` to pool `to`. With `waitDrained` (and not a dry run) it
+   * answers once the pools that lost traffic have nothing in flight here, or the service's drain
+   * timeout passed, so a deploy script knows when the old instances may stop.
+   */
+  async flipAndWait(service: string, to: string, opts: ExecuteOptions & { readonly waitDrained?: boolean }): Promise<FlipOutcome> {
+    const result = await this.execute({ kind: 'flip', service, to }, opts);
+    if (opts.waitDrained !== true || opts.dryRun === true) return result;
+    const settings = this.config.services[service];
+    if (settings === undefined) throw new NotFoundError(`service "${service}" does not exist`);
+    // The split the flip replaced is the last one it pushed on the service's split history (taken
+    // from the result, not from the state now: other writes may have followed).
+    const before = result.state.services[service]?.splitHistory.at(-1) ?? {};
+    const lost = Object.keys(before).filter((p) => (before[p] ?? 0) > 0 && p !== to);
+    const drained = await this.runtime.waitFor(() => this.runtime.poolsInFlight(service, lost) === 0, Date.now() + settings.drainTimeoutMs);
+    return { state: this.state, drained, inFlight: this.runtime.poolsInFlight(service, lost) };
   }
 
   private async executeNow(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {

@@ -1,8 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+
+/** `GET /openapi.json` (made by @fastify/swagger from the route schemas) and `GET /docs`, without a token. */
+export async function docsRoutes(app: FastifyInstance): Promise<void> {
+  const page = docsPage();
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(page));
+}
+
 /**
  * A self-contained API docs page: reads /openapi.json in the browser and lists every operation with
  * its parameters and schemas. No external assets (the admin listener may have no internet).
  */
-export function docsPage(): string {
+function docsPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>turnout admin API</title>
 <style>

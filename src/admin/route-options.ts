@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { RolloutController } from '../rollout/index.js';
+import type { ControlPlane, Runtime } from '../runtime/index.js';
+import type { StateStore } from '../store/index.js';
+import type { Telemetry } from '../telemetry/index.js';
+import type { StateAccess } from './state-access.js';
+
+export interface AdminOptions {
+  readonly config: Config;
+  readonly runtime: Runtime;
+  readonly control: ControlPlane;
+  readonly store: StateStore;
+  readonly telemetry: Telemetry;
+  readonly rollouts: RolloutController;
+  readonly logger: Logger;
+  /** Readiness: false once shutdown began. */
+  readonly isReady: () => boolean;
+  /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
+  readonly streamIntervalMs?: number;
+}
+
+/** What every route plugin is registered with: the admin options and the shared state access. */
+export interface RouteOptions extends AdminOptions {
+  readonly access: StateAccess;
+}
