@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, test } from 'vitest';
 import { RevisionMismatchError } from '../../src/errors.js';
-import { seedState } from '../../src/model/index.js';
+import { seedState } from '../../src/runtime/index.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { RedisStore } from '../../src/store/index.js';
 import { startBackend } from '../helpers/backends.js';
