@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
 import { clientAgent, get, steadyLoad } from '../helpers/http.js';
+import { webService } from '../helpers/config.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
 
 const until = async (cond: () => boolean | Promise<boolean>, ms: number, step = 25): Promise<boolean> => {
@@ -14,18 +15,9 @@ const until = async (cond: () => boolean | Promise<boolean>, ms: number, step = 
   return cond();
 };
 
-function svc(pools: Record<string, TestBackend[]>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    services: {
-      web: {
-        routes: [{ host: '*', pathPrefix: '/' }],
-        pools: Object.fromEntries(Object.entries(pools).map(([p, bs]) => [p, bs.map((b) => ({ id: b.id, url: b.url }))])),
-        timeouts: { connect: '500ms', response: '5s' },
-        ...extra,
-      },
-    },
-  };
-}
+/** Service `web` over `pools` with outlier detection on (its defaults) and a 500 ms connect timeout. */
+const svc = (pools: Record<string, TestBackend[]>, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  webService(pools, { outlier: {}, timeouts: { connect: '500ms', response: '5s' }, ...extra });
 
 describe('health checks and the readiness gate', () => {
   test('a new backend gets no traffic until it passed healthyThreshold checks', async () => {

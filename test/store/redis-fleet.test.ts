@@ -10,9 +10,9 @@ import { clientAgent, get } from '../helpers/http.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
+import { sleep } from '../helpers/time.js';
 import { onTestFinished } from 'vitest';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = pino({ level: 'silent' });
 
 function fleetDoc(redis: TestRedis, blue: TestBackend, green: TestBackend): Record<string, unknown> {
