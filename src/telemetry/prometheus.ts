@@ -12,6 +12,8 @@ interface BackendCodes {
   readonly id: string;
   /** Responses by status code since start (turnout_requests_total). */
   readonly codes: Map<number, number>;
+  /** Its pool's durations, at hand for the next response. */
+  readonly durations: Durations;
 }
 
 interface Durations {
@@ -123,8 +125,7 @@ export class PrometheusMetrics {
     else this.source?.forEachService((service, split, pools) => cb({ service, split, pools }));
   }
 
-  private observe(service: string, pool: string, durationMs: number): void {
-    const d = this.durations.at(service, pool);
+  private observe(d: Durations, durationMs: number): void {
     const seconds = durationMs / 1000;
     d.count++;
     d.sum += seconds;
@@ -140,18 +141,18 @@ export class PrometheusMetrics {
   onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void {
     let b = this.backends.get(backendKey);
     if (b === undefined) {
-      b = { service, pool, id: backendId, codes: new Map() };
+      b = { service, pool, id: backendId, codes: new Map(), durations: this.durations.at(service, pool) };
       this.backends.set(backendKey, b);
     }
     b.codes.set(status, (b.codes.get(status) ?? 0) + 1);
-    this.observe(service, pool, durationMs);
+    this.observe(b.durations, durationMs);
   }
 
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {
     const key = `${service}\u0000${pool}\u0000${status}`;
     this.proxyAnswers.set(key, (this.proxyAnswers.get(key) ?? 0) + 1);
-    if (service !== '' && pool !== '') this.observe(service, pool, durationMs);
+    if (service !== '' && pool !== '') this.observe(this.durations.at(service, pool), durationMs);
   }
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {

@@ -21,20 +21,23 @@ interface PoolTraffic {
  * and the fleet report. Plain data: the caller passes the time of each record and read.
  */
 export class TrafficWindows {
-  private readonly backends = new Map<object, RollingWindow>();
+  /** Each backend's window, with its pool's entry at hand (a request does one lookup). */
+  private readonly backends = new Map<object, { readonly window: RollingWindow; readonly pool: PoolTraffic }>();
   private readonly pools = new ByPool<PoolTraffic>(() => ({ window: new RollingWindow(POOL_WINDOW_SECONDS), requests: 0, errors: 0 }));
 
   /** One answer to a client: from a backend (`backendKey`), or from the proxy itself (undefined). */
   record(service: string, pool: string, backendKey: object | undefined, nowMs: number, durationMs: number, error: boolean): void {
-    if (backendKey !== undefined) {
-      let w = this.backends.get(backendKey);
-      if (w === undefined) {
-        w = new RollingWindow(BACKEND_WINDOW_SECONDS);
-        this.backends.set(backendKey, w);
+    let p: PoolTraffic;
+    if (backendKey === undefined) p = this.pools.at(service, pool);
+    else {
+      let b = this.backends.get(backendKey);
+      if (b === undefined) {
+        b = { window: new RollingWindow(BACKEND_WINDOW_SECONDS), pool: this.pools.at(service, pool) };
+        this.backends.set(backendKey, b);
       }
-      w.record(nowMs, durationMs, error);
+      b.window.record(nowMs, durationMs, error);
+      p = b.pool;
     }
-    const p = this.pools.at(service, pool);
     p.window.record(nowMs, durationMs, error);
     p.requests++;
     if (error) p.errors++;
@@ -46,7 +49,7 @@ export class TrafficWindows {
   }
 
   backendWindow(backendKey: object, nowMs: number, seconds: number): WindowSummary | undefined {
-    return this.backends.get(backendKey)?.summary(nowMs, seconds);
+    return this.backends.get(backendKey)?.window.summary(nowMs, seconds);
   }
 
   poolWindow(service: string, pool: string, nowMs: number, seconds: number): WindowSummary {
