@@ -40,7 +40,7 @@ export type Outcome<T> = { readonly answer: T } | { readonly exitCode: number };
 
 export interface CommandSpec<P extends readonly string[], O extends Options, T> {
   readonly name: string;
-  /** Its lines in `turnout --help`. */
+  /** Its lines in `turnout --help`; main indents every line by two more. */
   readonly usage: string;
   readonly positionals: P;
   /** Options beyond --admin, --token, --actor, --json and --help. */
