@@ -1,6 +1,8 @@
 /**
- * The one catalog of errors turnout answers with. Codes are the ones in SPEC.md; every class
- * carries its HTTP status so the admin API and the proxy map them in a single place.
+ * The one catalog of errors turnout answers with. Codes are the ones in SPEC.md. The admin API's
+ * errors are TurnoutErrors carrying their HTTP status, so they are mapped in a single place; the
+ * proxy's own answers take theirs from PROXY_ERROR_STATUS. Start-up errors carry no status: the
+ * CLI prints their message and exits.
  */
 
 export type ErrorDetails = Record<string, unknown> | unknown[];
@@ -79,7 +81,7 @@ export const PROXY_ERROR_STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   no_route: 404,
 };
 
-// Start-up: a bad config file or state file. The CLI prints the message and exits 2 (config) or 1.
+/** A config file turnout cannot run on, with every problem found (`turnout serve` exits 2). */
 export class ConfigError extends Error {
   readonly file: string;
   readonly problems: readonly string[];
@@ -91,6 +93,7 @@ export class ConfigError extends Error {
   }
 }
 
+/** A state file that cannot be read or moved aside (`turnout serve` exits 1). */
 export class StateFileError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -1,36 +1,9 @@
+import type { TrafficSnapshot } from '../telemetry/index.js';
 import { ApiError } from './client.js';
-
-interface BackendTraffic {
-  id: string;
-  state: string;
-  health: string;
-  ejected: boolean;
-  weight: number;
-  inFlight: number;
-  rps: number;
-  errorRate: number;
-  p99Ms: number;
-}
-interface PoolTraffic {
-  name: string;
-  split: number;
-  rps: number;
-  errorRate: number;
-  p50Ms: number;
-  p99Ms: number;
-  inFlight: number;
-  backends: BackendTraffic[];
-}
-interface Snapshot {
-  time: string;
-  revision: number;
-  windowSeconds: number;
-  services: { name: string; rps: number; pools: PoolTraffic[] }[];
-}
 
 const pct = (v: number): string => `${(Math.round(v * 10_000) / 100).toFixed(2)}%`;
 
-export function formatSnapshot(s: Snapshot, only: string | undefined): string {
+export function formatSnapshot(s: TrafficSnapshot, only: string | undefined): string {
   const lines = [`revision ${s.revision} · ${s.time} · figures over the last ${s.windowSeconds}s`];
   for (const svc of s.services) {
     if (only !== undefined && svc.name !== only) continue;
@@ -99,7 +72,7 @@ export async function watchStatus(
           .map((l) => l.slice(6))
           .join('\n');
         if (!block.includes('event: snapshot') || data === '') continue;
-        const snap = JSON.parse(data) as Snapshot;
+        const snap = JSON.parse(data) as TrafficSnapshot;
         if (opts.json) process.stdout.write(`${JSON.stringify(snap)}\n`);
         else process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${formatSnapshot(snap, opts.service)}\n${tty ? '' : '\n'}`);
         seen++;

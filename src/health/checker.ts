@@ -4,6 +4,7 @@ import type { Agent, Dispatcher } from 'undici';
 // Loaded with the first health check: a service without checks never pays for the client.
 const requireLazy = createRequire(import.meta.url);
 import type { HealthCheckSettings } from '../config/index.js';
+import { classifyUpstreamError } from '../errors.js';
 
 export interface CheckTarget {
   /** Unique per backend (service + id). */
@@ -155,11 +156,10 @@ export class HealthChecker {
         },
         onError(err: Error) {
           if (status > 0) return finish(pass());
-          const code = (err as { code?: string }).code;
-          if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-            return finish({ passed: false, detail: `timeout after ${s.timeoutMs}ms` });
-          }
-          finish({ passed: false, detail: code ?? err.message ?? 'error' });
+          // The proxy's mapping of socket errors, so a probe and a request name a failure alike.
+          const failure = classifyUpstreamError(err, abort !== undefined);
+          if (failure === 'timeout' || failure === 'connect_timeout') return finish({ passed: false, detail: `timeout after ${s.timeoutMs}ms` });
+          finish({ passed: false, detail: (err as { code?: string }).code ?? err.message ?? 'error' });
         },
       };
       try {

@@ -1,5 +1,5 @@
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
-import { canarySplit, completeSplit, flipSplit, hasTwoDecimalsAtMost, splitsEqual, sumBasisPoints, toBasisPoints } from './split.js';
+import { canarySplit, completeSplit, flipSplit, hasTwoDecimalsAtMost, sumBasisPoints, toBasisPoints } from './split.js';
 import { HISTORY_LIMIT, MAX_WEIGHT, SPLIT_HISTORY_LIMIT } from './types.js';
 import type { RolloutRecord } from './rollout.js';
 import type { AdminState, BackendRecord, HistoryEntry, PoolRecord, ServiceRecord, Split, StateSnapshot } from './types.js';
@@ -42,7 +42,6 @@ export interface CommandResult {
   readonly service: string;
   /** Backend the command was about, as it is after the change (undefined when removed). */
   readonly backend?: BackendRecord;
-  readonly changed: boolean;
 }
 
 // Own properties only: a name like "constructor" must not find Object.prototype's.
@@ -115,7 +114,7 @@ function setSplit(state: StateSnapshot, service: string, svc: ServiceRecord, spl
   const stack = [...svc.splitHistory, svc.split];
   const splitHistory = stack.length > SPLIT_HISTORY_LIMIT ? stack.slice(stack.length - SPLIT_HISTORY_LIMIT) : stack;
   const next = { split, pools: svc.pools, splitHistory };
-  return { state: commit(state, service, next, action, svc.split, split, ctx), service, changed: true };
+  return { state: commit(state, service, next, action, svc.split, split, ctx), service };
 }
 
 function replaceBackend(pool: PoolRecord, id: string, next: BackendRecord | undefined): PoolRecord {
@@ -153,7 +152,7 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
       // Rolling back to an empty pool would fail every request; the same rule as any split applies.
       checkSplit(cmd.service, svc, split, ctx);
       const next = { split, pools: svc.pools, splitHistory: svc.splitHistory.slice(0, -1) };
-      return { state: commit(state, cmd.service, next, 'rollback', svc.split, split, ctx), service: cmd.service, changed: true };
+      return { state: commit(state, cmd.service, next, 'rollback', svc.split, split, ctx), service: cmd.service };
     }
     case 'register': {
       const pool = getPool(svc, cmd.service, cmd.pool);
@@ -168,7 +167,6 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
         state: commit(state, cmd.service, next, 'register', null, { pool: cmd.pool, ...backend }, ctx),
         service: cmd.service,
         backend,
-        changed: true,
       };
     }
     case 'patch': {
@@ -187,7 +185,6 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
         state: commit(state, cmd.service, next, 'patch', { pool: cmd.pool, ...before }, { pool: cmd.pool, ...after }, ctx),
         service: cmd.service,
         backend: after,
-        changed: true,
       };
     }
     case 'drain': {
@@ -203,7 +200,6 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
         state: commit(state, cmd.service, next, cmd.remove ? 'deregister' : 'drain', { pool: cmd.pool, ...before }, { pool: cmd.pool, ...after }, ctx),
         service: cmd.service,
         backend: after,
-        changed: true,
       };
     }
     case 'remove': {
@@ -213,7 +209,6 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
       return {
         state: commit(state, cmd.service, next, 'remove', { pool: cmd.pool, ...before }, null, ctx),
         service: cmd.service,
-        changed: true,
       };
     }
     case 'rollout': {
@@ -221,7 +216,7 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
         r === undefined ? null : { id: r.id, pool: r.pool, state: r.state, step: r.stepIndex + 1, percent: r.steps[r.stepIndex], reason: r.reason };
       if (cmd.split === undefined) {
         const next = { split: svc.split, pools: svc.pools, splitHistory: svc.splitHistory, rollout: cmd.rollout };
-        return { state: commit(state, cmd.service, next, cmd.action, summary(svc.rollout), summary(cmd.rollout), ctx), service: cmd.service, changed: true };
+        return { state: commit(state, cmd.service, next, cmd.action, summary(svc.rollout), summary(cmd.rollout), ctx), service: cmd.service };
       }
       const split = checkSplit(cmd.service, svc, cmd.split, ctx);
       const stack = [...svc.splitHistory, svc.split];
@@ -230,11 +225,7 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
       return {
         state: commit(state, cmd.service, next, cmd.action, { split: svc.split, rollout: summary(svc.rollout) }, { split, rollout: summary(cmd.rollout) }, ctx),
         service: cmd.service,
-        changed: true,
       };
     }
   }
 }
-
-/** Splits equal? Exposed for callers that want to skip a no-op write. */
-export { splitsEqual };

@@ -44,9 +44,3 @@ export function canarySplit(poolNames: readonly string[], current: Split, pool: 
   if (largest !== undefined) out[largest] = (10_000 - bp) / 100;
   return out;
 }
-
-export function splitsEqual(a: Split, b: Split): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if (toBasisPoints(a[k] ?? 0) !== toBasisPoints(b[k] ?? 0)) return false;
-  return true;
-}

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { NotFoundError, RevisionMismatchError, StoreUnavailableError, TurnoutError } from '../errors.js';
-import { applyCommand, reconcileState, seedState } from '../model/index.js';
+import { applyCommand } from '../model/index.js';
 import type { Command, CommandResult, StateSnapshot } from '../model/index.js';
 import type { StateStore } from '../store/index.js';
 import type { Runtime } from './runtime.js';
+import { reconcileState, seedState } from './seed.js';
 
 /** How long a drain in a fleet waits for every instance to have reported its in-flight counts. */
 const FLEET_REPORT_MS = 1200;

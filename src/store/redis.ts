@@ -14,10 +14,6 @@ import type { StateSnapshot } from '../model/index.js';
 import { parseStateFile } from './file.js';
 import type { FleetInstance, PoolCounts, StateStore } from './types.js';
 
-/**
- * Compare-and-set of the whole state: the revision key must still hold the expected revision.
- * Publishes the new revision so every instance re-reads within milliseconds.
- */
 /** Take the lease when free, or renew it when this instance holds it. */
 const LEASE_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
@@ -28,6 +24,10 @@ end
 return 0
 `;
 
+/**
+ * Compare-and-set of the whole state: the revision key must still hold the expected revision.
+ * Publishes the new revision so every instance re-reads within milliseconds.
+ */
 const CAS_SCRIPT = `
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cur ~= tonumber(ARGV[1]) then return cur end

@@ -1,4 +1,5 @@
-import type { Telemetry, TelemetrySource } from './metrics.js';
+import type { TelemetrySource } from './source.js';
+import type { TrafficWindows } from './traffic.js';
 
 /** Seconds the live figures are averaged over. */
 export const SNAPSHOT_WINDOW_SECONDS = 5;
@@ -43,7 +44,11 @@ export interface TrafficSnapshot {
 const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
 
 /** One traffic snapshot (for `/v1/stream` and the dashboard): per service, pool and backend. */
-export function trafficSnapshot(source: TelemetrySource, telemetry: Telemetry, nowMs: number): TrafficSnapshot {
+export function trafficSnapshot(
+  source: TelemetrySource,
+  telemetry: Pick<TrafficWindows, 'poolWindow' | 'backendWindow'>,
+  nowMs: number,
+): TrafficSnapshot {
   const services: ServiceTraffic[] = [];
   const w = SNAPSHOT_WINDOW_SECONDS;
   source.forEachService((name, split, pools) => {

@@ -1,8 +1,6 @@
-import { statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, test } from 'vitest';
 import type { Turnout } from '../../src/app.js';
-import { runCli } from '../helpers/cli.js';
+import { expectFreshCliBuild, runCli } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
 import { deadPort } from '../helpers/backends.js';
 import { READ_TOKEN, TOKEN, api } from '../helpers/turnout.js';
@@ -11,13 +9,7 @@ import { startPools } from '../helpers/admin.js';
 // `dark` has no backend: shares for it are refused (409).
 const POOLS = { blue: ['blue-1', 'blue-2'], green: ['green-1'], dark: [] };
 
-beforeAll(() => {
-  // The CLI runs from dist/: a stale build would test old code.
-  const built = (p: string): number => statSync(fileURLToPath(new URL(`../../${p}`, import.meta.url))).mtimeMs;
-  for (const f of ['cli/main', 'cli/client']) {
-    if (built(`dist/${f}.js`) < built(`src/${f}.ts`)) throw new Error(`dist/${f}.js is older than src/${f}.ts: run "npm run build" first`);
-  }
-});
+beforeAll(expectFreshCliBuild);
 
 /** Runs the CLI against `t` with --admin and --token (unless `token` is null). */
 function cli(t: Turnout, args: string[], token: string | null = TOKEN, env: Record<string, string> = {}): Promise<CliResult> {

@@ -6,23 +6,13 @@ import { onTestFinished } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
 import { clientAgent, get, steadyLoad } from '../helpers/http.js';
+import { webService } from '../helpers/config.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
+import { sleep } from '../helpers/time.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function svc(pools: Record<string, TestBackend[] | { id: string; url: string }[]>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    services: {
-      web: {
-        routes: [{ host: '*', pathPrefix: '/' }],
-        pools: Object.fromEntries(Object.entries(pools).map(([p, bs]) => [p, bs.map((b) => ({ id: b.id, url: b.url }))])),
-        timeouts: { connect: '2s', response: '10s' },
-        outlier: false,
-        ...extra,
-      },
-    },
-  };
-}
+/** Service `web` over `pools`, outlier detection off, timeouts long enough for the slow requests drained here. */
+const svc = (pools: Record<string, readonly { id: string; url: string }[]>, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  webService(pools, { timeouts: { connect: '2s', response: '10s' }, ...extra });
 
 /** A WebSocket echo backend that says which backend it is. */
 async function wsBackend(id: string): Promise<{ id: string; url: string; close: () => Promise<void> }> {

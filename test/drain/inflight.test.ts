@@ -4,8 +4,7 @@ import { request } from 'undici';
 import { startBackend } from '../helpers/backends.js';
 import { clientAgent } from '../helpers/http.js';
 import { startTestTurnout } from '../helpers/turnout.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/time.js';
 
 describe('in-flight accounting', () => {
   test('returns to exactly 0 after client aborts, backend resets, timeouts and normal requests', async () => {

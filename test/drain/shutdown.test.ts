@@ -9,8 +9,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { BIN } from '../helpers/cli.js';
 import { deadPort } from '../helpers/backends.js';
 import { get } from '../helpers/http.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/time.js';
 
 describe('proxy shutdown on SIGTERM', () => {
   test('slow requests finish, the WebSocket gets 1001 at the deadline, exit 0', async () => {

@@ -3,9 +3,9 @@ import { Agent, request } from 'undici';
 import { onTestFinished } from 'vitest';
 import { startAppProcess } from '../helpers/app-process.js';
 import { startTurnoutProcess } from '../helpers/process.js';
-import { TOKEN } from '../helpers/turnout.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { api } from '../helpers/api.js';
+import type { AdminAt } from '../helpers/api.js';
+import { sleep } from '../helpers/time.js';
 
 interface Outcome {
   readonly startedAt: number;
@@ -55,15 +55,8 @@ function mixedLoad(proxyUrl: string, connections: number, maxMs: number): { stop
   };
 }
 
-async function api(adminUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${adminUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), 'x-turnout-actor': 'e2e' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+/** The deploy tool's admin calls, recorded in history as actor "e2e". */
+const deploy = (t: AdminAt, method: string, path: string, body?: unknown) => api(t, method, path, body, { 'x-turnout-actor': 'e2e' });
 
 describe('a whole deploy under load, as a deploy tool does it', () => {
   test('register green, canary 1 → 10 → 50 %, flip with wait=drained, deregister blue with wait, stop blue: zero failed requests', async () => {
@@ -84,26 +77,26 @@ describe('a whole deploy under load, as a deploy tool does it', () => {
 
     const green = await Promise.all([startAppProcess('green', 'v2'), startAppProcess('green', 'v2')]);
     for (const [i, g] of green.entries()) {
-      expect((await api(t.adminUrl, 'POST', '/v1/services/web/pools/green/backends', { id: `green-${i + 1}`, url: g.url })).status).toBe(201);
+      expect((await deploy(t, 'POST', '/v1/services/web/pools/green/backends', { id: `green-${i + 1}`, url: g.url })).status).toBe(201);
     }
     // The canary is refused until green has an eligible (healthy) backend; a deploy tool retries.
     let canary = 0;
     for (let i = 0; i < 50 && canary !== 200; i++) {
-      canary = (await api(t.adminUrl, 'POST', '/v1/services/web/canary', { pool: 'green', percent: 1 })).status;
+      canary = (await deploy(t, 'POST', '/v1/services/web/canary', { pool: 'green', percent: 1 })).status;
       if (canary !== 200) await sleep(100);
     }
     expect(canary).toBe(200);
     await sleep(400);
-    expect((await api(t.adminUrl, 'POST', '/v1/services/web/canary', { pool: 'green', percent: 10 })).status).toBe(200);
+    expect((await deploy(t, 'POST', '/v1/services/web/canary', { pool: 'green', percent: 10 })).status).toBe(200);
     await sleep(400);
-    expect((await api(t.adminUrl, 'POST', '/v1/services/web/canary', { pool: 'green', percent: 50 })).status).toBe(200);
+    expect((await deploy(t, 'POST', '/v1/services/web/canary', { pool: 'green', percent: 50 })).status).toBe(200);
     await sleep(400);
-    const flip = await api(t.adminUrl, 'POST', '/v1/services/web/flip?wait=drained', { to: 'green' });
+    const flip = await deploy(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'green' });
     const flippedAt = Date.now();
     expect(flip.status).toBe(200);
     expect(flip.body.drained).toBe(true);
     for (const i of [1, 2]) {
-      const del = await api(t.adminUrl, 'DELETE', `/v1/services/web/pools/blue/backends/blue-${i}?wait=true`);
+      const del = await deploy(t, 'DELETE', `/v1/services/web/pools/blue/backends/blue-${i}?wait=true`);
       expect(del.status).toBe(200);
     }
     await Promise.all(blue.map((b) => b.stop('SIGTERM')));
@@ -115,7 +108,7 @@ describe('a whole deploy under load, as a deploy tool does it', () => {
     expect(failed).toEqual([]);
     expect(results.filter((r) => r.startedAt > flippedAt + 50).every((r) => r.app === 'green')).toBe(true);
     expect(results.some((r) => r.app === 'blue')).toBe(true);
-    const history = (await api(t.adminUrl, 'GET', '/v1/services/web/history')).body.history.map((h: { action: string }) => h.action).reverse();
+    const history = (await deploy(t, 'GET', '/v1/services/web/history')).body.history.map((h: { action: string }) => h.action).reverse();
     expect(history).toEqual(expect.arrayContaining(['register', 'canary', 'flip', 'deregister', 'remove']));
   });
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
@@ -28,4 +29,19 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; tim
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Fails when a file of src/cli is newer than its build in dist/cli: the CLI tests run dist/, and a stale build would test old code. */
+export function expectFreshCliBuild(): void {
+  const at = (p: string): number => statSync(fileURLToPath(new URL(`../../${p}`, import.meta.url))).mtimeMs;
+  for (const f of readdirSync(fileURLToPath(new URL('../../src/cli', import.meta.url)))) {
+    const js = `dist/cli/${f.replace(/\.ts$/, '.js')}`;
+    let built: number;
+    try {
+      built = at(js);
+    } catch {
+      throw new Error(`${js} is missing: run "npm run build" first`);
+    }
+    if (built < at(`src/cli/${f}`)) throw new Error(`${js} is older than src/cli/${f}: run "npm run build" first`);
+  }
 }

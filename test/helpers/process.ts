@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import { BIN } from './cli.js';
-import { TOKEN } from './turnout.js';
+import { TOKEN } from './api.js';
 
 export interface TurnoutProcess {
   readonly child: ChildProcess;

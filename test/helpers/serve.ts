@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import { BIN } from './cli.js';
+import { apiAs } from './api.js';
 
 /** A fresh directory under os.tmpdir(), removed after the test. */
 export async function tempDir(): Promise<string> {
@@ -114,21 +115,7 @@ export async function waitExit(proc: ServeProcess, timeoutMs = 15_000): Promise<
   }
 }
 
-/** One admin API call with a bearer token; the body parsed as JSON when it is JSON. */
-export async function adminCall(
-  adminPort: number,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; headers: Headers; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  if (res.headers.get('content-type')?.includes('json')) parsed = JSON.parse(text);
-  return { status: res.status, headers: res.headers, body: parsed };
+/** One admin API call with a bearer token to a turnout listening on 127.0.0.1:adminPort. */
+export function adminCall(adminPort: number, token: string, method: string, path: string, body?: unknown): ReturnType<typeof apiAs> {
+  return apiAs({ adminUrl: `http://127.0.0.1:${adminPort}` }, token, method, path, body);
 }

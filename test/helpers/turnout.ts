@@ -4,10 +4,11 @@ import { stringify } from 'yaml';
 import { startTurnout } from '../../src/app.js';
 import type { Turnout } from '../../src/app.js';
 import { parseConfigText } from '../../src/config/index.js';
+import { READ_TOKEN, TOKEN } from './api.js';
 import type { StateStore } from '../../src/store/index.js';
 
-export const TOKEN = 'test-token';
-export const READ_TOKEN = 'read-token';
+export { TOKEN, READ_TOKEN, api, apiAs } from './api.js';
+export type { AdminAt } from './api.js';
 
 /**
  * Starts turnout in this process on ephemeral ports with a memory store (unless the config says
@@ -33,42 +34,4 @@ export async function startTestTurnout(doc: Record<string, unknown>, opts: { sto
   const t = await startTurnout(config, { logger, ...(opts.store ? { store: opts.store } : {}) });
   onTestFinished(() => t.stop(200).then(() => undefined));
   return t;
-}
-
-/** Calls the admin API with the write token. */
-export function api(
-  t: Turnout,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
-  return apiAs(t, TOKEN, method, path, body, headers);
-}
-
-/** Calls the admin API with the given token, or with no Authorization header when undefined. */
-export async function apiAs(
-  t: Turnout,
-  token: string | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
-  const h: Record<string, string> = {};
-  if (token !== undefined) h.authorization = `Bearer ${token}`;
-  if (body !== undefined) h['content-type'] = 'application/json';
-  const res = await fetch(`${t.adminUrl}${path}`, {
-    method,
-    headers: { ...h, ...headers },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
 }

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect, onTestFinished, test } from 'vitest';
 import { clientAgent, get } from '../helpers/http.js';
 import { startTestTurnout } from '../helpers/turnout.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/time.js';
 
 /**
  * A backend (or a NAT or firewall in front of it) that forgets a connection idle for more than

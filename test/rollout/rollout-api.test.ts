@@ -3,8 +3,7 @@ import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
 import { steadyLoad } from '../helpers/http.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/time.js';
 
 function doc(stable: TestBackend, canary: TestBackend): Record<string, unknown> {
   return {

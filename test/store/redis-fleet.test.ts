@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, test } from 'vitest';
 import { RevisionMismatchError } from '../../src/errors.js';
-import { seedState } from '../../src/model/index.js';
+import { seedState } from '../../src/runtime/index.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { RedisStore } from '../../src/store/index.js';
 import { startBackend } from '../helpers/backends.js';
@@ -10,9 +10,9 @@ import { clientAgent, get } from '../helpers/http.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
+import { sleep } from '../helpers/time.js';
 import { onTestFinished } from 'vitest';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = pino({ level: 'silent' });
 
 function fleetDoc(redis: TestRedis, blue: TestBackend, green: TestBackend): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import type { ServiceConfig } from '../config/index.js';
-import type { BackendRecord, PoolRecord, ServiceRecord, StateSnapshot } from './types.js';
+import type { BackendRecord, PoolRecord, ServiceRecord, StateSnapshot } from '../model/index.js';
 
 function seedService(cfg: ServiceConfig): ServiceRecord {
   const pools: Record<string, PoolRecord> = {};

@@ -1,0 +1,91 @@
+import { PrometheusMetrics } from './prometheus.js';
+import type { TelemetrySource } from './source.js';
+import { TrafficWindows } from './traffic.js';
+import type { WindowSummary } from './window.js';
+
+export interface TelemetryOptions {
+  /** Epoch ms (default Date.now): when each answer is recorded, and when a removed backend's series end. */
+  readonly now?: () => number;
+  /** Node.js process metrics in /metrics (default true). */
+  readonly defaultMetrics?: boolean;
+}
+
+/**
+ * What the rest of the process reports to and reads from: every outcome goes to the Prometheus
+ * exposition (`/metrics`) and to the rolling windows (the live stream, the dashboard, the rollout
+ * gates and the fleet report), which know nothing of each other.
+ */
+export class Telemetry {
+  private readonly now: () => number;
+  private readonly prometheus: PrometheusMetrics;
+  private readonly traffic = new TrafficWindows();
+
+  constructor(opts: TelemetryOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.prometheus = new PrometheusMetrics({ now: this.now, defaultMetrics: opts.defaultMetrics !== false });
+  }
+
+  attach(source: TelemetrySource): void {
+    this.prometheus.attach(source);
+  }
+
+  /** A response reached the client (status from the backend, or 502/504/499 when it failed). */
+  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void {
+    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500);
+  }
+
+  /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
+  onProxyError(service: string, pool: string, status: number, durationMs: number): void {
+    this.prometheus.onProxyError(service, pool, status, durationMs);
+    if (service !== '' && pool !== '') this.traffic.record(service, pool, undefined, this.now(), durationMs, status >= 500);
+  }
+
+  onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
+    this.prometheus.onUpstreamFailure(service, pool, backendId, reason, retried);
+  }
+
+  onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {
+    this.prometheus.onHealthCheck(service, pool, backendId, passed);
+  }
+
+  onEjection(service: string, pool: string, backendId: string): void {
+    this.prometheus.onEjection(service, pool, backendId);
+  }
+
+  onAdminRequest(route: string, code: number): void {
+    this.prometheus.onAdminRequest(route, code);
+  }
+
+  /** A backend left: its window goes at once, its counters after a while (prometheus.ts). */
+  forget(backendKey: object): void {
+    this.prometheus.forget(backendKey);
+    this.traffic.forget(backendKey);
+  }
+
+  backendWindow(backendKey: object, nowMs: number, seconds: number): WindowSummary | undefined {
+    return this.traffic.backendWindow(backendKey, nowMs, seconds);
+  }
+
+  poolWindow(service: string, pool: string, nowMs: number, seconds: number): WindowSummary {
+    return this.traffic.poolWindow(service, pool, nowMs, seconds);
+  }
+
+  /** Cumulative requests and errors of a pool since start (gates diff two readings). */
+  poolTotals(service: string, pool: string): { requests: number; errors: number } {
+    return this.traffic.poolTotals(service, pool);
+  }
+
+  /** Every pool's cumulative counts and recent p99, keyed `service/pool` (reported to the fleet). */
+  allPoolCounts(nowMs: number): Record<string, { requests: number; errors: number; p99Ms: number }> {
+    return this.traffic.allPoolCounts(nowMs);
+  }
+
+  metricsText(): Promise<string> {
+    return this.prometheus.metricsText();
+  }
+
+  get contentType(): string {
+    return this.prometheus.contentType;
+  }
+}
