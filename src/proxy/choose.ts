@@ -1,5 +1,5 @@
 import { readStickyCookie } from '../balancer/index.js';
-import type { PoolTable, ServiceTable } from '../runtime/index.js';
+import type { PoolTable, ServiceTable } from './table.js';
 import { H } from './parser.js';
 import type { RequestHead } from './parser.js';
 

@@ -1,15 +1,17 @@
 import type { Socket } from 'node:net';
 import type { ProxyErrorCode } from '../errors.js';
-import type { PoolTable, ServiceTable } from '../runtime/index.js';
+import type { PoolTable, ServiceTable } from './table.js';
 import { errorAnswer, refusal, SHUTTING_DOWN } from './answers.js';
 import { CR, LF } from './chars.js';
 import { choosePool } from './choose.js';
 import type { EngineContext } from './context.js';
-import { Deadline, Exchange } from './exchange.js';
+import { Deadline } from './client-side.js';
+import type { ClientSide } from './client-side.js';
+import type { Exchange } from './exchange.js';
 import { BodyTracker, Framing, FRAMING_ERROR } from './framing.js';
 import { errorStatus, findHeadEnd, H, parseRequestHead, RequestHead } from './parser.js';
 import { Tunnel } from './tunnel.js';
-import type { RequestSlot } from './slot.js';
+import type { RequestSlot, SlotPool } from './slot.js';
 import type { Upstream, UpstreamConn, UpgradedConnection } from './upstream.js';
 
 /** Pipelined bytes read ahead while a request is answered; past this the client is paused. */
@@ -23,7 +25,7 @@ const CLOSE_GRACE_MS = 5000;
  * Listeners are bound once per connection; nothing is allocated per request but the head bytes
  * sent upstream.
  */
-export class ClientConnection implements UpgradedConnection {
+export class ClientConnection implements UpgradedConnection, ClientSide {
   readonly socket: Socket;
   readonly ctx: EngineContext;
   readonly remote: string;
@@ -53,8 +55,11 @@ export class ClientConnection implements UpgradedConnection {
   /** The backend an upgrade request went to, so a drain can close it before its 101. */
   private upgradeUp: Upstream | undefined;
 
-  constructor(ctx: EngineContext, socket: Socket) {
+  private readonly slots: SlotPool;
+
+  constructor(ctx: EngineContext, socket: Socket, slots: SlotPool) {
     this.ctx = ctx;
+    this.slots = slots;
     this.socket = socket;
     this.remote = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
@@ -67,11 +72,18 @@ export class ClientConnection implements UpgradedConnection {
   }
 
   get head(): RequestHead {
-    return (this.slot ??= this.ctx.takeSlot(this)).head;
+    return (this.slot ?? this.takeSlot()).head;
   }
 
   get reqBody(): BodyTracker {
-    return (this.slot ??= this.ctx.takeSlot(this)).reqBody;
+    return (this.slot ?? this.takeSlot()).reqBody;
+  }
+
+  private takeSlot(): RequestSlot {
+    const slot = this.slots.take();
+    slot.exchange.conn = this;
+    this.slot = slot;
+    return slot;
   }
 
   private get exchange(): Exchange | undefined {
@@ -82,7 +94,7 @@ export class ClientConnection implements UpgradedConnection {
   private giveSlot(): void {
     if (this.slot === null) return;
     this.slot.head.release();
-    this.ctx.giveSlot(this.slot);
+    this.slots.give(this.slot);
     this.slot = null;
   }
 

@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { ClientConnection } from './connection.js';
 import type { TableSource, ProxyObserver } from './observer.js';
 import type { ParseLimits } from './parser.js';
 import type { BufferReclaimer } from './reclaim.js';
-import type { RequestSlot } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
 
 /**
@@ -34,7 +32,4 @@ export interface EngineContext {
   upgradeStarted(conn: UpgradedConnection): void;
   upgradeDone(conn: UpgradedConnection): void;
   connectionClosed(conn: object): void;
-  /** A slot of per-request state for `conn` (pooled). */
-  takeSlot(conn: ClientConnection): RequestSlot;
-  giveSlot(slot: RequestSlot): void;
 }

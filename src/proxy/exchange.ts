@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { classifyUpstreamError, PROXY_ERROR_STATUS, proxyCodeFor } from '../errors.js';
 import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
-import type { PoolTable, ServiceTable } from '../runtime/index.js';
+import type { PoolTable, ServiceTable } from './table.js';
 import { errorAnswer } from './answers.js';
 import { stickyLine } from './choose.js';
-import type { ClientConnection } from './connection.js';
+import { Deadline } from './client-side.js';
+import type { ClientSide } from './client-side.js';
 import { BodyTracker, Framing, FRAMING_ERROR } from './framing.js';
 import { findHeadEnd, H, parseResponseHead, ResponseHead } from './parser.js';
 import { buildRequestHead, buildResponseHead } from './rewrite.js';
@@ -18,9 +19,6 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Deadline kinds the connection's sweep hands back to the exchange. */
-export const Deadline = { NONE: 0, HEAD: 1, IDLE: 2, CONNECT: 3, RESPONSE: 4, CLOSING: 5 } as const;
-
 /**
  * The request in progress on one client connection: picks up an upstream connection, sends the
  * rewritten head, relays the answer, retries once when SPEC allows, and counts the backend's
@@ -29,7 +27,7 @@ export const Deadline = { NONE: 0, HEAD: 1, IDLE: 2, CONNECT: 3, RESPONSE: 4, CL
  */
 export class Exchange implements UpstreamOwner {
   /** The connection this exchange serves now (exchanges are pooled by the server). */
-  conn!: ClientConnection;
+  conn!: ClientSide;
   private readonly resp = new ResponseHead();
   private readonly respBody = new BodyTracker();
   svc!: ServiceTable;

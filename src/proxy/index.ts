@@ -4,3 +4,5 @@ export type { ProxyObserver, TableSource } from './observer.js';
 export { Upstream } from './upstream.js';
 export type { UpgradedConnection, UpstreamOptions } from './upstream.js';
 export { choosePool } from './choose.js';
+export { RoutingTable, buildServiceTable, pathMatches, EMPTY_TABLE } from './table.js';
+export type { ServiceTable, PoolTable } from './table.js';

@@ -1,5 +1,5 @@
 import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
-import type { PoolTable, RoutingTable, ServiceTable } from '../runtime/index.js';
+import type { PoolTable, RoutingTable, ServiceTable } from './table.js';
 import type { Upstream } from './upstream.js';
 
 /** Where the proxy reads the current routing table; the runtime swaps `current`. */

@@ -10,7 +10,6 @@ import type { ProxyObserver, TableSource } from './observer.js';
 import type { ParseLimits } from './parser.js';
 import { BufferReclaimer } from './reclaim.js';
 import { SlotPool } from './slot.js';
-import type { RequestSlot } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
 
 export interface ProxyServerOptions {
@@ -79,7 +78,7 @@ export class ProxyServer implements EngineContext {
   }
 
   private readonly onConnection = (socket: Socket): void => {
-    this.conns.add(new ClientConnection(this, socket));
+    this.conns.add(new ClientConnection(this, socket, this.slots));
   };
 
   private readonly sweep = (): void => {
@@ -114,16 +113,6 @@ export class ProxyServer implements EngineContext {
   upgradeDone(conn: UpgradedConnection): void {
     this.upgrades.delete(conn);
     if (this.closing) this.checkDrained();
-  }
-
-  takeSlot(conn: ClientConnection): RequestSlot {
-    const slot = this.slots.take();
-    slot.exchange.conn = conn;
-    return slot;
-  }
-
-  giveSlot(slot: RequestSlot): void {
-    this.slots.give(slot);
   }
 
   connectionClosed(conn: object): void {

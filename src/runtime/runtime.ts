@@ -12,8 +12,8 @@ import type { ProxyObserver } from '../proxy/index.js';
 import type { BackendLive, PoolLive, Telemetry, TelemetrySource } from '../telemetry/index.js';
 import { EventLog } from './events.js';
 import type { ServiceEvent } from './events.js';
-import { buildServiceTable, EMPTY_TABLE, RoutingTable } from './table.js';
-import type { PoolTable, ServiceTable } from './table.js';
+import { buildServiceTable, EMPTY_TABLE, RoutingTable } from '../proxy/index.js';
+import type { PoolTable, ServiceTable } from '../proxy/index.js';
 
 /** One backend's local life in this process: its upstream and the facts only this instance knows. */
 interface BackendEntry {

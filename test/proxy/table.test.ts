@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
-import { buildServiceTable, pathMatches, RoutingTable } from '../../src/runtime/table.js';
+import { buildServiceTable, pathMatches, RoutingTable } from '../../src/proxy/table.js';
 
 function table(routes: Record<string, { host?: string; pathPrefix?: string }[]>): RoutingTable {
   const services: Record<string, unknown> = {};

@@ -1,6 +1,6 @@
 import { EdfBalancer, SplitPicker } from '../balancer/index.js';
 import type { ServiceConfig } from '../config/index.js';
-import type { Upstream } from '../proxy/index.js';
+import type { Upstream } from './upstream.js';
 
 /**
  * The immutable snapshot the data plane reads once per request: routes compiled to a sorted list,

@@ -1,0 +1,38 @@
+import type { Socket } from 'node:net';
+import type { EngineContext } from './context.js';
+import type { BodyTracker } from './framing.js';
+import type { RequestHead } from './parser.js';
+import type { Upstream, UpstreamConn } from './upstream.js';
+
+/** Deadline kinds a client connection's sweep acts on. */
+export const Deadline = { NONE: 0, HEAD: 1, IDLE: 2, CONNECT: 3, RESPONSE: 4, CLOSING: 5 } as const;
+
+/**
+ * What an exchange needs from the client connection it serves. The connection implements it; the
+ * exchange depends on this interface only, so the two files do not import each other.
+ */
+export interface ClientSide {
+  readonly ctx: EngineContext;
+  readonly socket: Socket;
+  /** The client's address (X-Forwarded-For). */
+  readonly remote: string;
+  readonly head: RequestHead;
+  readonly reqBody: BodyTracker;
+  /** The connection stays open after this answer. */
+  keepAlive: boolean;
+  readonly reqBodyDone: boolean;
+  /** Body bytes beyond those that came with the head went to a backend: no replay possible. */
+  bodyStreamed: boolean;
+  readonly closed: boolean;
+  write(data: Buffer | string): boolean;
+  setDeadline(kind: number, ms: number): void;
+  /** The backend can take body bytes now: send what waited, read more. */
+  flushHeldBody(): void;
+  upstreamDrained(): void;
+  /** The request is over (answered, failed or cut). */
+  exchangeDone(): void;
+  /** Answers a refusal and closes (nothing reached a backend). */
+  refuse(status: number): void;
+  /** The backend answered 101: join the sockets. */
+  startTunnel(c: UpstreamConn, up: Upstream, head101: Buffer): void;
+}
