@@ -75,7 +75,7 @@ export class Exchange implements UpstreamOwner {
     this.attempt = 0;
     this.status = 0;
     this.respStarted = false;
-    this.requestId = head.value(H.X_REQUEST_ID) === undefined ? randomUUID() : undefined;
+    this.requestId = head.has(H.X_REQUEST_ID) ? undefined : randomUUID();
     this.holdBody = head.expectContinue && !this.conn.reqBodyDone;
     if (this.holdBody && bodyEnd > bodyStart) {
       // The client did not wait for 100: keep its first bytes until the backend asks.

@@ -107,6 +107,13 @@ export class RequestHead {
     this.buf = EMPTY;
   }
 
+  /** True when the head has a field of `kind`. */
+  has(kind: number): boolean {
+    const f = this.fields;
+    for (let i = 0; i < this.fieldCount; i++) if (f[i * 4 + 3] === kind) return true;
+    return false;
+  }
+
   /** The value of the first field of `kind` as a string, or undefined. */
   value(kind: number): string | undefined {
     const f = this.fields;
@@ -167,11 +174,12 @@ export class ResponseHead {
  */
 export function findHeadEnd(buf: Buffer, from: number, end: number): number {
   const crlf = buf.indexOf('\r\n\r\n', from, 'latin1');
+  if (crlf >= 0 && crlf + 4 <= end) return crlf + 4;
+  // No CRLFCRLF yet: a bare-LF blank line ends the head early, so the parse can refuse it now
+  // instead of waiting for the timeout. (Found after a CRLFCRLF it changes nothing: the parse
+  // meets the bare LF before it gets there.)
   const lflf = buf.indexOf('\n\n', from, 'latin1');
-  let at = -1;
-  if (crlf >= 0 && crlf + 4 <= end) at = crlf + 4;
-  if (lflf >= 0 && lflf + 2 <= end && (at < 0 || lflf + 2 < at)) at = lflf + 2;
-  return at;
+  return lflf >= 0 && lflf + 2 <= end ? lflf + 2 : -1;
 }
 
 function classify(buf: Buffer, s: number, len: number, forRequest: boolean): number {
