@@ -16,7 +16,7 @@ export interface EngineContext {
   readonly proto: string;
   readonly limits: ParseLimits;
   readonly listenConfig: Config['listen'];
-  /** `Connection: keep-alive` and `Keep-Alive: timeout=N` (listen.keepAliveTimeout), as Node and nginx send them. */
+  /** `Connection: keep-alive`, as nginx sends it (no Keep-Alive line: the head stays no longer than a Node backend's). */
   readonly keepAliveLines: string;
   /** Access log: undefined when off. */
   readonly accessLogger: Logger | undefined;

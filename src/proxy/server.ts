@@ -47,7 +47,7 @@ export class ProxyServer implements EngineContext {
   clock = performance.now();
   private readonly conns = new Set<ClientConnection>();
   private readonly slots = new SlotPool();
-  readonly reclaimer = new BufferReclaimer(8 * 1024 * 1024);
+  readonly reclaimer = new BufferReclaimer(16 * 1024 * 1024);
   private readonly upgrades = new Set<UpgradedConnection>();
   /** Requests being answered right now (all services). */
   private active = 0;
@@ -61,7 +61,7 @@ export class ProxyServer implements EngineContext {
     this.accessLogger = opts.accessLog ? opts.logger : undefined;
     this.accessSample = opts.accessSample;
     this.limits = { maxHeaderSize: opts.listen.maxHeaderSize };
-    this.keepAliveLines = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.listen.keepAliveTimeoutMs / 1000)}\r\n`;
+    this.keepAliveLines = 'connection: keep-alive\r\n';
     const tlsFiles = opts.listen.tls;
     this.proto = tlsFiles ? 'https' : 'http';
     if (tlsFiles) {

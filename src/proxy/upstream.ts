@@ -44,6 +44,8 @@ export class UpstreamConn {
   closed = false;
   /** Requests this connection carried (0 while the first one is on it). */
   uses = 0;
+  /** When it went idle (performance.now() ms). */
+  idleSince = 0;
   private error: Error | undefined;
 
   constructor(upstream: Upstream, socket: Socket, generation: number, secure: boolean) {
@@ -55,7 +57,6 @@ export class UpstreamConn {
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    socket.on('timeout', this.onTimeout);
   }
 
   private readonly onConnect = (): void => {
@@ -83,11 +84,6 @@ export class UpstreamConn {
     const owner = this.owner;
     this.owner = null;
     owner?.onUpstreamClose(this, this.error);
-  };
-
-  /** Node's socket timer refreshes on every read and write: it fires only after idleness. */
-  private readonly onTimeout = (): void => {
-    if (this.owner === null) this.socket.destroy();
   };
 
   destroy(): void {
@@ -124,6 +120,11 @@ export class Upstream {
   private readonly idle: UpstreamConn[] = [];
   private generation = 0;
   private destroyed = false;
+  /**
+   * Closes idle sockets past the idle timeout. One timer per backend, not a socket timeout: Node
+   * refreshes a socket's timer on every read and write, a cost paid on every chunk relayed.
+   */
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(id: string, url: string, options: UpstreamOptions) {
     this.id = id;
@@ -137,7 +138,18 @@ export class Upstream {
     this.options = options;
     this.idleMs = options.keepAliveTimeoutMs ?? 4000;
     this.maxIdle = options.maxIdle ?? 128;
+    this.sweeper = setInterval(this.closeStale, Math.max(100, Math.min(1000, this.idleMs / 4)));
+    this.sweeper.unref();
   }
+
+  private readonly closeStale = (): void => {
+    if (this.idle.length === 0) return;
+    const oldest = performance.now() - this.idleMs;
+    // The stack is ordered by idleSince: the stale ones are at the bottom.
+    let n = 0;
+    while (n < this.idle.length && (this.idle[n] as UpstreamConn).idleSince <= oldest) n++;
+    for (const conn of this.idle.splice(0, n)) conn.destroy();
+  };
 
   get connectTimeoutMs(): number {
     return this.options.connectTimeoutMs;
@@ -151,7 +163,9 @@ export class Upstream {
   /** The most recently used idle connection, or a new one (connecting). */
   acquire(owner: UpstreamOwner): UpstreamConn {
     let conn = this.idle.pop();
-    while (conn !== undefined && (conn.closed || conn.socket.destroyed || !conn.socket.readable)) {
+    // A socket idle past the timeout may be closing on the backend's side right now: never reuse it.
+    const oldest = performance.now() - this.idleMs;
+    while (conn !== undefined && (conn.closed || conn.socket.destroyed || !conn.socket.readable || conn.idleSince <= oldest)) {
       conn.destroy();
       conn = this.idle.pop();
     }
@@ -170,7 +184,6 @@ export class Upstream {
           ...(this.servername === undefined ? {} : { servername: this.servername }),
         })
       : net.connect({ host: this.host, port: this.port });
-    socket.setTimeout(this.idleMs);
     return new UpstreamConn(this, socket, this.generation, this.secure);
   }
 
@@ -182,6 +195,7 @@ export class Upstream {
       conn.destroy();
       return;
     }
+    conn.idleSince = performance.now();
     this.idle.push(conn);
   }
 
@@ -222,6 +236,7 @@ export class Upstream {
 
   async destroy(): Promise<void> {
     this.destroyed = true;
+    clearInterval(this.sweeper);
     this.closeUpgrades();
     this.closeIdleConnections();
   }
