@@ -60,6 +60,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     accessLog: config.log.access,
     accessSample: config.log.accessSample,
   });
+  runtime.on('table', () => proxy.tableChanged());
   let admin: FastifyInstance | undefined;
   try {
     admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready });

@@ -257,6 +257,12 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     outlier,
     slowStartMs: ms(svc.slowStart, 0),
     drainTimeoutMs: ms(svc.drain?.timeout, 30_000),
+    hold: {
+      timeoutMs: ms(svc.hold?.timeout, 0),
+      retryIntervalMs: Math.max(10, ms(svc.hold?.retryInterval, 250)),
+      maxWaiting: svc.hold?.maxWaiting ?? 1000,
+    },
+    maxRequestsPerBackend: svc.maxRequestsPerBackend ?? 0,
     sticky: svc.sticky ?? false,
     headerOverride: svc.headerOverride ?? false,
     failover: svc.failover ?? 'split',

@@ -58,6 +58,18 @@ export const ServiceConfig = Type.Object(
     outlier: Type.Optional(Type.Union([OutlierConfig, Type.Literal(false)])),
     slowStart: Type.Optional(Duration),
     drain: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
+    // Requests wait (up to timeout) for a backend instead of failing; timeout 0s (default) is off.
+    hold: Type.Optional(
+      Type.Object(
+        {
+          timeout: Type.Optional(Duration), // default 0s (off)
+          retryInterval: Type.Optional(Duration), // default 250ms
+          maxWaiting: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })), // default 1000
+        },
+        Strict,
+      ),
+    ),
+    maxRequestsPerBackend: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })), // default 0 (unlimited)
     sticky: Type.Optional(Type.Boolean()),
     headerOverride: Type.Optional(Type.Boolean()),
     failover: Type.Optional(Type.Union([Type.Literal('split'), Type.Literal('any')])),

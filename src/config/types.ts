@@ -23,6 +23,15 @@ export interface OutlierSettings {
   readonly maxEjectedPercent: number; // default 50
 }
 
+export interface HoldSettings {
+  /** How long a request may wait for a backend (ms, default 0: off, requests fail at once). */
+  readonly timeoutMs: number;
+  /** Waiting requests are tried again at least this often (ms, default 250), and on every table change. */
+  readonly retryIntervalMs: number;
+  /** Requests waiting at once per service (default 1000); beyond it, 503 at once. */
+  readonly maxWaiting: number;
+}
+
 export interface SeedBackend {
   readonly id: string;
   readonly url: string;
@@ -45,6 +54,10 @@ export interface ServiceConfig {
   readonly outlier: OutlierSettings | undefined;
   readonly slowStartMs: number; // default 0 (off)
   readonly drainTimeoutMs: number; // default 30000
+  /** Requests that find no backend wait for one (SPEC "Hold and limits"). */
+  readonly hold: HoldSettings;
+  /** Most requests in flight on one backend; the others wait in the hold queue (default 0: unlimited). */
+  readonly maxRequestsPerBackend: number;
   readonly sticky: boolean; // default false
   readonly headerOverride: boolean; // default false
   readonly failover: 'split' | 'any'; // default 'split'

@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net';
+import type { ProxyErrorCode } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { BodyTracker } from './framing.js';
 import type { RequestHead } from './parser.js';
+import type { ServiceTable } from './table.js';
 import type { Upstream, UpstreamConn } from './upstream.js';
 
 /** Deadline kinds a client connection's sweep acts on. */
-export const Deadline = { NONE: 0, HEAD: 1, IDLE: 2, CONNECT: 3, RESPONSE: 4, CLOSING: 5 } as const;
+export const Deadline = { NONE: 0, HEAD: 1, IDLE: 2, CONNECT: 3, RESPONSE: 4, CLOSING: 5, HOLD: 6 } as const;
 
 /**
  * What an exchange needs from the client connection it serves. The connection implements it; the
@@ -31,6 +33,8 @@ export interface ClientSide {
   upstreamDrained(): void;
   /** The request is over (answered, failed or cut). */
   exchangeDone(): void;
+  /** Waits for a backend again after tries that reached none (hold); false when it cannot. */
+  enterHold(svc: ServiceTable, code: ProxyErrorCode, full: boolean): boolean;
   /** Answers a refusal and closes (nothing reached a backend). */
   refuse(status: number): void;
   /** The backend answered 101: join the sockets. */

@@ -3,8 +3,9 @@ import type { ProxyErrorCode } from '../errors.js';
 import type { PoolTable, ServiceTable } from './table.js';
 import { errorAnswer, refusal, SHUTTING_DOWN } from './answers.js';
 import { CR, LF } from './chars.js';
-import { choosePool } from './choose.js';
-import type { EngineContext } from './context.js';
+import { pickBackend } from './choose.js';
+import type { PickResult } from './choose.js';
+import type { EngineContext, HoldWaiter } from './context.js';
 import { Deadline } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import type { Exchange } from './exchange.js';
@@ -13,6 +14,8 @@ import { errorStatus, findHeadEnd, H, parseRequestHead, RequestHead } from './pa
 import { Tunnel } from './tunnel.js';
 import type { RequestSlot, SlotPool } from './slot.js';
 import type { Upstream, UpstreamConn, UpgradedConnection } from './upstream.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Pipelined bytes read ahead while a request is answered; past this the client is paused. */
 const MAX_READ_AHEAD = 64 * 1024;
@@ -25,7 +28,7 @@ const CLOSE_GRACE_MS = 5000;
  * Listeners are bound once per connection; nothing is allocated per request but the head bytes
  * sent upstream.
  */
-export class ClientConnection implements UpgradedConnection, ClientSide {
+export class ClientConnection implements UpgradedConnection, ClientSide, HoldWaiter {
   readonly socket: Socket;
   readonly ctx: EngineContext;
   readonly remote: string;
@@ -52,6 +55,18 @@ export class ClientConnection implements UpgradedConnection, ClientSide {
   /** This request is an upgrade counted in the server's upgrades (not its requests). */
   private upgradeCounted = false;
   private requestStarted = 0;
+  /** The request being answered: its buffer, head end and the end of the body bytes that came with it. */
+  private reqBuf: Buffer = EMPTY;
+  private reqHeadEnd = 0;
+  private reqBodyEnd = 0;
+  private upgradeReq = false;
+  private readonly picked: PickResult = { pool: undefined, full: false };
+  /** Waiting in the hold queue of `holdService` since `holdSince` (0 = this request never waited). */
+  private waiting = false;
+  private holdService = '';
+  private holdSince = 0;
+  private holdDeadline = 0;
+  private holdCode: ProxyErrorCode = 'no_backend';
   /** The backend an upgrade request went to, so a drain can close it before its 101. */
   private upgradeUp: Upstream | undefined;
 
@@ -176,7 +191,11 @@ export class ClientConnection implements UpgradedConnection, ClientSide {
   updateReading(): void {
     let want = true;
     if (this.reqActive && !this.ending) {
-      if (!this.reqBodyDone) want = !this.upstreamFull && this.exchange !== undefined && this.exchange.canSendBody;
+      if (!this.reqBodyDone) {
+        want = !this.upstreamFull && this.exchange !== undefined && this.exchange.canSendBody;
+        // Waiting for a backend: body bytes gather here (a client that leaves is seen).
+        if (!want && this.waiting) want = this.buf === null || this.buf.length - this.bufStart < MAX_READ_AHEAD;
+      }
       else want = this.buf === null || this.buf.length - this.bufStart < MAX_READ_AHEAD;
     }
     if (want === !this.paused) return;
@@ -259,16 +278,80 @@ export class ClientConnection implements UpgradedConnection, ClientSide {
     } else {
       ctx.requestStarted();
     }
+    this.reqBuf = buf;
+    this.reqHeadEnd = headEnd;
+    this.reqBodyEnd = bodyEnd;
+    this.upgradeReq = upgrade;
+    this.holdSince = 0;
     const svc = ctx.tables.current.match(head.hostname, head.path);
     if (svc === undefined) return this.answer('no_route', undefined, undefined);
-    const pool = choosePool(svc, head, Math.random());
-    const up = pool?.balancer.pick();
-    if (pool === undefined || up === undefined) return this.answer('no_backend', svc, pool);
-    if (upgrade) {
+    if (this.tryStart(svc)) return;
+    if (!this.enterHold(svc, 'no_backend', this.picked.full)) this.answer('no_backend', svc, this.picked.pool);
+  }
+
+  /** Picks a pool and a backend with room and starts the exchange; false when there is none. */
+  private tryStart(svc: ServiceTable): boolean {
+    const up = pickBackend(svc, this.head, Math.random(), this.picked);
+    const pool = this.picked.pool;
+    if (up === undefined || pool === undefined) return false;
+    if (this.waiting) this.leaveHold('served');
+    if (this.upgradeReq) {
       this.upgradeUp = up;
       up.upgrades.add(this);
     }
-    (this.exchange as Exchange).start(svc, pool, up, this.requestStarted, buf, headEnd, bodyEnd, upgrade);
+    (this.exchange as Exchange).start(svc, pool, up, this.requestStarted, this.reqBuf, this.reqHeadEnd, this.reqBodyEnd, this.upgradeReq);
+    return true;
+  }
+
+  /**
+   * The request waits for a backend (SPEC "Hold and limits") when the service holds (hold.timeout)
+   * or when every backend is at maxRequestsPerBackend (then up to hold.timeout, or the response
+   * timeout when hold is off). False when it cannot wait: hold off, the queue full, its time spent,
+   * an upgrade, or the proxy shutting down. `code` is what it gets if its time runs out.
+   */
+  enterHold(svc: ServiceTable, code: ProxyErrorCode, full: boolean): boolean {
+    const s = svc.settings;
+    const timeoutMs = s.hold.timeoutMs > 0 ? s.hold.timeoutMs : full ? s.responseTimeoutMs : 0;
+    if (timeoutMs <= 0 || this.upgradeReq || this.ctx.closing || this.closed) return false;
+    const again = this.holdSince !== 0;
+    if (!again) {
+      this.holdSince = performance.now();
+      this.holdDeadline = this.ctx.clock + timeoutMs;
+    } else if (this.ctx.clock >= this.holdDeadline) {
+      return false;
+    }
+    if (!this.ctx.holdEnter(this, svc.name, s, again)) return false;
+    this.waiting = true;
+    this.holdService = svc.name;
+    this.holdCode = code;
+    this.setDeadline(Deadline.HOLD, this.holdDeadline - this.ctx.clock);
+    this.updateReading();
+    return true;
+  }
+
+  /** HoldWaiter: the table changed, the retry tick came, or a backend has room. */
+  retryHold(): boolean {
+    if (!this.waiting) return true;
+    const svc = this.ctx.tables.current.services.get(this.holdService);
+    if (svc === undefined) {
+      // The service went away (a reload removed it) while the request waited.
+      this.leaveHold('left');
+      this.answer('no_route', undefined, undefined);
+      return true;
+    }
+    return this.tryStart(svc);
+  }
+
+  /** HoldWaiter: the proxy shuts down; a waiting request gets its answer now. */
+  giveUp(): void {
+    if (!this.waiting) return;
+    this.leaveHold('left');
+    this.answer(this.holdCode, this.ctx.tables.current.services.get(this.holdService), undefined);
+  }
+
+  private leaveHold(outcome: 'served' | 'timed_out' | 'left'): void {
+    this.waiting = false;
+    this.ctx.holdLeave(this, this.holdService, performance.now() - this.holdSince, outcome);
   }
 
   private isH2c(): boolean {
@@ -292,6 +375,8 @@ export class ClientConnection implements UpgradedConnection, ClientSide {
   private requestOver(): void {
     if (!this.reqActive) return;
     this.reqActive = false;
+    this.reqBuf = EMPTY;
+    this.holdSince = 0;
     this.head.release();
     if (this.upgradeCounted) {
       this.upgradeCounted = false;
@@ -390,6 +475,13 @@ export class ClientConnection implements UpgradedConnection, ClientSide {
       case Deadline.RESPONSE:
         this.exchange?.onTimeout();
         break;
+      case Deadline.HOLD:
+        // hold.timeout passed: 503 no_backend, or the last error the tries met.
+        if (this.waiting) {
+          this.leaveHold('timed_out');
+          this.answer(this.holdCode, this.ctx.tables.current.services.get(this.holdService), undefined);
+        }
+        break;
       default:
         break;
     }
@@ -420,6 +512,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide {
     this.closed = true;
     this.buf = null;
     this.ctx.connectionClosed(this);
+    if (this.waiting) this.leaveHold('left');
     if (this.reqActive) {
       if (this.exchange !== undefined && this.exchange.active) this.exchange.clientGone();
       else this.requestOver();

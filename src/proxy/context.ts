@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config, ServiceConfig } from '../config/index.js';
 import type { TableSource, ProxyObserver } from './observer.js';
 import type { ParseLimits } from './parser.js';
 import type { BufferReclaimer } from './reclaim.js';
@@ -32,4 +32,21 @@ export interface EngineContext {
   upgradeStarted(conn: UpgradedConnection): void;
   upgradeDone(conn: UpgradedConnection): void;
   connectionClosed(conn: object): void;
+  /**
+   * Puts `waiter` in `service`'s hold queue (at the front when it waited before: arrival order
+   * holds). False when the queue is full (hold.maxWaiting).
+   */
+  holdEnter(waiter: HoldWaiter, service: string, settings: ServiceConfig, front: boolean): boolean;
+  /** `waiter` leaves the queue: it went to a backend, timed out, or its client left. */
+  holdLeave(waiter: HoldWaiter, service: string, waitedMs: number, outcome: 'served' | 'timed_out' | 'left'): void;
+  /** A request on a backend of `service` ended: room for a waiting one (maxRequestsPerBackend). */
+  roomFreed(service: string): void;
+}
+
+/** A request waiting in a hold queue: the server asks it to try again (table change, retry tick, room). */
+export interface HoldWaiter {
+  /** Tries to reach a backend now; true when the request left the queue (sent, or answered). */
+  retryHold(): boolean;
+  /** The proxy shuts down: answer now instead of waiting. */
+  giveUp(): void;
 }

@@ -398,23 +398,41 @@ export class Exchange implements UpstreamOwner {
       return;
     }
     const code = proxyCodeFor(failure);
+    // Nothing reached a backend's app (it stopped, say: refused, or a kept-alive socket it closed
+    // under an idempotent request): with hold on, the request waits for a backend.
+    if (noResponseByte && this.replayable(failure) && this.conn.enterHold(this.svc, code, false)) {
+      if (this.counted) {
+        this.counted = false;
+        this.up.end();
+      }
+      this.active = false;
+      return;
+    }
     this.status = PROXY_ERROR_STATUS[code];
     if (this.attempt > 0) this.conn.ctx.observer.onRetriesExhausted(this.svc, this.pool, this.up, failure);
     this.answerError(code);
   }
 
-  /** SPEC retries: once, on another eligible backend, when nothing reached the backend (any method), or on a reset with no response byte for idempotent methods. */
+  /**
+   * The request may go again: nothing reached a backend (any method), or a reset with no response
+   * byte on a bodiless idempotent request (the backend may have read a body: never sent twice).
+   */
+  private replayable(failure: UpstreamFailure): boolean {
+    if (this.conn.bodyStreamed) return false;
+    if (failure === 'connect_refused' || failure === 'connect_timeout' || failure === 'connect_reset') return true;
+    return failure === 'reset' && this.bodyless && IDEMPOTENT.has(this.conn.head.method);
+  }
+
+  /** SPEC retries: once, on another eligible backend, when the request is replayable. */
   private retryTarget(failure: UpstreamFailure): { pool: PoolTable; up: Upstream } | undefined {
-    if (this.attempt >= 1 || this.conn.bodyStreamed) return undefined;
-    const beforeSend = failure === 'connect_refused' || failure === 'connect_timeout' || failure === 'connect_reset';
-    // After a reset the backend may have read the body: only a bodiless idempotent request goes again.
-    if (!beforeSend && !(failure === 'reset' && this.bodyless && IDEMPOTENT.has(this.conn.head.method))) return undefined;
+    if (this.attempt >= 1 || !this.replayable(failure)) return undefined;
+    const max = this.svc.settings.maxRequestsPerBackend;
     const same = this.pool.balancer.pickOther(this.up);
-    if (same !== undefined) return { pool: this.pool, up: same };
+    if (same !== undefined && (max === 0 || same.inFlight < max)) return { pool: this.pool, up: same };
     for (const p of this.svc.picker.order) {
       if (p === this.pool) continue;
       const up = p.balancer.pick();
-      if (up !== undefined && up !== this.up) return { pool: p, up };
+      if (up !== undefined && up !== this.up && (max === 0 || up.inFlight < max)) return { pool: p, up };
     }
     return undefined;
   }
@@ -490,6 +508,7 @@ export class Exchange implements UpstreamOwner {
       this.counted = false;
       this.up.end();
     }
+    if (this.svc.settings.maxRequestsPerBackend > 0) ctx.roomFreed(this.svc.name);
     const ms = performance.now() - this.started;
     if (!proxyAnswered) ctx.observer.onResponse(this.svc, this.pool, this.up, ok ? this.status : this.status || 502, ms);
     if (ctx.accessLogger !== undefined && (ctx.accessSample >= 1 || Math.random() < ctx.accessSample)) {

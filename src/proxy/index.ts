@@ -1,6 +1,7 @@
 export { ProxyServer } from './server.js';
 export type { ProxyServerOptions } from './server.js';
 export type { ProxyObserver, TableSource } from './observer.js';
+export type { HoldStats } from './hold.js';
 export { Upstream } from './upstream.js';
 export type { UpgradedConnection, UpstreamOptions } from './upstream.js';
 export { choosePool } from './choose.js';

@@ -1,5 +1,6 @@
 import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
 import type { PoolTable, RoutingTable, ServiceTable } from './table.js';
+import type { HoldStats } from './hold.js';
 import type { Upstream } from './upstream.js';
 
 /** Where the proxy reads the current routing table; the runtime swaps `current`. */
@@ -17,4 +18,10 @@ export interface ProxyObserver {
   onRetriesExhausted(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure): void;
   /** The proxy answered itself (no route, no backend, upstream error). */
   onProxyError(svc: ServiceTable | undefined, pool: PoolTable | undefined, code: ProxyErrorCode, durationMs: number): void;
+  /** Requests waiting for a backend in `service` right now (hold queue length changed). */
+  onHoldWaiting(service: string, waiting: number): void;
+  /** A request that waited left the hold: served (went to a backend) or timed out, after `waitedMs`. */
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void;
+  /** The service started holding requests (the queue is no longer empty), or stopped (it is again). */
+  onHoldState(service: string, holding: boolean, stats: HoldStats): void;
 }

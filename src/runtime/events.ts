@@ -1,7 +1,7 @@
 /** A local event with its reason, for `GET /v1/services/:svc/events`. */
 export interface ServiceEvent {
   readonly time: string;
-  /** health | ejected | ejection_end | drain_start | drain_deadline | drain_end | drain_cancelled | retries_exhausted */
+  /** health | ejected | ejection_end | drain_start | drain_deadline | drain_end | drain_cancelled | retries_exhausted | hold_start | hold_end */
   readonly type: string;
   readonly pool?: string | undefined;
   readonly backend?: string | undefined;

@@ -8,7 +8,7 @@ import { HealthChecker, INITIAL_CHECK_STATE, INITIAL_OUTLIER_STATE, isEjected, m
 import type { CheckState, CheckTarget, OutlierState, ProbeResult } from '../health/index.js';
 import type { BackendRecord, Health, ServiceRecord, StateSnapshot } from '../model/index.js';
 import { Upstream } from '../proxy/index.js';
-import type { ProxyObserver } from '../proxy/index.js';
+import type { HoldStats, ProxyObserver } from '../proxy/index.js';
 import type { BackendLive, PoolLive, Telemetry, TelemetrySource } from '../telemetry/index.js';
 import { EventLog } from './events.js';
 import type { ServiceEvent } from './events.js';
@@ -400,6 +400,8 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
     }
     for (const name of [...this.tables.keys()]) if (!out.has(name)) this.tables.delete(name);
     this.current = new RoutingTable(this.state.revision, out);
+    // Requests waiting for a backend (hold) try again on every new table.
+    this.emit('table');
     if ([...this.tables.values()].some((t) => t.ramping)) this.scheduleSlowStartTick();
   }
 
@@ -430,6 +432,28 @@ export class Runtime extends EventEmitter implements ProxyObserver, TelemetrySou
 
   onProxyError(svc: ServiceTable | undefined, pool: PoolTable | undefined, code: ProxyErrorCode, durationMs: number): void {
     this.telemetry?.onProxyError(svc?.name ?? '', pool?.name ?? '', PROXY_ERROR_STATUS[code], durationMs);
+  }
+
+  onHoldWaiting(service: string, waiting: number): void {
+    this.telemetry?.onHoldWaiting(service, waiting);
+  }
+
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void {
+    this.telemetry?.onHoldDone(service, waitedMs, timedOut);
+  }
+
+  /** Holding starts and stops are events: an operator sees why requests were slow, and for how long. */
+  onHoldState(service: string, holding: boolean, stats: HoldStats): void {
+    if (holding) {
+      this.event(service, { type: 'hold_start', message: 'requests wait: no backend can take them now' });
+      return;
+    }
+    const forMs = Math.round(performance.now() - stats.since);
+    this.event(service, {
+      type: 'hold_end',
+      message: `no request waits any more (held ${forMs}ms: ${stats.served} went to a backend, ${stats.timedOut} timed out, longest wait ${Math.round(stats.longestMs)}ms)`,
+      details: { forMs, served: stats.served, timedOut: stats.timedOut, longestWaitMs: Math.round(stats.longestMs) },
+    });
   }
 
   private recordOutcome(svc: ServiceTable, pool: PoolTable, up: Upstream, ok: boolean, reason: string): void {

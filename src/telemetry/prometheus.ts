@@ -1,4 +1,4 @@
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ByPool } from './by-pool.js';
 import { histogramText } from './exposition.js';
 import type { HistogramSeries } from './exposition.js';
@@ -44,6 +44,9 @@ export class PrometheusMetrics {
   private readonly now: () => number;
   private readonly upstreamErrors: Counter;
   private readonly retries: Counter;
+  private readonly holdWaiting: Gauge;
+  private readonly holdWait: Histogram;
+  private readonly holdTimeouts: Counter;
   private readonly healthChecks: Counter;
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
@@ -107,6 +110,25 @@ export class PrometheusMetrics {
       labelNames: ['service', 'pool', 'backend'],
       registers,
     });
+    this.holdWaiting = new Gauge({
+      name: 'turnout_hold_waiting',
+      help: 'Requests waiting for a backend right now (hold queue), by service.',
+      labelNames: ['service'],
+      registers,
+    });
+    this.holdWait = new Histogram({
+      name: 'turnout_hold_wait_seconds',
+      help: 'How long requests waited for a backend before going to one or timing out, by service.',
+      labelNames: ['service'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    });
+    this.holdTimeouts = new Counter({
+      name: 'turnout_hold_timeouts_total',
+      help: 'Requests that waited for a backend until hold.timeout and got an error answer, by service.',
+      labelNames: ['service'],
+      registers,
+    });
     this.adminRequests = new Counter({
       name: 'turnout_admin_requests_total',
       help: 'Admin API calls by route and status code.',
@@ -165,6 +187,15 @@ export class PrometheusMetrics {
       }
       c.inc();
     }
+  }
+
+  onHoldWaiting(service: string, waiting: number): void {
+    this.holdWaiting.labels(service).set(waiting);
+  }
+
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void {
+    this.holdWait.labels(service).observe(waitedMs / 1000);
+    if (timedOut) this.holdTimeouts.labels(service).inc();
   }
 
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {

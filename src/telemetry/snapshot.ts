@@ -31,6 +31,8 @@ export interface ServiceTraffic {
   readonly name: string;
   readonly split: Readonly<Record<string, number>>;
   readonly rps: number;
+  /** Requests waiting for a backend right now (hold queue). */
+  readonly waiting: number;
   readonly pools: readonly PoolTraffic[];
 }
 
@@ -46,7 +48,7 @@ const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
 /** One traffic snapshot (for `/v1/stream` and the dashboard): per service, pool and backend. */
 export function trafficSnapshot(
   source: TelemetrySource,
-  telemetry: Pick<TrafficWindows, 'poolWindow' | 'backendWindow'>,
+  telemetry: Pick<TrafficWindows, 'poolWindow' | 'backendWindow'> & { holdWaiting(service: string): number },
   nowMs: number,
 ): TrafficSnapshot {
   const services: ServiceTraffic[] = [];
@@ -85,7 +87,7 @@ export function trafficSnapshot(
         backends,
       };
     });
-    services.push({ name, split, rps: round(svcRps), pools: poolOut });
+    services.push({ name, split, rps: round(svcRps), waiting: telemetry.holdWaiting(name), pools: poolOut });
   });
   return { time: new Date(nowMs).toISOString(), revision: source.revision, windowSeconds: w, services };
 }

@@ -19,6 +19,7 @@ export class Telemetry {
   private readonly now: () => number;
   private readonly prometheus: PrometheusMetrics;
   private readonly traffic = new TrafficWindows();
+  private readonly waiting = new Map<string, number>();
 
   constructor(opts: TelemetryOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -43,6 +44,23 @@ export class Telemetry {
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
     this.prometheus.onUpstreamFailure(service, pool, backendId, reason, retried);
+  }
+
+  /** Requests waiting for a backend in `service` now (the hold queue). */
+  onHoldWaiting(service: string, waiting: number): void {
+    this.prometheus.onHoldWaiting(service, waiting);
+    if (waiting === 0) this.waiting.delete(service);
+    else this.waiting.set(service, waiting);
+  }
+
+  /** A request that waited went to a backend, or timed out. */
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void {
+    this.prometheus.onHoldDone(service, waitedMs, timedOut);
+  }
+
+  /** Requests waiting in `service`'s hold queue now (the live views). */
+  holdWaiting(service: string): number {
+    return this.waiting.get(service) ?? 0;
   }
 
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {

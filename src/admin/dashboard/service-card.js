@@ -158,7 +158,10 @@ function updateCard(card, svc) {
   const colours = poolColours(pools);
   /** @param {string} pool */
   const colour = (pool) => colours.get(pool) || '';
-  card.rps.textContent = fmtRps(svc.rps) + ' rps';
+  // Requests held for a backend (hold queue) show next to the rate while there are any.
+  const waiting = num(svc.waiting);
+  card.rps.textContent = fmtRps(svc.rps) + ' rps' + (waiting > 0 ? ' · ' + waiting + ' waiting' : '');
+  card.rps.classList.toggle('svc-waiting', waiting > 0);
 
   // split bar + legend
   const total = pools.reduce((s, p) => s + num(p.split), 0);
