@@ -55,7 +55,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   const proxy = new ProxyServer({
     listen: config.listen,
     tables: runtime,
-    observer: runtime,
+    observer: runtime.observer,
     logger: logger.child({ component: 'access' }),
     accessLog: config.log.access,
     accessSample: config.log.accessSample,

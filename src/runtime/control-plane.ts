@@ -162,7 +162,7 @@ export class ControlPlane {
       nowMs: now,
       actor: opts.actor,
       force: opts.force ?? false,
-      healthOk: (service, id) => this.runtime.healthOk(service, id),
+      local: (service, id) => this.runtime.local(service, id),
     });
     if (opts.dryRun === true) return result;
     try {

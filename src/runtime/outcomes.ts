@@ -1,0 +1,59 @@
+import { PROXY_ERROR_STATUS } from '../errors.js';
+import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
+import type { PoolTable, ProxyObserver, ServiceTable, Upstream } from '../proxy/index.js';
+import type { RuntimeContext } from './context.js';
+import type { Outliers } from './outliers.js';
+
+/**
+ * The proxy's observer: relays every outcome to telemetry, feeds outlier detection, and turns
+ * exhausted retries into events (at most one a second per service, so an outage does not turn the
+ * event log into a request log).
+ */
+export class OutcomeRelay implements ProxyObserver {
+  private readonly retryEventAt = new Map<string, number>();
+  private readonly retryEventsSuppressed = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: RuntimeContext,
+    private readonly outliers: Outliers,
+  ) {}
+
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number): void {
+    this.ctx.telemetry?.onResponse(svc.name, pool.name, up, up.id, status, durationMs);
+    if (status === 499) return; // the client left: says nothing about the backend
+    this.record(up, status < 500, status >= 500 ? `status ${status}` : '');
+  }
+
+  onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void {
+    this.ctx.telemetry?.onUpstreamFailure(svc.name, pool.name, up.id, reason, retried);
+    this.record(up, false, reason);
+  }
+
+  onProxyError(svc: ServiceTable | undefined, pool: PoolTable | undefined, code: ProxyErrorCode, durationMs: number): void {
+    this.ctx.telemetry?.onProxyError(svc?.name ?? '', pool?.name ?? '', PROXY_ERROR_STATUS[code], durationMs);
+  }
+
+  onRetriesExhausted(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure): void {
+    const now = this.ctx.now();
+    const last = this.retryEventAt.get(svc.name) ?? 0;
+    if (now - last < 1000) {
+      this.retryEventsSuppressed.set(svc.name, (this.retryEventsSuppressed.get(svc.name) ?? 0) + 1);
+      return;
+    }
+    const suppressed = this.retryEventsSuppressed.get(svc.name) ?? 0;
+    this.retryEventAt.set(svc.name, now);
+    this.retryEventsSuppressed.set(svc.name, 0);
+    this.ctx.event(svc.name, {
+      type: 'retries_exhausted',
+      pool: pool.name,
+      backend: up.id,
+      message: `request failed after its retry: ${reason} on ${up.id}${suppressed > 0 ? ` (and ${suppressed} more in the last second)` : ''}`,
+      details: { reason, suppressed },
+    });
+  }
+
+  private record(up: Upstream, ok: boolean, reason: string): void {
+    const e = this.ctx.backends.ofUpstream(up);
+    if (e !== undefined) this.outliers.record(e, ok, reason);
+  }
+}
