@@ -131,13 +131,7 @@ export class Drains {
       this.ctx.telemetry?.forget(up);
       void up.destroy();
       if (event !== undefined) {
-        this.ctx.event(event.service, {
-          type: 'drain_end',
-          pool: event.pool,
-          backend: up.id,
-          message: inFlight === 0 ? 'drained: no request in flight; backend removed' : `drain deadline passed with ${inFlight} in flight; backend removed`,
-          details: { inFlight, started: up.started },
-        });
+        this.ended(event.service, event.pool, up, inFlight);
         this.ctx.signal('removed', event.service, up.id);
       }
     };
@@ -146,6 +140,17 @@ export class Drains {
     this.retired.set(up, timer);
     up.onIdle = finish;
     if (up.inFlight === 0) setImmediate(finish);
+  }
+
+  /** The drain_end event of a backend leaving with `inFlight` requests still on it. */
+  ended(service: string, pool: string, up: Upstream, inFlight: number): void {
+    this.ctx.event(service, {
+      type: 'drain_end',
+      pool,
+      backend: up.id,
+      message: inFlight === 0 ? 'drained: no request in flight; backend removed' : `drain deadline passed with ${inFlight} in flight; backend removed`,
+      details: { inFlight, started: up.started },
+    });
   }
 
   /** Upstreams retired and not yet destroyed (their requests still count as in flight here). */

@@ -96,10 +96,6 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     return Object.hasOwn(this.config.services, name) ? this.config.services[name] : undefined;
   }
 
-  serviceConfig(name: string): ServiceConfig | undefined {
-    return this.settings(name);
-  }
-
   /**
    * Applies a stored state: creates upstreams for new backends, closes removed ones, starts drains,
    * syncs health checks, and swaps in a new table before returning.
@@ -152,8 +148,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
       const next = this.settings(e.service);
       if (next === undefined) {
         // The service left the config: out of the table with this rebuild, its requests finish.
-        this.backends.delete(e);
-        this.drains.retire(e.upstream, this.now() + e.settings.drainTimeoutMs, { service: e.service, pool: e.pool });
+        this.retireEntry(e);
         continue;
       }
       const before = prev.services[e.service] ?? next;
@@ -166,7 +161,8 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
       }
       e.settings = next;
     }
-    this.state = state;
+    // A newer state may have arrived from the store while the probes ran.
+    if (this.state === undefined || state.revision >= this.state.revision) this.state = state;
     this.syncServices(dirty);
     this.checks.sync();
     this.rebuild(dirty);
@@ -204,12 +200,17 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
       if (!names.has(e.service) || seen.has(e.key)) continue;
       if (this.settings(e.service) === undefined || state.services[e.service] === undefined) {
         // Its service is gone: let what it serves finish rather than cut it.
-        this.backends.delete(e);
-        this.drains.retire(e.upstream, this.now() + e.settings.drainTimeoutMs, { service: e.service, pool: e.pool });
+        this.retireEntry(e);
       } else {
         this.dropEntry(e, 'removed');
       }
     }
+  }
+
+  /** Its service is gone: out of the table with the next rebuild, what it serves finishes. */
+  private retireEntry(e: BackendEntry): void {
+    this.backends.delete(e);
+    this.drains.retire(e.upstream, this.now() + e.settings.drainTimeoutMs, { service: e.service, pool: e.pool });
   }
 
   private createEntry(service: string, pool: string, record: BackendRecord, settings: ServiceConfig): BackendEntry {
@@ -220,18 +221,8 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
 
   private dropEntry(entry: BackendEntry, why: string): void {
     this.backends.delete(entry);
-    const inFlight = entry.upstream.inFlight;
-    if (entry.record.state === 'draining') {
-      this.event(entry.service, {
-        type: 'drain_end',
-        pool: entry.pool,
-        backend: entry.record.id,
-        message: inFlight === 0 ? 'drained: no request in flight; backend removed' : `drain deadline passed with ${inFlight} in flight; backend removed`,
-        details: { inFlight, started: entry.upstream.started },
-      });
-    } else {
-      this.log.debug({ service: entry.service, backend: entry.record.id, why }, 'backend dropped');
-    }
+    if (entry.record.state === 'draining') this.drains.ended(entry.service, entry.pool, entry.upstream, entry.upstream.inFlight);
+    else this.log.debug({ service: entry.service, backend: entry.record.id, why }, 'backend dropped');
     entry.upstream.onIdle = undefined;
     this.telemetry?.forget(entry.upstream);
     void entry.upstream.destroy();
