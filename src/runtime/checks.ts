@@ -1,3 +1,4 @@
+import type { ServiceConfig } from '../config/index.js';
 import { HealthChecker, observe } from '../health/index.js';
 import type { CheckTarget, ProbeResult } from '../health/index.js';
 import type { BackendEntry } from './backends.js';
@@ -34,13 +35,14 @@ export class Checks {
    * pass counts as healthy (like Envoy's cluster warming). Backends registered later must pass
    * `healthyThreshold` checks.
    */
-  async warm(entries: Iterable<BackendEntry>, why: string): Promise<void> {
+  async warm(entries: Iterable<BackendEntry>, why: string, settingsOf: (e: BackendEntry) => ServiceConfig = (e) => e.settings): Promise<void> {
     const work: Promise<void>[] = [];
     for (const e of entries) {
-      const hc = e.settings.healthCheck;
+      const settings = settingsOf(e);
+      const hc = settings.healthCheck;
       if (hc === undefined) continue;
       work.push(
-        this.checker.probe({ key: e.key, url: e.record.url, settings: hc, rejectUnauthorized: e.settings.rejectUnauthorized }).then((r) => {
+        this.checker.probe({ key: e.key, url: e.record.url, settings: hc, rejectUnauthorized: settings.rejectUnauthorized }).then((r) => {
           e.check = r.passed ? { health: 'healthy', passes: hc.healthyThreshold, fails: 0 } : { health: 'unknown', passes: 0, fails: 1 };
           this.ctx.event(e.service, {
             type: 'health',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ServiceConfig } from '../config/index.js';
+import type { Config, ServiceConfig } from '../config/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import type { BackendSet } from './backends.js';
 import type { ServiceEvent } from './events.js';
@@ -24,5 +24,23 @@ export interface RuntimeContext {
   signal(kind: RuntimeSignal, service: string, id: string): void;
 }
 
+/** Asks the control plane to remove a drained backend; resolves false when it must wait (others in the fleet still serve it). */
+export type RemoveBackend = (service: string, pool: string, id: string, atDeadline: boolean) => Promise<boolean>;
+
 /** Node timers overflow past 2^31-1 ms (about 24.8 days) and would fire at once: cap and re-arm. */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+export interface RuntimeOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /**
+   * Asks the control plane to remove a drained backend (a write through the store). Resolves
+   * false when it must wait (other fleet instances still have requests on it).
+   */
+  readonly removeBackend?: RemoveBackend;
+  /** Metrics and live windows; the runtime forwards what the proxy reports. */
+  readonly telemetry?: Telemetry;
+}
+

@@ -1,10 +1,7 @@
 import type { Upstream } from '../proxy/index.js';
 import type { BackendEntry } from './backends.js';
 import { MAX_TIMER_MS } from './context.js';
-import type { RuntimeContext } from './context.js';
-
-/** Asks the control plane to remove a drained backend; resolves false when it must wait (others in the fleet still serve it). */
-export type RemoveBackend = (service: string, pool: string, id: string, atDeadline: boolean) => Promise<boolean>;
+import type { RemoveBackend, RuntimeContext } from './context.js';
 
 /**
  * Drains: a backend in `draining` gets no new requests (the table leaves it out), its idle sockets

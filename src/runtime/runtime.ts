@@ -6,12 +6,11 @@ import { healthAllows } from '../model/index.js';
 import type { BackendRecord, LocalFacts, StateSnapshot } from '../model/index.js';
 import type { ProxyObserver, RoutingTable } from '../proxy/index.js';
 import type { PoolLive, Telemetry, TelemetrySource } from '../telemetry/index.js';
-import { BackendSet, factsOf, upstreamFor, upstreamOptionsDiffer } from './backends.js';
+import { BackendSet, upstreamFor, upstreamOptionsDiffer } from './backends.js';
 import type { BackendEntry } from './backends.js';
 import { Checks } from './checks.js';
-import type { RuntimeContext, RuntimeSignal } from './context.js';
+import type { RemoveBackend, RuntimeContext, RuntimeOptions, RuntimeSignal } from './context.js';
 import { Drains } from './drain.js';
-import type { RemoveBackend } from './drain.js';
 import { EventLog } from './events.js';
 import type { ServiceEvent } from './events.js';
 import { OutcomeRelay } from './outcomes.js';
@@ -23,19 +22,7 @@ import type { BackendView } from './views.js';
 
 export type { BackendView } from './views.js';
 
-export interface RuntimeOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly now?: () => number;
-  readonly random?: () => number;
-  /**
-   * Asks the control plane to remove a drained backend (a write through the store). Resolves
-   * false when it must wait (other fleet instances still have requests on it).
-   */
-  readonly removeBackend?: RemoveBackend;
-  /** Metrics and live windows; the runtime forwards what the proxy reports. */
-  readonly telemetry?: Telemetry;
-}
+export type { RuntimeOptions } from './context.js';
 
 /**
  * Wires stored state, the served config and local facts (health, ejection, drain, slow start) into
@@ -136,10 +123,9 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
         for (const rec of p.backends) toWarm.push(this.backends.get(name, rec.id) ?? this.createEntry(name, pool, rec, settings));
       }
     }
-    // Probed with the new check while the old settings (no check) still decide their eligibility.
+    // Probed with the new settings while the old ones (no check) still decide their eligibility.
     const gaining = [...this.backends.values()].filter((e) => gainCheck.includes(e.service));
-    for (const e of gaining) e.settings = { ...e.settings, healthCheck: config.services[e.service]?.healthCheck };
-    await this.checks.warm([...toWarm, ...gaining], 'reload');
+    await this.checks.warm([...toWarm, ...gaining], 'reload', (e) => config.services[e.service] ?? e.settings);
     if (this.closed) return;
 
     this.config = config;
@@ -241,9 +227,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
 
   /** Local facts of a backend for the eligible-backend rule on split changes (model). */
   local(service: string, id: string): LocalFacts {
-    const e = this.backends.get(service, id);
-    const checked = this.settings(service)?.healthCheck !== undefined;
-    return e === undefined ? { health: 'unknown', checked, ejected: false } : { ...factsOf(e, this.now()), checked };
+    return this.views.local(service, id);
   }
 
   /** Health as far as taking traffic goes: healthy, or unknown when the service has no check. */

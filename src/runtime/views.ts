@@ -1,6 +1,6 @@
 import { slowStartWeight } from '../balancer/index.js';
 import { healthAllows, isEligible } from '../model/index.js';
-import type { BackendRecord, Health, StateSnapshot } from '../model/index.js';
+import type { BackendRecord, Health, LocalFacts, StateSnapshot } from '../model/index.js';
 import type { BackendLive, PoolLive } from '../telemetry/index.js';
 import { factsOf } from './backends.js';
 import type { BackendEntry } from './backends.js';
@@ -42,6 +42,13 @@ export class Views {
       ejected: false,
       inFlight: e?.upstream.inFlight ?? 0,
     };
+  }
+
+  /** Local facts of a backend (unknown and not ejected when this instance does not know it). */
+  local(service: string, id: string): LocalFacts {
+    const e = this.ctx.backends.get(service, id);
+    const checked = this.ctx.settings(service)?.healthCheck !== undefined;
+    return e === undefined ? { health: 'unknown', checked, ejected: false } : { ...factsOf(e, this.ctx.now()), checked };
   }
 
   of(e: BackendEntry): BackendView {
