@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import pino from 'pino';
@@ -6,27 +5,16 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { startTurnout } from '../../src/app.js';
 import type { Turnout } from '../../src/app.js';
 import { loadConfigFile } from '../../src/config/index.js';
-import { READ_TOKEN, TOKEN, api, apiAs } from '../helpers/api.js';
+import { READ_TOKEN, api, apiAs } from '../helpers/api.js';
 import { startBackend } from '../helpers/backends.js';
 import { clientAgent, get, steadyLoad } from '../helpers/http.js';
 import { accepts, freePort, tempDir, writeYaml } from '../helpers/serve.js';
+import { hasOpenssl, makeCert } from '../helpers/tls.js';
+import { testDocument } from '../helpers/turnout.js';
 
-/** A document for `dir/turnout.yaml`: memory store, ephemeral admin port, the test tokens. */
+/** A document for `dir/turnout.yaml`: the test defaults (memory store, ephemeral admin port, the test tokens) with `listen` and `services`. */
 function doc(listen: Record<string, unknown>, services: Record<string, unknown>): Record<string, unknown> {
-  return {
-    listen: { host: '127.0.0.1', ...listen },
-    admin: {
-      host: '127.0.0.1',
-      port: 0,
-      tokens: [
-        { name: 'ci', token: TOKEN, scope: 'write' },
-        { name: 'viewer', token: READ_TOKEN, scope: 'read' },
-      ],
-    },
-    state: { store: 'memory' },
-    log: { level: 'silent' },
-    services,
-  };
+  return testDocument({ listen: { host: '127.0.0.1', ...listen }, services });
 }
 
 /** Turnout in this process, started from a file it reloads from. */
@@ -161,28 +149,6 @@ describe('reload in one process', () => {
     expect(ok.headers.get('etag')).toBe(`"${revision}"`);
   });
 });
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A self-signed P-256 certificate for 127.0.0.1 written to `certFile`/`keyFile` (as test/proxy/https.test.ts makes them). */
-function makeCert(certFile: string, keyFile: string, cn: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${cn}`,
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'pipe' },
-  );
-}
 
 /** The subject CN of the certificate a new TLS connection to `port` is shown. */
 function peerCn(port: number): Promise<string> {
