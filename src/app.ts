@@ -24,7 +24,7 @@ export interface Turnout {
   readonly proxyUrl: string;
   readonly adminUrl: string;
   /** Reads the config file again and applies it (SIGHUP, `POST /v1/config/reload`). */
-  reload(): Promise<ReloadAnswer>;
+  reload(opts?: { readonly dryRun: boolean }): Promise<ReloadAnswer>;
   /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
   stop(timeoutMs?: number): Promise<{ cutRequests: number; closedUpgrades: number }>;
 }
@@ -73,9 +73,9 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   try {
     let served = config;
     let reloader: Reloader | undefined;
-    const reload = (): Promise<ReloadAnswer> => {
+    const reload = (o: { readonly dryRun: boolean } = { dryRun: false }): Promise<ReloadAnswer> => {
       if (reloader === undefined) throw new Error('turnout is not started yet');
-      return reloader.reload();
+      return reloader.reload(o.dryRun);
     };
     admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload });
     await admin.listen({ host: config.admin.host, port: config.admin.port });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { diffConfig, keepUnchanged, loadConfigFile } from './config/index.js';
 import type { Config, ConfigChange } from './config/index.js';
 import { ConfigError, ConfigInvalidError, ConflictError } from './errors.js';
+import type { StateSnapshot } from './model/index.js';
 import type { ProxyServer } from './proxy/index.js';
 import type { ControlPlane } from './runtime/index.js';
 
@@ -12,6 +13,8 @@ import type { ControlPlane } from './runtime/index.js';
 export interface ReloadAnswer {
   readonly revision: number;
   readonly changes: readonly ConfigChange[];
+  /** `?dryRun=true`: the file was checked and compared, nothing applied. */
+  readonly dryRun?: boolean;
 }
 
 export interface ReloaderOptions {
@@ -50,13 +53,14 @@ export class Reloader {
     if (t !== undefined) this.tlsPrint = fingerprint(readFileSync(t.certFile), readFileSync(t.keyFile));
   }
 
-  reload(): Promise<ReloadAnswer> {
-    const run = this.chain.then(() => this.reloadNow());
+  /** With `dryRun`, checks the file and answers the changes it would make, applying nothing. */
+  reload(dryRun = false): Promise<ReloadAnswer> {
+    const run = this.chain.then(() => this.reloadNow(dryRun));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async reloadNow(): Promise<ReloadAnswer> {
+  private async reloadNow(dryRun: boolean): Promise<ReloadAnswer> {
     const { file, control, proxy, logger } = this.opts;
     if (file === undefined) throw new ConflictError('this turnout was not started from a config file: nothing to reload');
     let next: Config;
@@ -93,6 +97,7 @@ export class Reloader {
       }
     }
 
+    if (dryRun) return { revision: control.current.revision, changes: applied, dryRun: true };
     const prevListen = this.served.listen;
     let address: { host: string; port: number } | undefined;
     if (served.listen.host !== prevListen.host || served.listen.port !== prevListen.port) {
@@ -105,7 +110,15 @@ export class Reloader {
         throw new ConflictError(`listen: cannot listen on ${served.listen.host}:${served.listen.port}: ${(err as Error).message}; nothing was changed`);
       }
     }
-    const state = await control.reconfigure(served);
+    let state: StateSnapshot;
+    try {
+      state = await control.reconfigure(served);
+    } catch (err) {
+      // The store refused the write: put the listener back where it was, so nothing changed.
+      if (address !== undefined) await proxy.rebind(prevListen.host, prevListen.port).catch(() => undefined);
+      proxy.updateListen(prevListen);
+      throw err;
+    }
     proxy.updateListen(served.listen);
     if (tlsFiles !== undefined && tlsPrint !== this.tlsPrint) proxy.reloadTls(tlsFiles.certFile, tlsFiles.keyFile);
     this.tlsPrint = tlsPrint;

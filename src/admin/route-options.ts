@@ -17,7 +17,7 @@ export interface AdminOptions {
   /** Readiness: false once shutdown began. */
   readonly isReady: () => boolean;
   /** Reads the config file again and applies it; absent when this process cannot reload. */
-  readonly reload?: () => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[] }>;
+  readonly reload?: (opts: { readonly dryRun: boolean }) => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[]; readonly dryRun?: boolean }>;
   /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
   readonly streamIntervalMs?: number;
 }

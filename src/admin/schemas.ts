@@ -196,8 +196,8 @@ export const ConfigChangeSchema = Type.Object(
 export const ReloadResponse = Type.Object({
   revision: Revision,
   changes: Type.Array(ConfigChangeSchema, { description: 'empty when the file gives the config being served' }),
+  dryRun: Type.Optional(Type.Boolean({ description: 'the file was checked and compared, nothing applied' })),
 });
-export const ReloadQuery = Type.Object({}, { additionalProperties: false });
 
 /** The error answers every /v1 route may give. */
 export const ErrorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
@@ -208,6 +208,8 @@ export const BackendParams = Type.Object({ svc: Name, pool: Name, id: Name });
 export const RolloutActionParams = Type.Object({ svc: Name, action: Type.Union(['pause', 'resume', 'promote', 'abort'].map((a) => Type.Literal(a))) });
 
 const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
+export const ReloadQuery = Type.Object({ dryRun: Type.Optional(BoolQuery) }, { additionalProperties: false });
+export type ReloadQueryT = Static<typeof ReloadQuery>;
 export const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export const FlipQuery = Type.Object(
   { dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')) },

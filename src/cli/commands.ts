@@ -111,11 +111,11 @@ export const CLIENT_COMMANDS: readonly Command[] = [
   }),
   defineCommand({
     name: 'reload',
-    usage: 'turnout reload                                      apply the config file again (services, settings, listener)',
+    usage: 'turnout reload [--dry-run]                          apply the config file again (services, settings, listener)',
     positionals: [],
-    options: {},
-    async run({ client }) {
-      return { answer: (await client.call<ReloadAnswer>('POST', '/v1/config/reload')).body };
+    options: { 'dry-run': WRITE_OPTIONS['dry-run'] },
+    async run({ values, client }) {
+      return { answer: (await client.call<ReloadAnswer>('POST', `/v1/config/reload${writeQuery(values)}`)).body };
     },
     format: formatReload,
   }),

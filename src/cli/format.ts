@@ -37,11 +37,12 @@ function summarize(v: unknown): string {
 
 /** `config reloaded (revision 7): 2 changes` and one line per change; an unchanged file says so. */
 export function formatReload(a: ReloadAnswer): string {
-  if (a.changes.length === 0) return `config reloaded (revision ${a.revision}): nothing changed`;
+  const done = a.dryRun === true ? '(dry run) config checked, nothing applied' : 'config reloaded';
+  if (a.changes.length === 0) return `${done} (revision ${a.revision}): nothing changed`;
   const lines = a.changes.map((c) => {
     const where = [c.service, c.path].filter((x) => x !== undefined).join(' ');
     const fromTo = c.path === undefined ? '' : `: ${JSON.stringify(c.from ?? null)} → ${JSON.stringify(c.to ?? null)}`;
     return `  ${c.kind.replace(/_/g, ' ')} ${where}${fromTo}`;
   });
-  return `config reloaded (revision ${a.revision}): ${a.changes.length} change${a.changes.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
+  return `${done} (revision ${a.revision}): ${a.changes.length} change${a.changes.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
 }

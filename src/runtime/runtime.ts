@@ -129,7 +129,8 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     if (this.closed) return;
 
     this.config = config;
-    const dirty = new Set<string>([...Object.keys(prev.services), ...Object.keys(config.services)]);
+    // Services whose settings object is the same (keepUnchanged) keep their compiled table.
+    const dirty = new Set([...Object.keys(prev.services), ...Object.keys(config.services)].filter((n) => prev.services[n] !== config.services[n]));
     for (const e of [...this.backends.values()]) {
       const next = this.settings(e.service);
       if (next === undefined) {

@@ -122,7 +122,7 @@ describe('reload in one process', () => {
     expect((await get(`${t.proxyUrl}/`, { headers: { 'x-big': 'x'.repeat(2000) } })).status).toBe(431);
   });
 
-  test('API: 400 config_invalid with the key paths, 409 for a key only a restart applies, 403 for a read token; nothing changed', async () => {
+  test('API: 400 config_invalid with the key paths, 409 for a key only a restart applies, 403 for a read token, 412 on a stale If-Match, ?dryRun=true; nothing changed', async () => {
     const dir = await tempDir();
     const b = await startBackend('web-1');
     const { t, write } = await startFromFile(dir, doc({ port: 0 }, { web: web(b.url) }));
@@ -141,8 +141,14 @@ describe('reload in one process', () => {
     expect(restart.status).toBe(409);
     expect(restart.body.error.message).toContain('admin.port');
 
-    await write(doc({ port: 0 }, { web: web(b.url) }));
+    await write(doc({ port: 0 }, { web: web(b.url, { sticky: true }) }));
     expect((await apiAs(t, READ_TOKEN, 'POST', '/v1/config/reload')).status).toBe(403);
+    expect((await api(t, 'POST', '/v1/config/reload', undefined, { 'if-match': `"${revision + 1}"` })).status).toBe(412);
+    const dry = await api(t, 'POST', '/v1/config/reload?dryRun=true');
+    expect(dry.body).toEqual({ revision, changes: [{ kind: 'setting_changed', service: 'web', path: 'sticky', from: false, to: true }], dryRun: true });
+    expect(t.config.services.web?.sticky).toBe(false);
+
+    await write(doc({ port: 0 }, { web: web(b.url) }));
     const ok = await api(t, 'POST', '/v1/config/reload');
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ revision, changes: [] });
