@@ -4,6 +4,8 @@ import { buildAdminApp } from './admin/index.js';
 import { RolloutController } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ProxyServer } from './proxy/index.js';
+import { Reloader } from './reload.js';
+import type { ReloadAnswer } from './reload.js';
 import { ControlPlane, Runtime } from './runtime/index.js';
 import { createStore } from './store/index.js';
 import type { StateStore } from './store/index.js';
@@ -18,8 +20,11 @@ export interface Turnout {
   readonly store: StateStore;
   readonly telemetry: Telemetry;
   readonly rollouts: RolloutController;
+  /** Changes when a reload moves the listener. */
   readonly proxyUrl: string;
   readonly adminUrl: string;
+  /** Reads the config file again and applies it (SIGHUP, `POST /v1/config/reload`). */
+  reload(opts?: { readonly dryRun: boolean }): Promise<ReloadAnswer>;
   /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
   stop(timeoutMs?: number): Promise<{ cutRequests: number; closedUpgrades: number }>;
 }
@@ -28,6 +33,10 @@ export interface StartOptions {
   readonly resetState?: boolean;
   readonly logger: Logger;
   readonly store?: StateStore;
+  /** The file the config came from, read again by a reload (none: a reload is refused). */
+  readonly configFile?: string;
+  /** The config as the file gave it, before `serve` added tokens from the environment (default: `config`). */
+  readonly fileConfig?: Config;
 }
 
 /**
@@ -55,7 +64,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   const proxy = new ProxyServer({
     listen: config.listen,
     tables: runtime,
-    observer: runtime,
+    observer: runtime.observer,
     logger: logger.child({ component: 'access' }),
     accessLog: config.log.access,
     accessSample: config.log.accessSample,
@@ -63,19 +72,42 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   runtime.on('table', () => proxy.tableChanged());
   let admin: FastifyInstance | undefined;
   try {
-    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready });
+    let served = config;
+    let reloader: Reloader | undefined;
+    const reload = (o: { readonly dryRun: boolean } = { dryRun: false }): Promise<ReloadAnswer> => {
+      if (reloader === undefined) throw new Error('turnout is not started yet');
+      return reloader.reload(o.dryRun);
+    };
+    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload });
     await admin.listen({ host: config.admin.host, port: config.admin.port });
     const addr = await proxy.listen();
     ready = true;
     rollouts.start();
     const a = admin.server.address();
     const adminUrl = typeof a === 'object' && a !== null ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : String(a);
-    const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-    const proxyUrl = `${config.listen.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${addr.port}`;
+    const urlOf = (a: { host: string; port: number }): string => {
+      const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+      return `${config.listen.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${a.port}`;
+    };
+    let proxyUrl = urlOf(addr);
+    reloader = new Reloader({
+      file: opts.configFile,
+      fileConfig: opts.fileConfig ?? config,
+      served: config,
+      control,
+      proxy,
+      logger: logger.child({ component: 'reload' }),
+      onApplied: (next, moved) => {
+        served = next;
+        if (moved !== undefined) proxyUrl = urlOf(moved);
+      },
+    });
     const adminInstance = admin;
     let stopping: Promise<{ cutRequests: number; closedUpgrades: number }> | undefined;
     return {
-      config,
+      get config() {
+        return served;
+      },
       proxy,
       admin: adminInstance,
       runtime,
@@ -83,9 +115,12 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       store,
       telemetry,
       rollouts,
-      proxyUrl,
+      get proxyUrl() {
+        return proxyUrl;
+      },
       adminUrl,
-      stop(timeoutMs = config.shutdownTimeoutMs) {
+      reload,
+      stop(timeoutMs = served.shutdownTimeoutMs) {
         stopping ??= (async () => {
           ready = false;
           rollouts.stop();

@@ -81,6 +81,13 @@ export const PROXY_ERROR_STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   no_route: 404,
 };
 
+/** A reload's config file is invalid: 400 with the key-path problems start-up gives; nothing changed. */
+export class ConfigInvalidError extends TurnoutError {
+  constructor(message: string, problems: readonly string[]) {
+    super('config_invalid', 400, message, { details: [...problems] });
+  }
+}
+
 /** A config file turnout cannot run on, with every problem found (`turnout serve` exits 2). */
 export class ConfigError extends Error {
   readonly file: string;

@@ -8,6 +8,7 @@ import { backendRoutes } from './backend-routes.js';
 import { dashboardRoute } from './dashboard-route.js';
 import { docsRoutes } from './docs-routes.js';
 import { adminErrorHandler, adminNotFoundHandler } from './error-handler.js';
+import { configRoutes } from './config-routes.js';
 import { fleetRoute } from './fleet-route.js';
 import { historyRoutes } from './history-routes.js';
 import { metricsRoute } from './metrics-route.js';
@@ -28,7 +29,7 @@ declare module 'fastify' {
 const BODY_LIMIT = 1024 * 1024;
 
 /** Every route of the admin listener, one plugin per resource, each registered the same way. */
-const ROUTES = [probeRoutes, docsRoutes, dashboardRoute, metricsRoute, serviceRoutes, historyRoutes, backendRoutes, rolloutRoutes, fleetRoute, streamRoute];
+const ROUTES = [probeRoutes, docsRoutes, dashboardRoute, metricsRoute, serviceRoutes, historyRoutes, backendRoutes, rolloutRoutes, configRoutes, fleetRoute, streamRoute];
 
 /**
  * The admin API: fastify, bearer tokens, schemas for every body, param, query and response. What
@@ -86,7 +87,7 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     telemetry.onAdminRequest(route, reply.statusCode);
   });
 
-  const routeOptions: RouteOptions = { ...opts, access: new StateAccess(config, opts.runtime, opts.control) };
+  const routeOptions: RouteOptions = { ...opts, access: new StateAccess(opts.runtime, opts.control) };
   for (const routes of ROUTES) await app.register(routes, routeOptions);
   await app.ready();
   return app;

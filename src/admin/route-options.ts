@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config, ConfigChange } from '../config/index.js';
 import type { RolloutController } from '../rollout/index.js';
 import type { ControlPlane, Runtime } from '../runtime/index.js';
 import type { StateStore } from '../store/index.js';
@@ -16,6 +16,8 @@ export interface AdminOptions {
   readonly logger: Logger;
   /** Readiness: false once shutdown began. */
   readonly isReady: () => boolean;
+  /** Reads the config file again and applies it; absent when this process cannot reload. */
+  readonly reload?: (opts: { readonly dryRun: boolean }) => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[]; readonly dryRun?: boolean }>;
   /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
   readonly streamIntervalMs?: number;
 }

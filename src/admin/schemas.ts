@@ -181,6 +181,24 @@ export const FleetResponse = Type.Object({
   instances: Type.Array(FleetInstanceSchema),
 });
 
+export const ConfigChangeSchema = Type.Object(
+  {
+    kind: Type.Union(['service_added', 'service_removed', 'setting_changed', 'listen_changed', 'shutdown_changed'].map((k) => Type.Literal(k)), {
+      description: 'what changed: a service added or removed, a per-service setting, a listener key, shutdown.timeout',
+    }),
+    service: Type.Optional(Type.String()),
+    path: Type.Optional(Type.String({ description: 'the key path as in the file, e.g. healthCheck.interval or listen.port' })),
+    from: Type.Optional(Type.Unknown()),
+    to: Type.Optional(Type.Unknown()),
+  },
+  { description: 'one change a reload applied' },
+);
+export const ReloadResponse = Type.Object({
+  revision: Revision,
+  changes: Type.Array(ConfigChangeSchema, { description: 'empty when the file gives the config being served' }),
+  dryRun: Type.Optional(Type.Boolean({ description: 'the file was checked and compared, nothing applied' })),
+});
+
 /** The error answers every /v1 route may give. */
 export const ErrorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
@@ -190,6 +208,8 @@ export const BackendParams = Type.Object({ svc: Name, pool: Name, id: Name });
 export const RolloutActionParams = Type.Object({ svc: Name, action: Type.Union(['pause', 'resume', 'promote', 'abort'].map((a) => Type.Literal(a))) });
 
 const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
+export const ReloadQuery = Type.Object({ dryRun: Type.Optional(BoolQuery) }, { additionalProperties: false });
+export type ReloadQueryT = Static<typeof ReloadQuery>;
 export const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export const FlipQuery = Type.Object(
   { dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')) },

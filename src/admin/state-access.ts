@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Config, ServiceConfig } from '../config/index.js';
+import type { ServiceConfig } from '../config/index.js';
 import { NotFoundError } from '../errors.js';
 import type { Command, ServiceRecord, StateSnapshot } from '../model/index.js';
 import type { ControlPlane, Runtime } from '../runtime/index.js';
@@ -24,7 +24,6 @@ export function sendState(reply: FastifyReply, revision: number, body: object, c
  */
 export class StateAccess {
   constructor(
-    private readonly config: Config,
     private readonly runtime: Runtime,
     private readonly control: ControlPlane,
   ) {}
@@ -42,7 +41,7 @@ export class StateAccess {
   private lookup(name: string, state: StateSnapshot): { svc: ServiceRecord; settings: ServiceConfig } {
     // Own properties only: "constructor" or "toString" are names nobody configured.
     const svc = Object.hasOwn(state.services, name) ? state.services[name] : undefined;
-    const settings = Object.hasOwn(this.config.services, name) ? this.config.services[name] : undefined;
+    const settings = this.runtime.settings(name);
     if (svc === undefined || settings === undefined) throw new NotFoundError(`service "${name}" does not exist`);
     return { svc, settings };
   }
@@ -51,7 +50,7 @@ export class StateAccess {
   services(): ServiceView[] {
     const state = this.control.current;
     return Object.keys(state.services)
-      .filter((name) => Object.hasOwn(this.config.services, name))
+      .filter((name) => this.runtime.settings(name) !== undefined)
       .map((name) => this.serviceView(name, state));
   }
 

@@ -3,9 +3,9 @@ import { ApiError } from './client.js';
 import type { AdminClient } from './client.js';
 import { UsageError, WRITE_OPTIONS, defineCommand, duration, wholeNumber, writeQuery } from './command.js';
 import type { Command } from './command.js';
-import { formatHistory, formatService, formatSplit } from './format.js';
+import { formatHistory, formatReload, formatService, formatSplit } from './format.js';
 import { runRollout } from './rollout.js';
-import type { BackendAnswer, BackendView, HistoryAnswer, ServiceAnswer, ServicesAnswer } from './views.js';
+import type { BackendAnswer, BackendView, HistoryAnswer, ReloadAnswer, ServiceAnswer, ServicesAnswer } from './views.js';
 import { watchStatus } from './watch.js';
 
 const enc = encodeURIComponent;
@@ -108,6 +108,16 @@ export const CLIENT_COMMANDS: readonly Command[] = [
       return { answer: (await client.call<HistoryAnswer>('GET', `/v1/services/${enc(positionals.SVC)}/history`)).body };
     },
     format: (a) => formatHistory(a.history),
+  }),
+  defineCommand({
+    name: 'reload',
+    usage: 'turnout reload [--dry-run]                          apply the config file again (services, settings, listener)',
+    positionals: [],
+    options: { 'dry-run': WRITE_OPTIONS['dry-run'] },
+    async run({ values, client }) {
+      return { answer: (await client.call<ReloadAnswer>('POST', `/v1/config/reload${writeQuery(values)}`)).body };
+    },
+    format: formatReload,
   }),
   defineCommand({
     name: 'rollout',

@@ -1,4 +1,4 @@
-import type { HistoryAnswer, ServiceView } from './views.js';
+import type { HistoryAnswer, ReloadAnswer, ServiceView } from './views.js';
 
 export function formatSplit(split: Readonly<Record<string, number>>): string {
   return Object.entries(split)
@@ -33,4 +33,16 @@ function summarize(v: unknown): string {
     return formatSplit(o as Record<string, number>);
   }
   return String(v);
+}
+
+/** `config reloaded (revision 7): 2 changes` and one line per change; an unchanged file says so. */
+export function formatReload(a: ReloadAnswer): string {
+  const done = a.dryRun === true ? '(dry run) config checked, nothing applied' : 'config reloaded';
+  if (a.changes.length === 0) return `${done} (revision ${a.revision}): nothing changed`;
+  const lines = a.changes.map((c) => {
+    const where = [c.service, c.path].filter((x) => x !== undefined).join(' ');
+    const fromTo = c.path === undefined ? '' : `: ${JSON.stringify(c.from ?? null)} → ${JSON.stringify(c.to ?? null)}`;
+    return `  ${c.kind.replace(/_/g, ' ')} ${where}${fromTo}`;
+  });
+  return `${done} (revision ${a.revision}): ${a.changes.length} change${a.changes.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
 }

@@ -42,6 +42,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     generatedToken = randomBytes(18).toString('base64url');
     tokens.push({ name: 'generated', token: generatedToken, scope: 'write' });
   }
+  const fileConfig = config;
   config = { ...config, admin: { ...config.admin, tokens } };
 
   const logger = createLogger(config.log.level);
@@ -54,7 +55,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     // Loaded only now: a bad config is refused without loading the data plane and admin API.
     const { startTurnout } = await import('../app.js');
-    turnout = await startTurnout(config, { logger, resetState: opts.resetState });
+    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig });
   } catch (err) {
     if (err instanceof StateFileError) {
       process.stderr.write(`turnout: ${err.message}\n`);
@@ -81,14 +82,23 @@ export async function serve(opts: ServeOptions): Promise<number> {
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      logger.info({ signal, inFlight: turnout.proxy.inFlight, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
-      void turnout.stop(config.shutdownTimeoutMs).then((cut) => {
+      const timeoutMs = turnout.config.shutdownTimeoutMs;
+      logger.info({ signal, inFlight: turnout.proxy.inFlight, timeoutMs }, 'shutting down: draining in-flight requests');
+      void turnout.stop(timeoutMs).then((cut) => {
         if (cut.cutRequests > 0 || cut.closedUpgrades > 0) logger.warn(cut, 'shutdown deadline: cut what was still open');
         logger.info(cut, 'stopped');
         logger.flush();
         resolve(0);
       });
     };
+    // SIGHUP: read the config file again; a refused reload is logged and the old config keeps serving.
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      turnout.reload().then(
+        (a) => logger.info({ signal: 'SIGHUP', revision: a.revision, changes: a.changes.length }, 'SIGHUP: config reloaded'),
+        (err: unknown) => logger.error({ signal: 'SIGHUP', err: (err as Error).message, details: (err as { details?: unknown }).details }, 'SIGHUP: reload refused; the config served is unchanged'),
+      );
+    });
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

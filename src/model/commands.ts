@@ -1,4 +1,6 @@
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import { isEligible } from './eligibility.js';
+import type { LocalFacts } from './eligibility.js';
 import { canarySplit, completeSplit, flipSplit, hasTwoDecimalsAtMost, sumBasisPoints, toBasisPoints } from './split.js';
 import { HISTORY_LIMIT, MAX_WEIGHT, SPLIT_HISTORY_LIMIT } from './types.js';
 import type { RolloutRecord } from './rollout.js';
@@ -33,8 +35,8 @@ export interface CommandContext {
   readonly actor: string;
   /** `?force=true`: skip the eligible-backend rule. */
   readonly force: boolean;
-  /** Local health of a backend: true when it may take traffic as far as health goes (healthy, or unknown without a check). */
-  readonly healthOk: (service: string, backendId: string) => boolean;
+  /** What this instance knows locally about a backend (health, ejection), for the eligible-backend rule. */
+  readonly local: (service: string, backendId: string) => LocalFacts;
 }
 
 export interface CommandResult {
@@ -63,9 +65,9 @@ function getBackend(pool: PoolRecord, service: string, poolName: string, id: str
   return b;
 }
 
-/** A pool may take a share only when it has a backend that can serve: active, weight > 0, health ok. */
-export function poolHasEligible(service: string, pool: PoolRecord, healthOk: CommandContext['healthOk']): boolean {
-  return pool.backends.some((b) => b.state === 'active' && b.weight > 0 && healthOk(service, b.id));
+/** A pool may take a share only when it has a backend that can serve (isEligible). */
+export function poolHasEligible(service: string, pool: PoolRecord, local: CommandContext['local']): boolean {
+  return pool.backends.some((b) => isEligible({ state: b.state, weight: b.weight, ...local(service, b.id) }));
 }
 
 function checkSplit(service: string, svc: ServiceRecord, split: Split, ctx: CommandContext): Record<string, number> {
@@ -79,7 +81,7 @@ function checkSplit(service: string, svc: ServiceRecord, split: Split, ctx: Comm
   const total = sumBasisPoints(full);
   if (total !== 10_000) throw new InvalidRequestError(`split must sum to 100, got ${total / 100}`);
   if (!ctx.force) {
-    const empty = pools.filter((p) => toBasisPoints(full[p] ?? 0) > 0 && !poolHasEligible(service, svc.pools[p] as PoolRecord, ctx.healthOk));
+    const empty = pools.filter((p) => toBasisPoints(full[p] ?? 0) > 0 && !poolHasEligible(service, svc.pools[p] as PoolRecord, ctx.local));
     if (empty.length > 0) {
       throw new ConflictError(`pool ${empty.map((p) => `"${p}"`).join(', ')} has no eligible backend; add or heal one, or use ?force=true`, {
         pools: empty,

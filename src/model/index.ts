@@ -5,3 +5,5 @@ export type { Command, CommandContext, CommandResult } from './commands.js';
 export { toBasisPoints, sumBasisPoints, completeSplit, flipSplit, canarySplit } from './split.js';
 export { decide, validateSteps, isActive as isRolloutActive, ACTIVE_ROLLOUT_STATES } from './rollout.js';
 export type { RolloutRecord, RolloutState, RolloutGates, RolloutDecision, GateReading, StepResult } from './rollout.js';
+export { healthAllows, isEligible } from './eligibility.js';
+export type { EligibilityFacts, LocalFacts } from './eligibility.js';

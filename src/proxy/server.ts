@@ -50,12 +50,12 @@ const HOLD_END_GRACE_MS = 1000;
  * in-flight counts and graceful shutdown.
  */
 export class ProxyServer implements EngineContext {
-  readonly server: Server;
+  server: Server;
   readonly tables: TableSource;
   readonly observer: ProxyObserver;
   readonly proto: string;
-  readonly limits: ParseLimits;
-  readonly listenConfig: Config['listen'];
+  limits: ParseLimits;
+  listenConfig: Config['listen'];
   readonly accessLogger: Logger | undefined;
   readonly accessSample: number;
   readonly keepAliveLines: string;
@@ -290,5 +290,44 @@ export class ProxyServer implements EngineContext {
     for (const conn of [...this.upgrades]) conn.close();
     for (const c of [...this.conns]) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // Reload hooks (the runtime decides what changed; these only apply it).
+
+  /** New `listen` settings for connections from now on: header limits, timeouts, underscores, maxConnections. */
+  updateListen(listen: Config['listen']): void {
+    this.listenConfig = listen;
+    this.limits = { maxHeaderSize: listen.maxHeaderSize };
+    this.server.maxConnections = listen.maxConnections > 0 ? listen.maxConnections : Infinity;
+  }
+
+  /** New connections get the certificate and key in these files; open ones keep theirs. */
+  reloadTls(certFile: string, keyFile: string): void {
+    if (!(this.server instanceof tls.Server)) throw new Error('the listener does not serve TLS');
+    this.server.setSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  }
+
+  /**
+   * Listens on a new address: the new listener is bound first, then the old one stops accepting;
+   * connections it accepted stay open and finish (they are the server's, not the listener's).
+   */
+  async rebind(host: string, port: number): Promise<{ host: string; port: number }> {
+    const old = this.server;
+    const files = this.listenConfig.tls;
+    const next: Server = files
+      ? tls.createServer({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), allowHalfOpen: true, ALPNProtocols: ['http/1.1'] }, this.onConnection).on('tlsClientError', () => undefined)
+      : net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    if (this.listenConfig.maxConnections > 0) next.maxConnections = this.listenConfig.maxConnections;
+    const addr = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+      next.once('error', reject);
+      next.listen(port, host, () => {
+        next.off('error', reject);
+        const a = next.address();
+        resolve(a === null || typeof a === 'string' ? { host, port } : { host: a.address, port: a.port });
+      });
+    });
+    this.server = next;
+    old.close();
+    return addr;
   }
 }

@@ -40,7 +40,7 @@ export class ControlPlane {
   constructor(
     private readonly store: StateStore,
     private readonly runtime: Runtime,
-    private readonly config: Config,
+    private config: Config,
     private readonly log: Logger,
   ) {
     runtime.removeBackend = async (service, pool, id, atDeadline) => {
@@ -104,6 +104,40 @@ export class ControlPlane {
     return state;
   }
 
+  /**
+   * A reload: lines the stored state up with `config`'s services (a new service's pools seeded, a
+   * removed service's state dropped: one revisioned write, none when nothing differs; what deploy
+   * tools set on known services is kept), then has the runtime serve `config`. Serialised with
+   * the writes; resolves with the state it serves.
+   */
+  reconfigure(config: Config): Promise<StateSnapshot> {
+    const run = this.chain.then(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const before = this.state;
+        const next = reconcileState(before, config.services);
+        try {
+          if (next !== before) await this.store.write(next, before.revision);
+        } catch (err) {
+          if (err instanceof RevisionMismatchError && attempt < 4) {
+            const fresh = await this.store.load();
+            if (fresh !== undefined && fresh.revision > this.state.revision) this.state = fresh;
+            continue;
+          }
+          if (err instanceof TurnoutError) throw err;
+          throw new StoreUnavailableError(`the state store refused the write: ${(err as Error).message}`, err);
+        }
+        this.state = next;
+        this.config = config;
+        await this.runtime.reconfigure(config, next);
+        this.store.setApplied?.(this.state.revision);
+        if (next !== before) this.log.info({ actor: 'turnout:reload', action: 'reload', revision: next.revision }, 'state changed');
+        return this.state;
+      }
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
   execute(cmd: Command, opts: ExecuteOptions): Promise<CommandResult> {
     const run = this.chain.then(() => this.executeNow(cmd, opts));
     this.chain = run.catch(() => undefined);
@@ -162,7 +196,7 @@ export class ControlPlane {
       nowMs: now,
       actor: opts.actor,
       force: opts.force ?? false,
-      healthOk: (service, id) => this.runtime.healthOk(service, id),
+      local: (service, id) => this.runtime.local(service, id),
     });
     if (opts.dryRun === true) return result;
     try {

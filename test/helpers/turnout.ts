@@ -11,11 +11,12 @@ export { TOKEN, READ_TOKEN, api, apiAs } from './api.js';
 export type { AdminAt } from './api.js';
 
 /**
- * Starts turnout in this process on ephemeral ports with a memory store (unless the config says
- * otherwise), tokens `test-token` (write, name "ci") and `read-token` (read). Stopped after the test.
+ * A config document with the test defaults: listener and admin on 127.0.0.1 port 0, tokens
+ * `test-token` (write, name "ci") and `read-token` (read), a memory store, silent logs; `doc`'s
+ * keys override them.
  */
-export async function startTestTurnout(doc: Record<string, unknown>, opts: { store?: StateStore; logLevel?: string } = {}): Promise<Turnout> {
-  const full = {
+export function testDocument(doc: Record<string, unknown>): Record<string, unknown> {
+  return {
     listen: { host: '127.0.0.1', port: 0 },
     admin: {
       host: '127.0.0.1',
@@ -29,6 +30,14 @@ export async function startTestTurnout(doc: Record<string, unknown>, opts: { sto
     log: { level: 'silent' },
     ...doc,
   };
+}
+
+/**
+ * Starts turnout in this process on ephemeral ports with a memory store (unless the config says
+ * otherwise), tokens `test-token` (write, name "ci") and `read-token` (read). Stopped after the test.
+ */
+export async function startTestTurnout(doc: Record<string, unknown>, opts: { store?: StateStore; logLevel?: string } = {}): Promise<Turnout> {
+  const full = testDocument(doc);
   const config = parseConfigText(stringify(full), 'test-config.yaml', {});
   const logger = pino({ level: opts.logLevel ?? 'silent' });
   const t = await startTurnout(config, { logger, ...(opts.store ? { store: opts.store } : {}) });

@@ -24,7 +24,7 @@ const ctx = (over: Partial<CommandContext> = {}): CommandContext => ({
   nowMs: 0,
   actor: 'ci',
   force: false,
-  healthOk: () => true,
+  local: () => ({ health: 'healthy', checked: true, ejected: false }),
   ...over,
 });
 
@@ -62,7 +62,8 @@ describe('model commands', () => {
     ['unknown service', { kind: 'flip', service: 'api', to: 'green' }, ctx(), NotFoundError],
     ['flip to an unknown pool', { kind: 'flip', service: 'web', to: 'purple' }, ctx(), NotFoundError],
     ['share for a pool whose only backend has weight 0', { kind: 'canary', service: 'web', pool: 'canary', percent: 1 }, ctx(), ConflictError],
-    ['share for a pool with no healthy backend', { kind: 'flip', service: 'web', to: 'green' }, ctx({ healthOk: (_s, id) => id !== 'g1' }), ConflictError],
+    ['share for a pool with no healthy backend', { kind: 'flip', service: 'web', to: 'green' }, ctx({ local: (_s, id) => ({ health: id === 'g1' ? 'unhealthy' : 'healthy', checked: true, ejected: false }) }), ConflictError],
+    ['share for a pool whose only backend is ejected', { kind: 'flip', service: 'web', to: 'green' }, ctx({ local: (_s, id) => ({ health: 'healthy', checked: true, ejected: id === 'g1' }) }), ConflictError],
     ['canary percent out of range', { kind: 'canary', service: 'web', pool: 'green', percent: 101 }, ctx(), InvalidRequestError],
     ['duplicate backend id across pools', { kind: 'register', service: 'web', pool: 'green', backend: { id: 'b1', url: 'http://127.0.0.1:9', weight: 1 } }, ctx(), ConflictError],
     ['weight above 1000', { kind: 'patch', service: 'web', pool: 'blue', id: 'b1', weight: 1001 }, ctx(), InvalidRequestError],

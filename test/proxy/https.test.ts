@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,16 +8,8 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { webService } from '../helpers/config.js';
 import { get } from '../helpers/http.js';
+import { hasOpenssl, makeCert } from '../helpers/tls.js';
 import { startTestTurnout } from '../helpers/turnout.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const OPENSSL = hasOpenssl();
 if (!OPENSSL) console.warn('test/proxy/https.test.ts: skipped, `openssl` is not on PATH (needed to make a self-signed certificate)');
@@ -34,16 +25,7 @@ describe.skipIf(!OPENSSL)('HTTPS (a self-signed certificate made with openssl at
     dir = mkdtempSync(join(tmpdir(), 'turnout-tls-'));
     certFile = join(dir, 'cert.pem');
     keyFile = join(dir, 'key.pem');
-    // P-256 rather than RSA: generated in milliseconds.
-    execFileSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'pipe' },
-    );
+    makeCert(certFile, keyFile);
     cert = readFileSync(certFile);
     key = readFileSync(keyFile);
   });
