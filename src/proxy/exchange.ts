@@ -7,7 +7,8 @@ import { stickyLine } from './choose.js';
 import { Deadline } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import { BodyTracker, Framing, FRAMING_ERROR } from './framing.js';
-import { findHeadEnd, H, parseResponseHead, ResponseHead } from './parser.js';
+import { H, ResponseHead } from './head.js';
+import { findHeadEnd, parseResponseHead } from './parser.js';
 import { buildRequestHead, buildResponseHead } from './rewrite.js';
 import type { Upstream, UpstreamConn, UpstreamOwner } from './upstream.js';
 

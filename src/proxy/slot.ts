@@ -1,6 +1,6 @@
 import { Exchange } from './exchange.js';
 import { BodyTracker } from './framing.js';
-import { RequestHead } from './parser.js';
+import { RequestHead } from './head.js';
 
 /**
  * What a connection needs only while it parses or answers a request: the head, the body tracker
