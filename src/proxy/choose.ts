@@ -1,7 +1,7 @@
 import { readStickyCookie } from '../balancer/index.js';
 import type { PoolTable, ServiceTable } from './table.js';
-import { H } from './parser.js';
-import type { RequestHead } from './parser.js';
+import { H } from './head.js';
+import type { RequestHead } from './head.js';
 import type { Upstream } from './upstream.js';
 
 /**

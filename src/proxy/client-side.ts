@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { ProxyErrorCode } from '../errors.js';
 import type { EngineContext } from './context.js';
 import type { BodyTracker } from './framing.js';
-import type { RequestHead } from './parser.js';
+import type { RequestHead } from './head.js';
 import type { ServiceTable } from './table.js';
 import type { Upstream, UpstreamConn } from './upstream.js';
 

@@ -2,15 +2,20 @@ import type { Socket } from 'node:net';
 import type { ProxyErrorCode } from '../errors.js';
 import type { PoolTable, ServiceTable } from './table.js';
 import { errorAnswer, refusal, SHUTTING_DOWN } from './answers.js';
-import { CR, LF } from './chars.js';
 import { pickBackend } from './choose.js';
 import type { PickResult } from './choose.js';
 import type { EngineContext, HoldWaiter } from './context.js';
 import { Deadline } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import type { Exchange } from './exchange.js';
-import { BodyTracker, Framing, FRAMING_ERROR } from './framing.js';
-import { errorStatus, findHeadEnd, H, parseRequestHead, RequestHead } from './parser.js';
+import { FRAMING_ERROR } from './framing.js';
+import type { BodyTracker } from './framing.js';
+import { errorStatus, H } from './head.js';
+import type { RequestHead } from './head.js';
+import type { HoldTicket } from './hold-ticket.js';
+import { HEAD_TOO_LARGE, Inbox } from './inbox.js';
+import { parseRequestHead } from './parser.js';
+import { isWebSocket, keepAliveWanted, requestFraming, upgradeWanted } from './request-facts.js';
 import { Tunnel } from './tunnel.js';
 import type { RequestSlot, SlotPool } from './slot.js';
 import type { Upstream, UpstreamConn, UpgradedConnection } from './upstream.js';
@@ -44,9 +49,8 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
   /** Deadline (ctx.clock ms) and what it is for; 0 = none. */
   deadline = 0;
   deadlineKind: number = Deadline.NONE;
-  private buf: Buffer | null = null;
-  private bufStart = 0;
-  private scanFrom = 0;
+  /** Bytes read and not used yet: a partial head, pipelined requests, body bytes that wait. */
+  private readonly inbox = new Inbox();
   private ending = false;
   private clientEnded = false;
   private upstreamFull = false;
@@ -61,12 +65,6 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
   private reqBodyEnd = 0;
   private upgradeReq = false;
   private readonly picked: PickResult = { pool: undefined, full: false };
-  /** Waiting in the hold queue of `holdService` since `holdSince` (0 = this request never waited). */
-  private waiting = false;
-  private holdService = '';
-  private holdSince = 0;
-  private holdDeadline = 0;
-  private holdCode: ProxyErrorCode = 'no_backend';
   /** The backend an upgrade request went to, so a drain can close it before its 101. */
   private upgradeUp: Upstream | undefined;
 
@@ -105,6 +103,15 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     return this.slot?.exchange;
   }
 
+  private get hold(): HoldTicket {
+    return (this.slot ?? this.takeSlot()).hold;
+  }
+
+  /** The request waits in a hold queue. */
+  private get waiting(): boolean {
+    return this.slot !== null && this.slot.hold.waiting;
+  }
+
   /** An idle connection keeps no per-request state: 10,000 idle clients must stay cheap. */
   private giveSlot(): void {
     if (this.slot === null) return;
@@ -126,19 +133,11 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     if (this.ending || this.closed) return;
     // Body bytes go straight to the backend once it can take them; until then (connecting, or
     // waiting for 100 Continue) they wait here, so a refused connect can still be retried.
-    if (this.reqActive && !this.reqBodyDone && this.buf === null && this.exchange?.canSendBody === true) {
+    if (this.reqActive && !this.reqBodyDone && this.inbox.buf === null && this.exchange?.canSendBody === true) {
       this.bodyBytes(chunk, 0);
       return;
     }
-    if (this.buf === null) {
-      this.buf = chunk;
-      this.bufStart = 0;
-      this.scanFrom = 0;
-    } else {
-      this.buf = Buffer.concat([this.buf.subarray(this.bufStart), chunk]);
-      this.scanFrom = Math.max(0, this.scanFrom - this.bufStart);
-      this.bufStart = 0;
-    }
+    this.inbox.append(chunk);
     if (!this.reqActive) this.loop();
     else this.updateReading();
   };
@@ -159,9 +158,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
       this.exchange?.bodyDone();
       if (stop < chunk.length) {
         // The next pipelined request: kept until this one is answered.
-        this.buf = chunk;
-        this.bufStart = stop;
-        this.scanFrom = stop;
+        this.inbox.keep(chunk, stop);
       }
     }
     this.updateReading();
@@ -169,10 +166,10 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
 
   /** The backend connected, or sent 100 Continue: body bytes that waited now go out. */
   flushHeldBody(): void {
-    const buf = this.buf;
+    const buf = this.inbox.buf;
     if (buf !== null && this.reqActive && !this.reqBodyDone) {
-      this.buf = null;
-      this.bodyBytes(buf, this.bufStart);
+      this.inbox.clear();
+      this.bodyBytes(buf, this.inbox.start);
     } else {
       this.updateReading();
     }
@@ -194,9 +191,9 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
       if (!this.reqBodyDone) {
         want = !this.upstreamFull && this.exchange !== undefined && this.exchange.canSendBody;
         // Waiting for a backend: body bytes gather here (a client that leaves is seen).
-        if (!want && this.waiting) want = this.buf === null || this.buf.length - this.bufStart < MAX_READ_AHEAD;
+        if (!want && this.waiting) want = this.inbox.size < MAX_READ_AHEAD;
       }
-      else want = this.buf === null || this.buf.length - this.bufStart < MAX_READ_AHEAD;
+      else want = this.inbox.size < MAX_READ_AHEAD;
     }
     if (want === !this.paused) return;
     this.paused = !want;
@@ -207,41 +204,29 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
   private loop(): void {
     if (this.inLoop) return;
     this.inLoop = true;
-    while (!this.reqActive && !this.closed && !this.ending && this.buf !== null) {
+    while (!this.reqActive && !this.closed && !this.ending && this.inbox.buf !== null) {
       if (!this.next()) break;
     }
     this.inLoop = false;
     if (!this.closed) this.updateReading();
   }
 
-  /** Parses the next head from the buffer and starts its request; false when more bytes are needed. */
+  /** Parses the next head from the inbox and starts its request; false when more bytes are needed. */
   private next(): boolean {
-    const buf = this.buf as Buffer;
-    let s = this.bufStart;
-    // RFC 9112 §2.2: empty lines before a request line are ignored.
-    while (s + 1 < buf.length && buf[s] === CR && buf[s + 1] === LF) s += 2;
-    if (s >= buf.length || (s + 1 === buf.length && buf[s] === CR)) {
-      this.buf = s >= buf.length ? null : buf;
-      this.bufStart = s;
-      return false;
-    }
+    const inbox = this.inbox;
+    if (!inbox.skipEmptyLines()) return false;
     if (this.deadlineKind === Deadline.IDLE) this.setDeadline(Deadline.HEAD, this.ctx.listenConfig.headersTimeoutMs);
-    const max = this.ctx.limits.maxHeaderSize;
-    const at = findHeadEnd(buf, Math.max(s, this.scanFrom), buf.length);
-    if (at < 0 || at - s > max) {
-      if (buf.length - s > max) this.refuse(431);
-      else {
-        this.bufStart = s;
-        this.scanFrom = Math.max(s, buf.length - 3);
-      }
+    const at = inbox.findHead(this.ctx.limits.maxHeaderSize);
+    if (at < 0) {
+      if (at === HEAD_TOO_LARGE) this.refuse(431);
       return false;
     }
-    const r = parseRequestHead(buf, s, at, this.ctx.limits, this.head);
+    const buf = inbox.buf as Buffer;
+    const r = parseRequestHead(buf, inbox.start, at, this.ctx.limits, this.head);
     if (r <= 0) {
       this.refuse(r === 0 ? 400 : errorStatus(r));
       return false;
     }
-    this.scanFrom = 0;
     this.begin(buf, at);
     return true;
   }
@@ -249,7 +234,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
   private begin(buf: Buffer, headEnd: number): void {
     const head = this.head;
     const body = this.reqBody;
-    body.reset(head.chunked ? Framing.CHUNKED : head.contentLength > 0 ? Framing.LENGTH : Framing.NONE, head.contentLength);
+    body.reset(requestFraming(head), head.contentLength);
     let bodyEnd = headEnd;
     if (!body.done) {
       const stop = body.feed(buf, headEnd, buf.length);
@@ -259,14 +244,13 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     }
     this.reqBodyDone = body.done;
     this.bodyStreamed = false;
-    this.buf = bodyEnd < buf.length ? buf : null;
-    this.bufStart = bodyEnd;
+    this.inbox.consumed(buf, bodyEnd);
     this.reqActive = true;
     this.requestStarted = performance.now();
     this.setDeadline(Deadline.NONE, 0);
     const ctx = this.ctx;
-    this.keepAlive = !ctx.closing && (head.version === 11 ? !head.connClose : head.connKeepAlive);
-    const upgrade = head.upgrade && head.connUpgrade && !this.isH2c();
+    this.keepAlive = keepAliveWanted(head, ctx.closing);
+    const upgrade = upgradeWanted(head);
     if (upgrade) {
       this.keepAlive = false;
       this.upgradeCounted = true;
@@ -282,7 +266,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     this.reqHeadEnd = headEnd;
     this.reqBodyEnd = bodyEnd;
     this.upgradeReq = upgrade;
-    this.holdSince = 0;
+    this.hold.reset();
     const svc = ctx.tables.current.match(head.hostname, head.path);
     if (svc === undefined) return this.answer('no_route', undefined, undefined);
     if (this.tryStart(svc)) return;
@@ -310,21 +294,10 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
    * an upgrade, or the proxy shutting down. `code` is what it gets if its time runs out.
    */
   enterHold(svc: ServiceTable, code: ProxyErrorCode, full: boolean): boolean {
-    const s = svc.settings;
-    const timeoutMs = s.hold.timeoutMs > 0 ? s.hold.timeoutMs : full ? s.responseTimeoutMs : 0;
-    if (timeoutMs <= 0 || this.upgradeReq || this.ctx.closing || this.closed) return false;
-    const again = this.holdSince !== 0;
-    if (!again) {
-      this.holdSince = performance.now();
-      this.holdDeadline = this.ctx.clock + timeoutMs;
-    } else if (this.ctx.clock >= this.holdDeadline) {
-      return false;
-    }
-    if (!this.ctx.holdEnter(this, svc.name, s, again)) return false;
-    this.waiting = true;
-    this.holdService = svc.name;
-    this.holdCode = code;
-    this.setDeadline(Deadline.HOLD, this.holdDeadline - this.ctx.clock);
+    if (this.upgradeReq || this.ctx.closing || this.closed) return false;
+    const hold = this.hold;
+    if (!hold.enter(this.ctx, this, svc, code, full)) return false;
+    this.setDeadline(Deadline.HOLD, hold.deadline - this.ctx.clock);
     this.updateReading();
     return true;
   }
@@ -332,7 +305,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
   /** HoldWaiter: the table changed, the retry tick came, or a backend has room. */
   retryHold(): boolean {
     if (!this.waiting) return true;
-    const svc = this.ctx.tables.current.services.get(this.holdService);
+    const svc = this.ctx.tables.current.services.get(this.hold.service);
     if (svc === undefined) {
       // The service went away (a reload removed it) while the request waited.
       this.leaveHold('left');
@@ -344,19 +317,19 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
 
   /** HoldWaiter: the proxy shuts down; a waiting request gets its answer now. */
   giveUp(): void {
+    this.holdOver('left');
+  }
+
+  /** The wait ends without a backend: the request gets its hold code (no_backend, or the last error its tries met). */
+  private holdOver(outcome: 'timed_out' | 'left'): void {
     if (!this.waiting) return;
-    this.leaveHold('left');
-    this.answer(this.holdCode, this.ctx.tables.current.services.get(this.holdService), undefined);
+    this.leaveHold(outcome);
+    const hold = this.hold;
+    this.answer(hold.code, this.ctx.tables.current.services.get(hold.service), undefined);
   }
 
   private leaveHold(outcome: 'served' | 'timed_out' | 'left'): void {
-    this.waiting = false;
-    this.ctx.holdLeave(this, this.holdService, performance.now() - this.holdSince, outcome);
-  }
-
-  private isH2c(): boolean {
-    const v = this.head.values(H.UPGRADE, ',');
-    return v !== undefined && v.toLowerCase().includes('h2c');
+    this.hold.leave(this.ctx, this, outcome);
   }
 
   /** The proxy answers itself before any backend was tried (no route, no backend). */
@@ -376,7 +349,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     if (!this.reqActive) return;
     this.reqActive = false;
     this.reqBuf = EMPTY;
-    this.holdSince = 0;
+    this.hold.reset();
     this.head.release();
     if (this.upgradeCounted) {
       this.upgradeCounted = false;
@@ -397,13 +370,13 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     }
     this.upstreamFull = false;
     this.setDeadline(Deadline.IDLE, this.ctx.listenConfig.keepAliveTimeoutMs);
-    if (this.buf === null) this.giveSlot();
+    if (this.inbox.buf === null) this.giveSlot();
     this.loop();
   }
 
   /** A request turnout will not forward: the status, then the connection closes. Nothing reached a backend. */
   refuse(status: number): void {
-    this.buf = null;
+    this.inbox.clear();
     this.keepAlive = false;
     if (!this.ending && !this.closed) this.socket.write(refusal(status), 'latin1');
     this.endSoon();
@@ -412,7 +385,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
   private endSoon(): void {
     if (this.ending || this.closed) return;
     this.ending = true;
-    this.buf = null;
+    this.inbox.clear();
     this.socket.end();
     this.setDeadline(Deadline.CLOSING, CLOSE_GRACE_MS);
     if (this.paused) {
@@ -443,9 +416,10 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
     this.closed = true;
     this.reqActive = false;
     this.setDeadline(Deadline.NONE, 0);
-    const pending = this.buf === null ? undefined : this.buf.subarray(this.bufStart);
-    this.buf = null;
-    const websocket = (this.head.value(H.UPGRADE) ?? '').toLowerCase() === 'websocket';
+    const inbox = this.inbox;
+    const pending = inbox.buf === null ? undefined : inbox.buf.subarray(inbox.start);
+    inbox.clear();
+    const websocket = isWebSocket(this.head);
     this.giveSlot();
     // The tunnel is counted before this request stops being: in-flight never dips to 0 between.
     const tunnel = new Tunnel(this.ctx, socket, c, up, websocket);
@@ -477,10 +451,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
         break;
       case Deadline.HOLD:
         // hold.timeout passed: 503 no_backend, or the last error the tries met.
-        if (this.waiting) {
-          this.leaveHold('timed_out');
-          this.answer(this.holdCode, this.ctx.tables.current.services.get(this.holdService), undefined);
-        }
+        this.holdOver('timed_out');
         break;
       default:
         break;
@@ -510,7 +481,7 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
 
   private readonly onClose = (): void => {
     this.closed = true;
-    this.buf = null;
+    this.inbox.clear();
     this.ctx.connectionClosed(this);
     if (this.waiting) this.leaveHold('left');
     if (this.reqActive) {

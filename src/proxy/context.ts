@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/index.js';
 import type { TableSource, ProxyObserver } from './observer.js';
-import type { ParseLimits } from './parser.js';
+import type { ParseLimits } from './head.js';
 import type { BufferReclaimer } from './reclaim.js';
 import type { UpgradedConnection } from './upstream.js';
 

@@ -1,5 +1,5 @@
-import { H } from './parser.js';
-import type { RequestHead, ResponseHead } from './parser.js';
+import { H } from './head.js';
+import type { RequestHead, ResponseHead } from './head.js';
 
 /**
  * Head rewriting, done once per message and in one place (as Go's removeHopByHopHeaders): the

@@ -10,7 +10,7 @@ import type { EngineContext, HoldWaiter } from './context.js';
 import { HoldQueue } from './hold.js';
 import type { HoldStats } from './hold.js';
 import type { ProxyObserver, TableSource } from './observer.js';
-import type { ParseLimits } from './parser.js';
+import type { ParseLimits } from './head.js';
 import { BufferReclaimer } from './reclaim.js';
 import { SlotPool } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
