@@ -34,7 +34,7 @@ async function deadAndLive(): Promise<{ proxyUrl: string; live: { hits: number }
     }),
   );
   // The runtime is the proxy's observer: every failed attempt is reported there, with whether it was retried.
-  const spy = vi.spyOn(t.runtime, 'onUpstreamFailure');
+  const spy = vi.spyOn(t.runtime.observer, 'onUpstreamFailure');
   const failures = (): string[] => spy.mock.calls.map(([, , up, reason, retried]) => `${up.id} ${reason} ${retried ? 'retried' : 'final'}`);
   return { proxyUrl: t.proxyUrl, live, failures };
 }
