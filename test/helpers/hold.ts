@@ -98,11 +98,11 @@ export interface LoadOutcome {
 
 /**
  * Steady load on `connections` loops: GETs, and every `postEvery`-th request a POST with a small
- * body (0: none). Bounded by `maxRequests` and `maxMs`; `stop()` ends it and returns every outcome.
+ * body (0: none); paths `/r/<i>` unless `path` says otherwise. Bounded by `maxRequests` and `maxMs`; `stop()` ends it and returns every outcome.
  */
 export function holdLoad(
   base: string,
-  opts: { connections: number; maxMs: number; maxRequests: number; postEvery?: number; agent?: Agent },
+  opts: { connections: number; maxMs: number; maxRequests: number; postEvery?: number; path?: (i: number) => string; agent?: Agent },
 ): { stop: () => Promise<LoadOutcome[]>; outcomes: LoadOutcome[] } {
   const agent = opts.agent ?? clientAgent(opts.connections);
   const outcomes: LoadOutcome[] = [];
@@ -116,7 +116,7 @@ export function holdLoad(
       const method = postEvery > 0 && i % postEvery === 0 ? 'POST' : 'GET';
       const startedAt = performance.now();
       try {
-        const res = await request(`${base}/r/${i}`, {
+        const res = await request(`${base}${opts.path?.(i) ?? `/r/${i}`}`, {
           dispatcher: agent,
           method,
           ...(method === 'POST' ? { body: `order=${i}&${'x'.repeat(100 + (i % 400))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
