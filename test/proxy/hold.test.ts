@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { request } from 'undici';
 import { until } from '../helpers/admin.js';
-import { deadPort } from '../helpers/backends.js';
+import { deadPort, startBackend } from '../helpers/backends.js';
 import { startRawBackend } from '../helpers/raw.js';
 import { webService } from '../helpers/config.js';
 import { eventTypes, failureSummary, holdLoad, metricValue, quantile, startStoppableApp } from '../helpers/hold.js';
@@ -96,6 +96,42 @@ describe('maxRequestsPerBackend', () => {
     expect(app.stats.maxInFlight).toBe(4);
     // 32 waiting for 4 slots of ~35 ms: about 8 × 35 ms each; far from the 5 s response timeout.
     expect(p99).toBeLessThan(3000);
+    expect(t.proxy.holdWaiting('web')).toBe(0);
+  });
+  test('hold off: a request over the limit waits at most the response timeout (1s), then 503 no_backend', async () => {
+    // The one slot is held by a long answer that keeps streaming.
+    const app = await startBackend('app', (req, res) => {
+      if (req.url === '/long') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        // A chunk every 200 ms (the response timeout runs between chunks), done after 2.5 s.
+        res.write('streaming');
+        const tick = setInterval(() => res.write('.'), 200);
+        const timer = setTimeout(() => {
+          clearInterval(tick);
+          res.end('done');
+        }, 2500);
+        res.on('close', () => {
+          clearInterval(tick);
+          clearTimeout(timer);
+        });
+        return;
+      }
+      res.end('ok');
+    });
+    const t = await startTestTurnout(webService({ blue: [{ id: 'app', url: app.url }] }, { maxRequestsPerBackend: 1, timeouts: { connect: '1s', response: '1s' } }));
+    const agent = clientAgent(2);
+    const long = request(`${t.proxyUrl}/long`, { dispatcher: agent });
+    const head = await long;
+    expect(head.statusCode).toBe(200);
+    const t0 = performance.now();
+    const second = await get(`${t.proxyUrl}/second`, { agent });
+    const ms = since(t0);
+    console.log(`limit 1, hold off: the request over the limit answered ${second.status} after ${ms.toFixed(0)} ms`);
+    expect({ status: second.status, error: second.headers['x-turnout-error'] }).toEqual({ status: 503, error: 'no_backend' });
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThanOrEqual(1400);
+    // The slot holder was not disturbed.
+    expect(await head.body.text()).toMatch(/^streaming\.+done$/);
     expect(t.proxy.holdWaiting('web')).toBe(0);
   });
 });
@@ -210,8 +246,9 @@ describe('waking waiting requests', () => {
     expect((await Promise.all(answers)).map((a) => a.status)).toEqual([200, 200, 200, 200]);
     const afterMs = ended.map((e) => e - t0);
     console.log(`table change: waiting requests served ${afterMs.map((e) => e.toFixed(0)).join(', ')} ms after the register call was sent`);
-    // ~100 ms is the goal; 1 s still tells a wake-up on the table change from the 5 s retry tick.
-    for (const ms of afterMs) expect(ms).toBeLessThan(1000);
+    // ~100 ms is the goal (measured 10-50 ms); 500 ms leaves room for a busy machine and still
+    // tells a wake-up on the table change from the 5 s retry tick.
+    for (const ms of afterMs) expect(ms).toBeLessThan(500);
   });
 
   test('waiting requests are served in arrival order', async () => {
