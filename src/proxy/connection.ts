@@ -471,6 +471,11 @@ export class ClientConnection implements UpgradedConnection, ClientSide, HoldWai
       this.setDeadline(Deadline.CLOSING, CLOSE_GRACE_MS);
       return;
     }
+    // A waiting request whose client closed: it leaves the queue (nothing reached a backend yet).
+    if (this.waiting) {
+      this.socket.destroy();
+      return;
+    }
     // A body cut short by the client: the request cannot complete.
     if (!this.reqBodyDone) this.exchange?.clientGone();
   };
