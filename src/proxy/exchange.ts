@@ -10,7 +10,7 @@ import type { ClientSide } from './client-side.js';
 import { Framing } from './framing.js';
 import { H } from './head.js';
 import { OutgoingRequest } from './outgoing.js';
-import { attemptFailure, replayable, retryTarget } from './retry.js';
+import { attemptFailure, IDEMPOTENT, replayable, retryTarget } from './retry.js';
 import { buildResponseHead } from './rewrite.js';
 import type { Upstream, UpstreamConn, UpstreamOwner } from './upstream.js';
 
@@ -70,7 +70,10 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     this.counted = true;
     this.answer.reset();
     this.timedOut = false;
-    const c = this.up.acquire(this);
+    // With hold on, a request that could not be sent twice (a body, or not idempotent) takes a new
+    // connection: a kept-alive one may be the socket a stopping app is closing as idle, and a
+    // reset there, after the app may have read the request, could be neither retried nor held.
+    const c = this.up.acquire(this, this.svc.settings.hold.timeoutMs > 0 && !(this.bodyless && IDEMPOTENT.has(this.conn.head.method)));
     this.uconn = c;
     this.out.write(c.socket);
     if (c.connected) {

@@ -4,7 +4,7 @@ import type { PoolTable, ServiceTable } from './table.js';
 import type { Upstream } from './upstream.js';
 
 /** Methods that can be safely sent again after a reset with no response byte. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /**
  * What went wrong when a backend's socket closed before its answer head was whole: `timedOut`

@@ -160,8 +160,16 @@ export class Upstream {
     return this.idle.length;
   }
 
-  /** The most recently used idle connection, or a new one (connecting). */
-  acquire(owner: UpstreamOwner): UpstreamConn {
+  /**
+   * The most recently used idle connection, or a new one (connecting). `fresh`: always a new one
+   * (a request that must not meet a kept-alive socket the backend is closing).
+   */
+  acquire(owner: UpstreamOwner, fresh = false): UpstreamConn {
+    if (fresh) {
+      const conn = this.connect();
+      conn.owner = owner;
+      return conn;
+    }
     let conn = this.idle.pop();
     // A socket idle past the timeout may be closing on the backend's side right now: never reuse it.
     const oldest = performance.now() - this.idleMs;
