@@ -1,5 +1,6 @@
 import { COLON, CR, equalsLower, FIELD_VCHAR, HEX, HOST_CHAR, HTAB, LF, SP, TCHAR } from './chars.js';
 import { H, MAX_FIELDS, NEED_MORE, ParseError } from './head.js';
+import type { CodingState } from './head.js';
 
 /**
  * The field lines of a head and the values the engine reads: names classified into H kinds,
@@ -134,7 +135,14 @@ const KNOWN_CODINGS = new Set(['chunked', 'gzip', 'x-gzip', 'deflate', 'compress
  * Applies one Transfer-Encoding field value to the running state: 1 = chunked is last so far,
  * 0 = not chunked last, or a ParseError. `seenChunked` detects `chunked` twice.
  */
-export function codings(buf: Buffer, s: number, e: number, state: { last: number; seenChunked: boolean; unknown: boolean }): number {
+/** Before the fields of a new head. */
+export function resetCodings(state: CodingState): void {
+  state.last = -1;
+  state.seenChunked = false;
+  state.unknown = false;
+}
+
+export function codings(buf: Buffer, s: number, e: number, state: CodingState): number {
   let i = s;
   while (i <= e) {
     let j = i;

@@ -58,6 +58,13 @@ export interface ParseLimits {
   readonly maxHeaderSize: number;
 }
 
+/** Transfer-Encoding values read so far in one head: is `chunked` last (1), seen, any unknown coding. */
+export interface CodingState {
+  last: number;
+  seenChunked: boolean;
+  unknown: boolean;
+}
+
 /**
  * The fields of one head as offsets into `buf`, kept on the connection and reused for every request
  * (no allocation per request). `fields` holds four numbers per field: line start, value start,
@@ -94,6 +101,8 @@ export class RequestHead {
   expectContinue = false;
   hasUnderscore = false;
   fieldCount = 0;
+  /** Transfer-Encoding state while the head is read (no shared scratch object). */
+  readonly te: CodingState = { last: -1, seenChunked: false, unknown: false };
   /** Grown by the parser as needed, up to MAX_FIELDS. */
   fields = new Int32Array(INITIAL_FIELDS * 4);
 
@@ -152,6 +161,8 @@ export class ResponseHead {
   connKeepAlive = false;
   connOther = false;
   fieldCount = 0;
+  /** Transfer-Encoding state while the head is read (no shared scratch object). */
+  readonly te: CodingState = { last: -1, seenChunked: false, unknown: false };
   /** Grown by the parser as needed, up to MAX_FIELDS. */
   fields = new Int32Array(INITIAL_FIELDS * 4);
 

@@ -1,5 +1,5 @@
 import { CR, equalsLower, FIELD_VCHAR, LF, SP, TARGET_CHAR, TCHAR } from './chars.js';
-import { codings, connectionTokens, parseFields, parseLength, validHost } from './fields.js';
+import { codings, connectionTokens, parseFields, parseLength, resetCodings, validHost } from './fields.js';
 import { H, NEED_MORE, ParseError, RequestHead, ResponseHead } from './head.js';
 import type { ParseLimits } from './head.js';
 
@@ -32,7 +32,6 @@ export function findHeadEnd(buf: Buffer, from: number, end: number): number {
   return lflf >= 0 && lflf + 2 <= end ? lflf + 2 : -1;
 }
 
-const teState = { last: 0, seenChunked: false, unknown: false };
 
 /** "HTTP/1.1" or "HTTP/1.0" at `p`: 11, 10; another HTTP/x.y: 0 (505); anything else: -1 (400). */
 function version(buf: Buffer, p: number): number {
@@ -121,9 +120,8 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   let hosts = 0;
   let hostStart = 0;
   let hostEnd = 0;
-  teState.last = -1;
-  teState.seenChunked = false;
-  teState.unknown = false;
+  const teState = head.te;
+  resetCodings(teState);
   let te = false;
   const f = head.fields;
   for (let i = 0; i < head.fieldCount; i++) {
@@ -252,9 +250,8 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, head:
   const after = parseFields(buf, pos + 2, end, false, head);
   if (after <= 0) return after;
   head.end = after;
-  teState.last = -1;
-  teState.seenChunked = false;
-  teState.unknown = false;
+  const teState = head.te;
+  resetCodings(teState);
   let te = false;
   const f = head.fields;
   for (let i = 0; i < head.fieldCount; i++) {
