@@ -194,7 +194,11 @@ export class RedisStore implements StateStore {
 
   /** The revision this instance has applied (reported to the fleet). */
   setApplied(revision: number): void {
+    const first = this.appliedRevision === 0;
     this.appliedRevision = revision;
+    // Registered in the fleet as soon as it has a state, not at the first heartbeat: /v1/fleet on
+    // any instance lists every ready one.
+    if (first) void this.heartbeat();
   }
 
   /** What this instance reports about its draining backends: key `service/id` → in-flight. */

@@ -177,3 +177,22 @@ describe.skipIf(!hasRedisServer())('rollouts in a fleet', () => {
     expect((await api(b, 'GET', '/v1/services/web')).body.service.split).toEqual({ blue: 0, green: 100 });
   });
 });
+
+describe.skipIf(!hasRedisServer())('redis fleet registration', () => {
+  // Regression: an instance used to appear in the fleet only at its first heartbeat, so /v1/fleet
+  // could list one instance while two were ready. With heartbeats a minute apart, only the
+  // registration at start can put the second one there.
+  test('an instance is in the fleet as soon as it is ready, not at its first heartbeat', async () => {
+    const redis = await startRedis();
+    const blue = await startBackend('blue-1');
+    const green = await startBackend('green-1');
+    const slowBeat = (): RedisStore => new RedisStore({ url: redis.url, prefix: redis.prefix, logger: pino({ level: 'silent' }), heartbeatMs: 60_000 });
+    const a = await startTestTurnout(fleetDoc(redis, blue, green), { store: slowBeat() });
+    const b = await startTestTurnout(fleetDoc(redis, blue, green), { store: slowBeat() });
+    const fromA = await api(a, 'GET', '/v1/fleet');
+    const fromB = await api(b, 'GET', '/v1/fleet');
+    expect(fromA.body.instances).toHaveLength(2);
+    expect(fromB.body.instances).toHaveLength(2);
+    expect(fromA.body.instances.map((i: { revision: number }) => i.revision)).toEqual([1, 1]);
+  });
+});
