@@ -7,23 +7,12 @@ import type { Config } from '../config/index.js';
 import { ClientConnection } from './connection.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { EngineContext, HoldWaiter } from './context.js';
-import { HoldQueue } from './hold.js';
-import type { HoldStats } from './hold.js';
+import { HoldRegistry } from './hold-registry.js';
 import type { ProxyObserver, TableSource } from './observer.js';
 import type { ParseLimits } from './head.js';
 import { BufferReclaimer } from './reclaim.js';
 import { SlotPool } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
-
-/** A service's hold: its queue, the retry timer while it is not empty, and counts for events. */
-interface ServiceHold {
-  readonly queue: HoldQueue<HoldWaiter>;
-  timer: NodeJS.Timeout | undefined;
-  /** Pending end of the holding period (the queue emptied a moment ago). */
-  ending: NodeJS.Timeout | undefined;
-  kickScheduled: boolean;
-  stats: HoldStats;
-}
 
 export interface ProxyServerOptions {
   readonly listen: Config['listen'];
@@ -40,9 +29,6 @@ export interface ProxyServerOptions {
  * timeouts are precise to this tick, and a request costs no timer.
  */
 const TICK_MS = 50;
-
-/** How long a hold queue must stay empty before the service's holding period ends (its event). */
-const HOLD_END_GRACE_MS = 1000;
 
 /**
  * The data plane's listener: accepts client connections (TCP or TLS) and gives each its
@@ -63,8 +49,8 @@ export class ProxyServer implements EngineContext {
   clock = performance.now();
   private readonly conns = new Set<ClientConnection>();
   private readonly slots = new SlotPool();
-  /** Hold queues by service name; absent until a request of that service first waits. */
-  private readonly holds = new Map<string, ServiceHold>();
+  /** Hold queues by service name (SPEC "Hold and limits"). */
+  private readonly holds: HoldRegistry;
   readonly reclaimer = new BufferReclaimer(16 * 1024 * 1024);
   private readonly upgrades = new Set<UpgradedConnection>();
   /** Requests being answered right now (all services). */
@@ -76,6 +62,7 @@ export class ProxyServer implements EngineContext {
     this.listenConfig = opts.listen;
     this.tables = opts.tables;
     this.observer = opts.observer;
+    this.holds = new HoldRegistry(opts.observer);
     this.accessLogger = opts.accessLog ? opts.logger : undefined;
     this.accessSample = opts.accessSample;
     this.limits = { maxHeaderSize: opts.listen.maxHeaderSize };
@@ -134,81 +121,25 @@ export class ProxyServer implements EngineContext {
   }
 
   holdEnter(waiter: HoldWaiter, service: string, settings: ServiceConfig, front: boolean): boolean {
-    let h = this.holds.get(service);
-    if (h === undefined) {
-      h = { queue: new HoldQueue(), timer: undefined, ending: undefined, kickScheduled: false, stats: { since: 0, served: 0, timedOut: 0, longestMs: 0 } };
-      this.holds.set(service, h);
-    }
-    if (!front && h.queue.size >= settings.hold.maxWaiting) return false;
-    if (front) h.queue.unshift(waiter);
-    else h.queue.push(waiter);
-    if (h.ending !== undefined) {
-      // Waiting again right after the queue emptied: the same holding period goes on.
-      clearTimeout(h.ending);
-      h.ending = undefined;
-    } else if (h.timer === undefined) {
-      h.stats = { since: performance.now(), served: 0, timedOut: 0, longestMs: 0 };
-      h.timer = setInterval(() => this.kick(service), settings.hold.retryIntervalMs);
-      h.timer.unref();
-      this.observer.onHoldState(service, true, h.stats);
-    }
-    this.observer.onHoldWaiting(service, h.queue.size);
-    return true;
+    return this.holds.enter(waiter, service, settings, front);
   }
 
   holdLeave(waiter: HoldWaiter, service: string, waitedMs: number, outcome: 'served' | 'timed_out' | 'left'): void {
-    const h = this.holds.get(service);
-    if (h === undefined || !h.queue.remove(waiter)) return;
-    if (outcome === 'served') h.stats.served++;
-    else if (outcome === 'timed_out') h.stats.timedOut++;
-    if (waitedMs > h.stats.longestMs) h.stats.longestMs = waitedMs;
-    if (outcome !== 'left') this.observer.onHoldDone(service, waitedMs, outcome === 'timed_out');
-    this.observer.onHoldWaiting(service, h.queue.size);
-    if (h.queue.size === 0 && h.ending === undefined) {
-      // A request sent from the queue may fail and wait again at once: the holding period ends
-      // only when nothing waited for a moment (one event pair per gap, not per request).
-      h.ending = setTimeout(() => this.endHold(service), HOLD_END_GRACE_MS);
-      h.ending.unref();
-    }
-  }
-
-  private endHold(service: string): void {
-    const h = this.holds.get(service);
-    if (h === undefined) return;
-    h.ending = undefined;
-    if (h.queue.size > 0) return;
-    clearInterval(h.timer);
-    h.timer = undefined;
-    this.observer.onHoldState(service, false, h.stats);
+    this.holds.leave(waiter, service, waitedMs, outcome);
   }
 
   roomFreed(service: string): void {
-    const h = this.holds.get(service);
-    if (h === undefined || h.queue.size === 0 || h.kickScheduled) return;
-    h.kickScheduled = true;
-    setImmediate(() => this.kick(service));
+    this.holds.roomFreed(service);
   }
 
   /** The routing table changed: every waiting request gets a try. */
   tableChanged(): void {
-    for (const [service, h] of this.holds) if (h.queue.size > 0) this.kick(service);
-  }
-
-  /** Waiting requests of `service` try again, oldest first, until one still finds no backend. */
-  private kick(service: string): void {
-    const h = this.holds.get(service);
-    if (h === undefined) return;
-    h.kickScheduled = false;
-    // Each waiting request is tried at most once per kick (a failed one may come back to the front).
-    for (let n = h.queue.size; n > 0; n--) {
-      const w = h.queue.peek();
-      if (w === undefined || !w.retryHold()) break;
-    }
+    this.holds.tableChanged();
   }
 
   /** Requests waiting for a backend now, by service (the live views). */
   holdWaiting(service: string): number {
-    return this.holds.get(service)?.queue.size ?? 0;
+    return this.holds.waiting(service);
   }
 
   connectionClosed(conn: object): void {
@@ -236,9 +167,7 @@ export class ProxyServer implements EngineContext {
   async shutdown(timeoutMs: number): Promise<{ cutRequests: number; closedUpgrades: number }> {
     this.closing = true;
     // Waiting for a backend is for the backends' gaps, not the proxy's own exit: answer them now.
-    for (const h of this.holds.values()) {
-      for (let n = h.queue.size; n > 0; n--) h.queue.peek()?.giveUp();
-    }
+    this.holds.giveUpAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.conns) c.closeIfIdle();
     if (this.inFlight > 0) {
@@ -262,7 +191,7 @@ export class ProxyServer implements EngineContext {
     // Let the close frames and last bytes leave before the caller exits.
     await Promise.race([closed, new Promise((r) => setTimeout(r, closedUpgrades > 0 ? 300 : 1500).unref())]);
     for (const c of [...this.conns]) c.socket.destroy();
-    this.stopHolds();
+    this.holds.stop();
     clearInterval(this.sweepTimer);
     return { cutRequests, closedUpgrades };
   }
@@ -276,16 +205,9 @@ export class ProxyServer implements EngineContext {
     }
   }
 
-  private stopHolds(): void {
-    for (const h of this.holds.values()) {
-      clearInterval(h.timer);
-      clearTimeout(h.ending);
-    }
-  }
-
   async close(): Promise<void> {
     this.closing = true;
-    this.stopHolds();
+    this.holds.stop();
     clearInterval(this.sweepTimer);
     for (const conn of [...this.upgrades]) conn.close();
     for (const c of [...this.conns]) c.socket.destroy();
