@@ -169,6 +169,8 @@ describe('accepted configs', () => {
       outlier: { consecutiveFailures: 5, ejectForMs: 30_000, maxEjectForMs: 300_000, maxEjectedPercent: 50 },
       slowStartMs: 0,
       drainTimeoutMs: 30_000,
+      hold: { timeoutMs: 0, retryIntervalMs: 250, maxWaiting: 1000 },
+      maxRequestsPerBackend: 0,
       sticky: false,
       headerOverride: false,
       failover: 'split',
