@@ -105,6 +105,8 @@ export class RequestHead {
   readonly te: CodingState = { last: -1, seenChunked: false, unknown: false };
   /** Grown by the parser as needed, up to MAX_FIELDS. */
   fields = new Int32Array(INITIAL_FIELDS * 4);
+  /** Which fields a rewrite keeps (1) or drops (0); filled by the rewrite, grown as needed. */
+  keep = new Uint8Array(INITIAL_FIELDS);
 
   /** Drops the reference to the receive buffer once the request is over. */
   release(): void {
@@ -165,6 +167,8 @@ export class ResponseHead {
   readonly te: CodingState = { last: -1, seenChunked: false, unknown: false };
   /** Grown by the parser as needed, up to MAX_FIELDS. */
   fields = new Int32Array(INITIAL_FIELDS * 4);
+  /** Which fields a rewrite keeps (1) or drops (0); filled by the rewrite, grown as needed. */
+  keep = new Uint8Array(INITIAL_FIELDS);
 
   nameLower(i: number): string {
     const start = this.fields[i * 4] as number;

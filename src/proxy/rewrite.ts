@@ -67,6 +67,7 @@ export function buildRequestHead(head: RequestHead, opts: RequestRewrite, body: 
   const listed = head.connOther ? listedNames(head) : undefined;
   const line =
     head.absoluteForm || head.version !== 11 ? `${head.method} ${head.path} HTTP/1.1\r\n` : undefined;
+  const keep = keepFlags(head);
   let xff: string | undefined;
   let seenId = false;
   let size = line === undefined ? head.lineEnd + 2 - head.start : line.length;
@@ -77,12 +78,14 @@ export function buildRequestHead(head: RequestHead, opts: RequestRewrite, body: 
     if (kind === H.X_FORWARDED_FOR) {
       const v = buf.toString('latin1', f[k + 1] as number, f[k + 2] as number);
       xff = xff === undefined ? v : `${xff}, ${v}`;
+      keep[i] = 0;
       continue;
     }
-    if (!keepRequestField(kind, opts, seenId)) continue;
-    if (kind === H.X_REQUEST_ID) seenId = true;
-    if (listed !== undefined && listed.has(head.nameLower(i))) continue;
-    size += (i + 1 < n ? (f[k + 4] as number) : head.end - 2) - (f[k] as number);
+    let kept = keepRequestField(kind, opts, seenId);
+    if (kept && kind === H.X_REQUEST_ID) seenId = true;
+    if (kept && listed !== undefined && listed.has(head.nameLower(i))) kept = false;
+    keep[i] = kept ? 1 : 0;
+    if (kept) size += (i + 1 < n ? (f[k + 4] as number) : head.end - 2) - (f[k] as number);
   }
   let tail = `x-forwarded-for: ${xff === undefined ? opts.remote : `${xff}, ${opts.remote}`}\r\nx-forwarded-proto: ${opts.proto}\r\n`;
   if (head.host !== '') tail += `x-forwarded-host: ${head.host}\r\n`;
@@ -94,19 +97,33 @@ export function buildRequestHead(head: RequestHead, opts: RequestRewrite, body: 
   const out = Buffer.allocUnsafe(size + tail.length + bodyLen);
   // Pass 2: copy.
   let o = line === undefined ? buf.copy(out, 0, head.start, head.lineEnd + 2) : out.write(line, 0, 'latin1');
-  seenId = false;
+  o = copyKept(head, out, o);
+  o += out.write(tail, o, 'latin1');
+  if (body !== undefined && bodyLen > 0) body.copy(out, o, bodyStart, bodyEnd);
+  return out;
+}
+
+/** The head's keep flags, grown to its field count. */
+function keepFlags(head: RequestHead | ResponseHead): Uint8Array {
+  if (head.keep.length < head.fieldCount) head.keep = new Uint8Array(Math.max(head.fieldCount, head.keep.length * 2));
+  return head.keep;
+}
+
+/**
+ * Copies the field lines the rewrite kept (head.keep) to `out` at `o`, adjacent lines as one run;
+ * returns the offset after them.
+ */
+function copyKept(head: RequestHead | ResponseHead, out: Buffer, o: number): number {
+  const buf = head.buf;
+  const f = head.fields;
+  const keep = head.keep;
+  const n = head.fieldCount;
   let runStart = -1;
   let runEnd = -1;
   for (let i = 0; i < n; i++) {
-    const k = i * 4;
-    const kind = f[k + 3] as number;
-    const ls = f[k] as number;
-    const le = i + 1 < n ? (f[k + 4] as number) : head.end - 2;
-    let keep = kind !== H.X_FORWARDED_FOR && keepRequestField(kind, opts, seenId);
-    if (keep && kind === H.X_REQUEST_ID) seenId = true;
-    if (keep && listed !== undefined && listed.has(head.nameLower(i))) keep = false;
-    if (!keep) continue;
-    // Adjacent kept lines are copied as one run.
+    if (keep[i] !== 1) continue;
+    const ls = f[i * 4] as number;
+    const le = i + 1 < n ? (f[i * 4 + 4] as number) : head.end - 2;
     if (ls === runEnd) {
       runEnd = le;
     } else {
@@ -116,9 +133,7 @@ export function buildRequestHead(head: RequestHead, opts: RequestRewrite, body: 
     }
   }
   if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
-  o += out.write(tail, o, 'latin1');
-  if (body !== undefined && bodyLen > 0) body.copy(out, o, bodyStart, bodyEnd);
-  return out;
+  return o;
 }
 
 function keepResponseField(kind: number, dropTransferEncoding: boolean, upgrade: boolean): boolean {
@@ -155,34 +170,19 @@ export function buildResponseHead(
   const n = head.fieldCount;
   const listed = head.connOther ? listedNames(head) : undefined;
   const statusEnd = n > 0 ? (f[0] as number) : head.end - 2;
+  const keep = keepFlags(head);
   let size = statusEnd - head.start;
   for (let i = 0; i < n; i++) {
     const k = i * 4;
-    if (!keepResponseField(f[k + 3] as number, dropTransferEncoding, upgrade)) continue;
-    if (listed !== undefined && listed.has(head.nameLower(i))) continue;
-    size += (i + 1 < n ? (f[k + 4] as number) : head.end - 2) - (f[k] as number);
+    const kept = keepResponseField(f[k + 3] as number, dropTransferEncoding, upgrade) && (listed === undefined || !listed.has(head.nameLower(i)));
+    keep[i] = kept ? 1 : 0;
+    if (kept) size += (i + 1 < n ? (f[k + 4] as number) : head.end - 2) - (f[k] as number);
   }
   const bodyLen = body === undefined ? 0 : bodyEnd - bodyStart;
   const out = Buffer.allocUnsafe(size + tail.length + 2 + bodyLen);
   let o = buf.copy(out, 0, head.start, statusEnd);
   if (head.version === 10) out[7] = 0x31; // "HTTP/1.0" -> "HTTP/1.1"
-  let runStart = -1;
-  let runEnd = -1;
-  for (let i = 0; i < n; i++) {
-    const k = i * 4;
-    if (!keepResponseField(f[k + 3] as number, dropTransferEncoding, upgrade)) continue;
-    if (listed !== undefined && listed.has(head.nameLower(i))) continue;
-    const ls = f[k] as number;
-    const le = i + 1 < n ? (f[k + 4] as number) : head.end - 2;
-    if (ls === runEnd) {
-      runEnd = le;
-    } else {
-      if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
-      runStart = ls;
-      runEnd = le;
-    }
-  }
-  if (runStart >= 0) o += buf.copy(out, o, runStart, runEnd);
+  o = copyKept(head, out, o);
   if (tail.length > 0) o += out.write(tail, o, 'latin1');
   out[o++] = 0x0d;
   out[o++] = 0x0a;
