@@ -45,8 +45,6 @@ export class BodyTracker {
   mode: number = Framing.NONE;
   /** LENGTH: bytes still to come. CHUNKED: bytes left in the current chunk. */
   remaining = 0;
-  /** Body bytes seen so far (framing included). */
-  seen = 0;
   done = true;
   private state = S_SIZE_START;
   private digits = 0;
@@ -57,7 +55,6 @@ export class BodyTracker {
   reset(mode: number, length: number): void {
     this.mode = mode;
     this.remaining = mode === Framing.LENGTH ? length : 0;
-    this.seen = 0;
     this.state = S_SIZE_START;
     this.digits = 0;
     this.trailerBytes = 0;
@@ -77,11 +74,9 @@ export class BodyTracker {
         const n = end - start;
         if (n < this.remaining) {
           this.remaining -= n;
-          this.seen += n;
           return MORE;
         }
         const stop = start + this.remaining;
-        this.seen += this.remaining;
         this.remaining = 0;
         this.done = true;
         return stop;
@@ -89,16 +84,10 @@ export class BodyTracker {
       case Framing.CHUNKED:
         return this.chunked(buf, start, end);
       case Framing.CLOSE:
-        this.seen += end - start;
         return MORE;
       default:
         return start;
     }
-  }
-
-  /** The sender closed: true when that ends the body cleanly (close-delimited, or already done). */
-  endsAtClose(): boolean {
-    return this.done || this.mode === Framing.CLOSE;
   }
 
   private chunked(buf: Buffer, start: number, end: number): number {
@@ -190,7 +179,6 @@ export class BodyTracker {
         case S_LAST_LF:
           if (c !== LF) return this.fail();
           p++;
-          this.seen += p - start;
           this.state = state;
           this.done = true;
           return p;
@@ -198,7 +186,6 @@ export class BodyTracker {
           return this.fail();
       }
     }
-    this.seen += end - start;
     this.state = state;
     return MORE;
   }

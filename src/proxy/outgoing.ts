@@ -4,6 +4,7 @@ import { H } from './head.js';
 import { INLINE_BODY, writeRequest } from './head-write.js';
 import type { HeadSink } from './head-write.js';
 import { buildRequestHead } from './rewrite.js';
+import type { RequestRewrite } from './rewrite.js';
 import type { ServiceTable } from './table.js';
 import type { Upstream } from './upstream.js';
 
@@ -25,6 +26,14 @@ export class OutgoingRequest {
   private bodyStart = 0;
   private bodyEnd = 0;
   private held: Buffer | undefined;
+  private readonly rewrite: { -readonly [K in keyof RequestRewrite]: RequestRewrite[K] } = {
+    proto: '',
+    remote: '',
+    allowUnderscoreHeaders: false,
+    hostLine: undefined,
+    upgrade: false,
+    requestId: undefined,
+  };
 
   /**
    * Builds the request for `up`. `body[bodyStart..bodyEnd)` came with the head; with `holdBody`
@@ -53,16 +62,17 @@ export class OutgoingRequest {
     let hostLine: string | undefined;
     if (this.hostFollowsBackend) hostLine = up.hostLine;
     else if (head.absoluteForm) hostLine = `host: ${head.host}\r\n`;
+    // One options object per exchange, filled for each request: nothing allocated for it per request.
+    const rw = this.rewrite;
+    rw.proto = conn.ctx.proto;
+    rw.remote = conn.remote;
+    rw.allowUnderscoreHeaders = conn.ctx.listenConfig.allowUnderscoreHeaders;
+    rw.hostLine = hostLine;
+    rw.upgrade = upgrade;
+    rw.requestId = this.requestId;
     this.head = buildRequestHead(
       head,
-      {
-        proto: conn.ctx.proto,
-        remote: conn.remote,
-        allowUnderscoreHeaders: conn.ctx.listenConfig.allowUnderscoreHeaders,
-        hostLine,
-        upgrade,
-        requestId: this.requestId,
-      },
+      rw,
       this.bodyEnd - this.bodyStart <= INLINE_BODY ? this.body : undefined,
       this.bodyStart,
       this.bodyEnd,

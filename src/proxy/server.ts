@@ -97,11 +97,6 @@ export class ProxyServer implements EngineContext {
     return this.active + this.upgrades.size;
   }
 
-  /** Client connections open right now. */
-  get connections(): number {
-    return this.conns.size;
-  }
-
   requestStarted(): void {
     this.active++;
   }

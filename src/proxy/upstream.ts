@@ -42,8 +42,6 @@ export class UpstreamConn {
   owner: UpstreamOwner | null = null;
   connected = false;
   closed = false;
-  /** Requests this connection carried (0 while the first one is on it). */
-  uses = 0;
   /** When it went idle (performance.now() ms). */
   idleSince = 0;
   private error: Error | undefined;
@@ -155,11 +153,6 @@ export class Upstream {
     return this.options.connectTimeoutMs;
   }
 
-  /** Idle sockets right now (tests, drain progress). */
-  get idleCount(): number {
-    return this.idle.length;
-  }
-
   /**
    * The most recently used idle connection, or a new one (connecting). `fresh`: always a new one
    * (a request that must not meet a kept-alive socket the backend is closing).
@@ -198,7 +191,6 @@ export class Upstream {
   /** A request is done with `conn`: keep it for the next one, or close it. */
   release(conn: UpstreamConn, reusable: boolean): void {
     conn.owner = null;
-    conn.uses++;
     if (!reusable || conn.closed || this.destroyed || conn.generation !== this.generation || this.idle.length >= this.maxIdle) {
       conn.destroy();
       return;

@@ -7,6 +7,7 @@ import { clientAgent, get } from '../helpers/http.js';
 import { runRequests } from '../helpers/load.js';
 import { startRawBackend } from '../helpers/raw.js';
 import type { RawBackend } from '../helpers/raw.js';
+import { seeded } from '../helpers/seeded.js';
 import { startTestTurnout } from '../helpers/turnout.js';
 import type { Turnout } from '../../src/app.js';
 
@@ -17,18 +18,6 @@ import type { Turnout } from '../../src/app.js';
  * rejected promise fails the run (vitest reports them as errors).
  */
 
-/** Small seeded PRNG (mulberry32): the same misbehaviour schedule on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const OK_RESPONSE = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: chaos\r\n\r\nok';
 
 /**
@@ -37,7 +26,7 @@ const OK_RESPONSE = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: chaos\r\
  * never answer, or answer properly (keep-alive). Some connections are closed as soon as accepted.
  */
 function startChaosBackend(seed: number): Promise<RawBackend> {
-  const rand = prng(seed);
+  const rand = seeded(seed);
   const act = (socket: Socket, n: number): boolean => {
     switch (n) {
       case 0:
@@ -180,7 +169,7 @@ test('clients that abort mid-request and mid-response: the proxy keeps answering
   });
   const port = Number(new URL(t.proxyUrl).port);
   const agent = clientAgent(8);
-  const rand = prng(7);
+  const rand = seeded(7);
   const destroyAfter = (ms: number) => (s: Socket) => setTimeout(() => s.destroy(), ms);
   const scenarios: (() => Promise<void>)[] = [
     // mid-request: half a request head, then gone

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { seeded } from '../helpers/seeded.js';
 import { HoldQueue } from '../../src/proxy/hold.js';
 
 /** One step on a queue: what it does and what it answers. */
@@ -119,17 +120,6 @@ describe('HoldQueue', () => {
     expect(q.size).toBe(0);
   });
 
-  /** A small seeded generator (mulberry32): the same sequence on every run. */
-  function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   test.each([1, 2, 3, 42, 2026])('20 000 random operations (seed %i) agree with a plain array', (seed) => {
     const random = seeded(seed);

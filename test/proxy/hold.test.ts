@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { until } from '../helpers/admin.js';
 import { deadPort, startBackend } from '../helpers/backends.js';
 import { startRawBackend } from '../helpers/raw.js';
+import { readSnapshots } from '../helpers/sse.js';
 import { webService } from '../helpers/config.js';
 import { eventTypes, failureSummary, holdLoad, metricValue, quantile, startStoppableApp } from '../helpers/hold.js';
 import type { LoadOutcome } from '../helpers/hold.js';
@@ -304,23 +305,9 @@ describe('visibility', () => {
     await until('2 wait', () => t.proxy.holdWaiting('web') === 2);
     const res = await request(`${t.adminUrl}/v1/stream`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
     expect(res.statusCode).toBe(200);
-    const waiting: number[] = [];
-    let buf = '';
-    const deadline = Date.now() + 5000;
-    for await (const chunk of res.body) {
-      buf += chunk.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (!block.includes('event: snapshot') || data === undefined) continue;
-        const snap = JSON.parse(data.slice(6)) as { services: { name: string; waiting: number }[] };
-        waiting.push(snap.services.find((s) => s.name === 'web')?.waiting ?? -1);
-      }
-      if (waiting.length >= 1 || Date.now() > deadline) break;
-    }
-    res.body.destroy();
+    type Snap = { services: { name: string; waiting: number }[] };
+    const snaps = await readSnapshots<Snap>(res.body, () => true, 5000);
+    const waiting = snaps.map((snap) => snap.services.find((s) => s.name === 'web')?.waiting ?? -1);
     expect(waiting[0]).toBe(2);
     const app = await startStoppableApp('app');
     expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: 'app', url: app.url })).status).toBe(201);

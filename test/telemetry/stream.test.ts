@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { request } from 'undici';
 import { startBackend } from '../helpers/backends.js';
 import { clientAgent, get } from '../helpers/http.js';
+import { readSnapshots } from '../helpers/sse.js';
 import { READ_TOKEN, startTestTurnout } from '../helpers/turnout.js';
 
 describe('GET /v1/stream', () => {
@@ -16,21 +17,8 @@ describe('GET /v1/stream', () => {
     const res = await request(`${t.adminUrl}/v1/stream`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
-    const events: unknown[] = [];
-    let buf = '';
     const started = Date.now();
-    for await (const chunk of res.body) {
-      buf += chunk.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (block.includes('event: snapshot') && data) events.push(JSON.parse(data.slice(6)));
-      }
-      if (events.length >= 3) break;
-    }
-    res.body.destroy();
+    const events = await readSnapshots<unknown>(res.body, (_, all) => all.length >= 3, 10_000);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThan(1500); // one a second
     const snap = events[0] as {
