@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { expect, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import { clientAgent } from '../helpers/http.js';
+import { until } from '../helpers/time.js';
 import { accepts, freePort, spawnTurnout, tempDir, waitExit, waitReady, writeYaml } from '../helpers/serve.js';
 
 // SPEC "Draining", the proxy's own SIGTERM: /readyz turns 503 at once, the listener stops
@@ -27,14 +28,6 @@ function keepAliveRequest(port: number, path: string): Promise<{ text: string; e
     socket.on('error', reject);
     socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('latin1'), endedAt: Date.now() }));
   });
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('SIGTERM with requests in flight: all finish with 200 and Connection: close, /readyz is 503, new connections are refused, exit 0 right after', async () => {

@@ -113,14 +113,4 @@ export async function startPools(
 
 export { apiAs } from './turnout.js';
 
-/**
- * Waits for a condition that a real event will make true (requests counted, a backend removed),
- * checking every `everyMs`; fails the test with `what` after `timeoutMs`.
- */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from './time.js';
