@@ -50,7 +50,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
   const rollouts = new RolloutController({ control, telemetry, store, logger: logger.child({ component: 'rollout' }) });
-  store.reportPools?.(() => telemetry.allPoolCounts(Date.now()));
+  store.fleet.report({ inFlight: () => runtime.drainingInFlight(), pools: () => telemetry.allPoolCounts(Date.now()) });
   try {
     await control.init(opts.resetState ?? false);
     await runtime.warmUp();

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from './route-options.js';
 import { ErrorResponses, FleetResponse } from './schemas.js';
@@ -10,16 +9,12 @@ import { sendState } from './state-access.js';
  * With an embedded store (memory, file) the fleet is this process alone.
  */
 export async function fleetRoute(app: FastifyInstance, { store, control }: RouteOptions): Promise<void> {
-  const startedAt = new Date().toISOString();
   app.get(
     '/v1/fleet',
     { schema: { summary: 'The proxy instances sharing this state, with the revision each has applied', response: { 200: FleetResponse, ...ErrorResponses } } },
     async (_req, reply) => {
       const { revision } = control.current;
-      const instances =
-        store.fleet !== undefined
-          ? await store.fleet()
-          : [{ id: `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid, startedAt, revision, seenAt: new Date().toISOString() }];
+      const instances = await store.fleet.instances();
       const body: FleetAnswer = { revision, store: store.kind, instances: instances.map(({ draining: _d, ...rest }) => rest) };
       return sendState(reply, revision, body);
     },

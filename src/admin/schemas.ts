@@ -174,6 +174,20 @@ export const FleetInstanceSchema = Type.Object({
   revision: Type.Integer({ description: 'revision of the state this instance has applied' }),
   seenAt: Type.String({ description: 'its last heartbeat' }),
   pools: Type.Optional(Type.Record(Type.String(), PoolCountsSchema, { description: 'fleet stores: its cumulative counts per service/pool, which rollout gates add up' })),
+  workers: Type.Optional(
+    Type.Array(
+      Type.Object({
+        pid: Type.Integer(),
+        generation: Type.Integer({ description: '1 at start, one more with every upgrade' }),
+        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining')]),
+        startedAt: Type.String(),
+        revision: Type.Integer({ description: 'revision of the state this worker has applied' }),
+        connections: Type.Object({ total: Type.Integer(), open: Type.Integer() }, { description: 'client connections handed to it since it started, and open now' }),
+        inFlight: Type.Integer(),
+      }),
+      { description: 'its worker processes (turnout serve runs the data plane in workers)' },
+    ),
+  ),
 });
 export const FleetResponse = Type.Object({
   revision: Revision,

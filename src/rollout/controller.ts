@@ -80,7 +80,8 @@ export class RolloutController {
     return {
       reading: { ...reading, errorRate: reading.requests === 0 ? 0 : Math.round((reading.errors / reading.requests) * 1e6) / 1e6 },
       stepEndsAt: new Date(r.stepStartedAtMs + r.stepDurationMs).toISOString(),
-      leader: this.leaderOf.has(service) || this.opts.store.acquireLease === undefined,
+      // A fleet of one needs no lease to lead.
+      leader: this.leaderOf.has(service) || this.opts.store.fleet.reportLagMs === 0,
     };
   }
 
@@ -186,7 +187,7 @@ export class RolloutController {
 
   private totals(service: string, pool: string): { requests: number; errors: number; p99Ms: number } {
     const local = this.opts.telemetry.poolTotals(service, pool);
-    const fleet = this.opts.store.fleetPoolTotals?.(`${service}/${pool}`) ?? { requests: 0, errors: 0, p99Ms: 0 };
+    const fleet = this.opts.store.fleet.othersPoolTotals(`${service}/${pool}`);
     return { requests: local.requests + fleet.requests, errors: local.errors + fleet.errors, p99Ms: fleet.p99Ms };
   }
 
@@ -200,16 +201,14 @@ export class RolloutController {
           this.baselines.delete(name);
           continue;
         }
-        if (this.opts.store.acquireLease !== undefined) {
-          const leader = await this.opts.store.acquireLease(`rollout:${name}`, 3000);
-          if (!leader) {
-            this.leaderOf.delete(name);
-            continue;
-          }
-          if (!this.leaderOf.has(name)) {
-            this.leaderOf.add(name);
-            this.opts.logger.info({ service: name, rollout: r.id }, 'holding the rollout lease');
-          }
+        const leader = await this.opts.store.fleet.acquireLease(`rollout:${name}`, 3000);
+        if (!leader) {
+          this.leaderOf.delete(name);
+          continue;
+        }
+        if (!this.leaderOf.has(name)) {
+          this.leaderOf.add(name);
+          if (this.opts.store.fleet.reportLagMs > 0) this.opts.logger.info({ service: name, rollout: r.id }, 'holding the rollout lease');
         }
         await this.step(name, r);
       }

@@ -7,9 +7,6 @@ import type { StateStore } from '../store/index.js';
 import type { Runtime } from './runtime.js';
 import { reconcileState, seedState } from './seed.js';
 
-/** How long a drain in a fleet waits for every instance to have reported its in-flight counts. */
-const FLEET_REPORT_MS = 1200;
-
 export interface ExecuteOptions {
   readonly actor: string;
   /** Revision from If-Match; a stale one is refused with 412. */
@@ -45,23 +42,23 @@ export class ControlPlane {
   ) {
     runtime.removeBackend = async (service, pool, id, atDeadline) => {
       // In a fleet, other instances may still have requests on it: wait for them (to the deadline).
-      if (!atDeadline && this.store.othersInFlight !== undefined) {
-        if (this.store.othersInFlight(`${service}/${id}`) > 0) return false;
+      const fleet = this.store.fleet;
+      if (!atDeadline) {
+        if (fleet.othersInFlight(`${service}/${id}`) > 0) return false;
         // Give every instance a heartbeat or two to report requests it started just before the drain.
         const drain = this.state.services[service]?.pools[pool]?.backends.find((b) => b.id === id)?.drain;
-        if (drain !== undefined && Date.now() - Date.parse(drain.startedAt) < FLEET_REPORT_MS) return false;
+        if (drain !== undefined && Date.now() - Date.parse(drain.startedAt) < fleet.reportLagMs) return false;
       }
       const still = this.state.services[service]?.pools[pool]?.backends.some((b) => b.id === id && b.state === 'draining');
       if (!still) return true; // another instance removed it already
       await this.execute({ kind: 'remove', service, pool, id }, { actor: 'turnout:drain' });
       return true;
     };
-    store.reportDraining?.(() => runtime.drainingInFlight());
     store.onChange((next) => {
       if (next.revision > this.state.revision) {
         this.state = next;
         this.runtime.applyState(next);
-        this.store.setApplied?.(next.revision);
+        this.store.fleet.setApplied(next.revision);
       }
     });
   }
@@ -83,7 +80,7 @@ export class ControlPlane {
       }
     }
     this.runtime.applyState(this.state);
-    this.store.setApplied?.(this.state.revision);
+    this.store.fleet.setApplied(this.state.revision);
   }
 
   private async initOnce(resetState: boolean): Promise<StateSnapshot> {
@@ -129,7 +126,7 @@ export class ControlPlane {
         this.state = next;
         this.config = config;
         await this.runtime.reconfigure(config, next);
-        this.store.setApplied?.(this.state.revision);
+        this.store.fleet.setApplied(this.state.revision);
         if (next !== before) this.log.info({ actor: 'turnout:reload', action: 'reload', revision: next.revision }, 'state changed');
         return this.state;
       }
@@ -181,7 +178,7 @@ export class ControlPlane {
         if (fresh.revision > this.state.revision) {
           this.state = fresh;
           this.runtime.applyState(fresh);
-          this.store.setApplied?.(fresh.revision);
+          this.store.fleet.setApplied(fresh.revision);
         }
       }
     }
@@ -207,7 +204,7 @@ export class ControlPlane {
     }
     this.state = result.state;
     this.runtime.applyState(result.state);
-    this.store.setApplied?.(result.state.revision);
+    this.store.fleet.setApplied(result.state.revision);
     this.log.info({ actor: opts.actor, action: cmd.kind, service: cmd.service, revision: result.state.revision }, 'state changed');
     return result;
   }

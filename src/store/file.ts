@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { RevisionMismatchError, StateFileError, StoreUnavailableError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
+import { LocalFleet } from './fleet.js';
 import type { StateStore } from './types.js';
 
 /**
@@ -11,6 +12,7 @@ import type { StateStore } from './types.js';
  */
 export class FileStore implements StateStore {
   readonly kind = 'file' as const;
+  readonly fleet = new LocalFleet();
   private revision: number | undefined;
   /** Set when the file on disk could not be read: writes are refused so it is never overwritten. */
   private poisoned = false;

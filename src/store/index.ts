@@ -5,7 +5,9 @@ import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { StateStore } from './types.js';
 
-export type { StateStore, FleetInstance, PoolCounts } from './types.js';
+export type { StateStore, FleetInstance, PoolCounts, WorkerInfo } from './types.js';
+export type { Fleet, FleetReport } from './fleet.js';
+export { LocalFleet, NO_COUNTS } from './fleet.js';
 export { RedisStore } from './redis.js';
 export { MemoryStore } from './memory.js';
 export { FileStore, parseStateFile } from './file.js';

@@ -1,10 +1,12 @@
 import { RevisionMismatchError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
+import { LocalFleet } from './fleet.js';
 import type { StateStore } from './types.js';
 
 /** Keeps the state in this process only; nothing survives a restart. */
 export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
+  readonly fleet = new LocalFleet();
   private current: StateSnapshot | undefined;
 
   async load(): Promise<StateSnapshot | undefined> {

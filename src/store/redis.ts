@@ -12,17 +12,8 @@ import type { Logger } from 'pino';
 import { RevisionMismatchError, StoreUnavailableError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
 import { parseStateFile } from './file.js';
-import type { FleetInstance, PoolCounts, StateStore } from './types.js';
-
-/** Take the lease when free, or renew it when this instance holds it. */
-const LEASE_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-if cur == false or cur == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`;
+import { RedisFleet } from './redis-fleet.js';
+import type { StateStore } from './types.js';
 
 /**
  * Compare-and-set of the whole state: the revision key must still hold the expected revision.
@@ -64,23 +55,15 @@ export class RedisStore implements StateStore {
   private readonly listeners: ((state: StateSnapshot) => void)[] = [];
   private readonly log: Logger;
   private readonly pollMs: number;
-  private readonly heartbeatMs: number;
+  readonly fleet: RedisFleet;
   private lastRevision = 0;
-  private appliedRevision = 0;
   private poll: NodeJS.Timeout | undefined;
-  private beat: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private closed = false;
-  private readonly startedAt = new Date().toISOString();
-  /** In-flight counts of draining backends this instance reports to the fleet. */
-  private localDraining: () => Record<string, number> = () => ({});
-  private localPools: () => Record<string, PoolCounts> = () => ({});
-  private fleetCache: FleetInstance[] = [];
 
   constructor(opts: RedisStoreOptions) {
     this.log = opts.logger;
     this.pollMs = opts.pollMs ?? 1000;
-    this.heartbeatMs = opts.heartbeatMs ?? 500;
     const p = opts.prefix;
     this.keys = { state: `${p}state`, revision: `${p}revision`, channel: `${p}changes`, instances: `${p}instances` };
     const common = {
@@ -94,6 +77,13 @@ export class RedisStore implements StateStore {
     const RedisClient = redisClass();
     this.client = new RedisClient(opts.url, common);
     this.sub = new RedisClient(opts.url, { ...common, enableOfflineQueue: true });
+    this.fleet = new RedisFleet({
+      client: this.client,
+      instanceId: this.instanceId,
+      instancesKey: this.keys.instances,
+      leasePrefix: `${this.keys.state}:lease:`,
+      heartbeatMs: opts.heartbeatMs ?? 500,
+    });
     this.client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
     this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
     this.client.on('ready', () => {
@@ -121,8 +111,7 @@ export class RedisStore implements StateStore {
     }
     this.poll ??= setInterval(() => void this.checkRevision(), this.pollMs);
     this.poll.unref();
-    this.beat ??= setInterval(() => void this.heartbeat(), this.heartbeatMs);
-    this.beat.unref();
+    this.fleet.start();
   }
 
   async load(): Promise<StateSnapshot | undefined> {
@@ -181,7 +170,7 @@ export class RedisStore implements StateStore {
         if (text === null) return;
         const state = parseStateFile(text, `redis key ${this.keys.state}`);
         this.lastRevision = Math.max(this.lastRevision, state.revision);
-        if (state.revision <= this.appliedRevision) return;
+        if (state.revision <= this.fleet.appliedRevision) return;
         for (const l of this.listeners) l(state);
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'cannot re-read the state from redis');
@@ -192,104 +181,10 @@ export class RedisStore implements StateStore {
     return this.refreshing;
   }
 
-  /** The revision this instance has applied (reported to the fleet). */
-  setApplied(revision: number): void {
-    const first = this.appliedRevision === 0;
-    this.appliedRevision = revision;
-    // Registered in the fleet as soon as it has a state, not at the first heartbeat: /v1/fleet on
-    // any instance lists every ready one.
-    if (first) void this.heartbeat();
-  }
-
-  /** What this instance reports about its draining backends: key `service/id` → in-flight. */
-  reportDraining(fn: () => Record<string, number>): void {
-    this.localDraining = fn;
-  }
-
-  private async heartbeat(): Promise<void> {
-    if (this.closed || this.client.status !== 'ready') return;
-    const me: FleetInstance = {
-      id: this.instanceId,
-      host: hostname(),
-      pid: process.pid,
-      startedAt: this.startedAt,
-      revision: this.appliedRevision,
-      seenAt: new Date().toISOString(),
-      draining: this.localDraining(),
-      pools: this.localPools(),
-    };
-    try {
-      await this.client.hset(this.keys.instances, this.instanceId, JSON.stringify(me));
-      const all = await this.client.hgetall(this.keys.instances);
-      const now = Date.now();
-      const live: FleetInstance[] = [];
-      const gone: string[] = [];
-      for (const [id, raw] of Object.entries(all)) {
-        try {
-          const inst = JSON.parse(raw) as FleetInstance;
-          const age = now - Date.parse(inst.seenAt);
-          if (age <= this.heartbeatMs * 5) live.push(inst);
-          else if (age > 60_000) gone.push(id);
-        } catch {
-          gone.push(id);
-        }
-      }
-      if (gone.length > 0) await this.client.hdel(this.keys.instances, ...gone);
-      this.fleetCache = live.sort((a, b) => a.id.localeCompare(b.id));
-    } catch {
-      // Next beat.
-    }
-  }
-
-  async fleet(): Promise<FleetInstance[]> {
-    await this.heartbeat();
-    return this.fleetCache;
-  }
-
-  reportPools(fn: () => Record<string, PoolCounts>): void {
-    this.localPools = fn;
-  }
-
-  fleetPoolTotals(key: string): PoolCounts {
-    let requests = 0;
-    let errors = 0;
-    let p99Ms = 0;
-    for (const inst of this.fleetCache) {
-      if (inst.id === this.instanceId) continue;
-      const c = inst.pools?.[key];
-      if (c === undefined) continue;
-      requests += c.requests;
-      errors += c.errors;
-      p99Ms = Math.max(p99Ms, c.p99Ms);
-    }
-    return { requests, errors, p99Ms };
-  }
-
-  async acquireLease(name: string, ttlMs: number): Promise<boolean> {
-    if (!this.ready()) return false;
-    try {
-      return (await this.client.eval(LEASE_SCRIPT, 1, `${this.keys.state}:lease:${name}`, this.instanceId, String(ttlMs))) === 1;
-    } catch {
-      return false;
-    }
-  }
-
-  /** In-flight on a draining backend reported by the other live instances. */
-  othersInFlight(key: string): number {
-    let n = 0;
-    for (const inst of this.fleetCache) if (inst.id !== this.instanceId) n += inst.draining?.[key] ?? 0;
-    return n;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     if (this.poll) clearInterval(this.poll);
-    if (this.beat) clearInterval(this.beat);
-    try {
-      if (this.client.status === 'ready') await this.client.hdel(this.keys.instances, this.instanceId);
-    } catch {
-      // leaving anyway
-    }
+    await this.fleet.leave();
     this.client.disconnect();
     this.sub.disconnect();
   }

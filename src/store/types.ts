@@ -1,4 +1,5 @@
 import type { StateSnapshot } from '../model/index.js';
+import type { Fleet } from './fleet.js';
 
 /**
  * Where the state lives. One instance and a fleet behave alike: every write is a compare-and-set
@@ -18,20 +19,8 @@ export interface StateStore {
   /** Called with every state another writer stored (fleet fan-out); local writes are not echoed. */
   onChange(listener: (state: StateSnapshot) => void): void;
   close(): Promise<void>;
-  /** Fleet stores: the revision this instance applied (reported to `/v1/fleet`). */
-  setApplied?(revision: number): void;
-  /** Fleet stores: the live instances sharing this state. */
-  fleet?(): Promise<FleetInstance[]>;
-  /** Fleet stores: this instance's in-flight counts on draining backends (`service/id` → n). */
-  reportDraining?(fn: () => Record<string, number>): void;
-  /** Fleet stores: in-flight on a draining backend (`service/id`) reported by the other instances. */
-  othersInFlight?(key: string): number;
-  /** Fleet stores: this instance's cumulative counts per pool (`service/pool`), for rollout gates. */
-  reportPools?(fn: () => Record<string, PoolCounts>): void;
-  /** Fleet stores: the other live instances' cumulative counts of a pool, summed (p99: the highest). */
-  fleetPoolTotals?(key: string): PoolCounts;
-  /** Fleet stores: hold (or renew) a named lease for `ttlMs`; true while this instance holds it. */
-  acquireLease?(name: string, ttlMs: number): Promise<boolean>;
+  /** The instances sharing this state (one, with an embedded store). */
+  readonly fleet: Fleet;
 }
 
 export interface PoolCounts {
@@ -48,6 +37,24 @@ export interface FleetInstance {
   /** Revision of the state this instance has applied. */
   readonly revision: number;
   readonly seenAt: string;
+  /** In-flight on backends that have any or are draining (`service/id`), all its workers. */
   readonly draining?: Record<string, number>;
   readonly pools?: Record<string, PoolCounts>;
+  /** Its worker processes, when a supervisor runs the data plane in workers. */
+  readonly workers?: WorkerInfo[];
+}
+
+/** One worker process of a supervisor (`/v1/fleet`). */
+export interface WorkerInfo {
+  readonly pid: number;
+  /** Which start it belongs to: 1 at start, one more with every upgrade. */
+  readonly generation: number;
+  /** `starting` until it built its table, `serving` while it gets connections, then `draining`. */
+  readonly state: 'starting' | 'serving' | 'draining';
+  readonly startedAt: string;
+  /** Revision of the state it has applied. */
+  readonly revision: number;
+  /** Client connections handed to it since it started, and open now. */
+  readonly connections: { readonly total: number; readonly open: number };
+  readonly inFlight: number;
 }
