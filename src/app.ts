@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
 import { RolloutController } from './rollout/index.js';
 import type { Config } from './config/index.js';
+import { ConflictError } from './errors.js';
+import { WorkerPool, workerScript } from './process/index.js';
+import type { UpgradeOutcome } from './process/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { Reloader } from './reload.js';
 import type { ReloadAnswer } from './reload.js';
@@ -13,7 +16,10 @@ import { Telemetry } from './telemetry/index.js';
 
 export interface Turnout {
   readonly config: Config;
-  readonly proxy: ProxyServer;
+  /** The data plane when it runs in this process (no `workers`). */
+  readonly proxy: ProxyServer | undefined;
+  /** The worker processes when this process is a supervisor (`workers`). */
+  readonly workers: WorkerPool | undefined;
   readonly admin: FastifyInstance;
   readonly runtime: Runtime;
   readonly control: ControlPlane;
@@ -25,6 +31,10 @@ export interface Turnout {
   readonly adminUrl: string;
   /** Reads the config file again and applies it (SIGHUP, `POST /v1/config/reload`). */
   reload(opts?: { readonly dryRun: boolean }): Promise<ReloadAnswer>;
+  /** Requests and upgrades in flight (in every worker). */
+  readonly inFlight: number;
+  /** New workers from the code on disk; the old ones drain (SIGUSR2, `POST /v1/upgrade`). */
+  upgrade(opts: { readonly wait: boolean }): Promise<UpgradeOutcome>;
   /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
   stop(timeoutMs?: number): Promise<{ cutRequests: number; closedUpgrades: number }>;
 }
@@ -37,20 +47,38 @@ export interface StartOptions {
   readonly configFile?: string;
   /** The config as the file gave it, before `serve` added tokens from the environment (default: `config`). */
   readonly fileConfig?: Config;
+  /**
+   * Run the data plane in this many worker processes, this process being their supervisor
+   * (`turnout serve`). Undefined: the data plane runs in this process (tests, embedding).
+   */
+  readonly workers?: number;
+  /** The worker entry (default: dist/process/worker-main.js). */
+  readonly workerScript?: string;
 }
 
 /**
- * Starts one turnout process's parts: store, runtime, control plane, proxy listener and admin
- * listener. Used by `turnout serve` and by integration tests (ports 0 allowed).
+ * Starts turnout's parts: store, runtime, control plane, admin listener, and the data plane:
+ * in this process, or (`workers`) in worker processes this one supervises on its listener.
+ * Used by `turnout serve` and by integration tests (ports 0 allowed).
  */
 export async function startTurnout(config: Config, opts: StartOptions): Promise<Turnout> {
   const logger = opts.logger;
   const store = opts.store ?? createStore(config.state, logger);
   const telemetry = new Telemetry();
-  const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry });
+  const pool =
+    opts.workers === undefined ? undefined : new WorkerPool({ count: opts.workers, script: opts.workerScript ?? workerScript(), config, logger: logger.child({ component: 'supervisor' }) });
+  const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry, ...(pool !== undefined ? { remote: pool } : {}) });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
+  if (pool !== undefined) {
+    pool.attach({ runtime, control, telemetry });
+    control.followers = pool;
+  }
   const rollouts = new RolloutController({ control, telemetry, store, logger: logger.child({ component: 'rollout' }) });
-  store.fleet.report({ inFlight: () => runtime.drainingInFlight(), pools: () => telemetry.allPoolCounts(Date.now()) });
+  store.fleet.report({
+    inFlight: () => runtime.drainingInFlight(),
+    pools: () => telemetry.allPoolCounts(Date.now()),
+    ...(pool !== undefined ? { workers: () => pool.workersInfo() } : {}),
+  });
   try {
     await control.init(opts.resetState ?? false);
     await runtime.warmUp();
@@ -61,15 +89,19 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   }
 
   let ready = false;
-  const proxy = new ProxyServer({
-    listen: config.listen,
-    tables: runtime,
-    observer: runtime.observer,
-    logger: logger.child({ component: 'access' }),
-    accessLog: config.log.access,
-    accessSample: config.log.accessSample,
-  });
-  runtime.on('table', () => proxy.tableChanged());
+  const proxy =
+    pool !== undefined
+      ? undefined
+      : new ProxyServer({
+          listen: config.listen,
+          tables: runtime,
+          observer: runtime.observer,
+          logger: logger.child({ component: 'access' }),
+          accessLog: config.log.access,
+          accessSample: config.log.accessSample,
+        });
+  if (proxy !== undefined) runtime.on('table', () => proxy.tableChanged());
+  const listener = proxy ?? (pool as WorkerPool);
   let admin: FastifyInstance | undefined;
   try {
     let served = config;
@@ -78,9 +110,13 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       if (reloader === undefined) throw new Error('turnout is not started yet');
       return reloader.reload(o.dryRun);
     };
-    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload });
+    const upgrade = (o: { readonly wait: boolean }): Promise<UpgradeOutcome> => {
+      if (pool === undefined) return Promise.reject(new ConflictError('the data plane runs in this process (no workers): there is nothing to upgrade without a restart'));
+      return pool.upgrade(o.wait);
+    };
+    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload, ...(pool !== undefined ? { upgrade } : {}) });
     await admin.listen({ host: config.admin.host, port: config.admin.port });
-    const addr = await proxy.listen();
+    const addr = await listener.listen();
     ready = true;
     rollouts.start();
     const a = admin.server.address();
@@ -95,7 +131,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       fileConfig: opts.fileConfig ?? config,
       served: config,
       control,
-      proxy,
+      listener,
       logger: logger.child({ component: 'reload' }),
       onApplied: (next, moved) => {
         served = next;
@@ -109,6 +145,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
         return served;
       },
       proxy,
+      workers: pool,
       admin: adminInstance,
       runtime,
       control,
@@ -119,12 +156,16 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
         return proxyUrl;
       },
       adminUrl,
+      get inFlight() {
+        return proxy !== undefined ? proxy.inFlight : (pool as WorkerPool).totalInFlight;
+      },
       reload,
+      upgrade,
       stop(timeoutMs = served.shutdownTimeoutMs) {
         stopping ??= (async () => {
           ready = false;
           rollouts.stop();
-          const cut = await proxy.shutdown(timeoutMs);
+          const cut = await listener.shutdown(timeoutMs);
           await adminInstance.close().catch(() => undefined);
           await runtime.close();
           await store.close().catch(() => undefined);
@@ -135,7 +176,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     };
   } catch (err) {
     await admin?.close().catch(() => undefined);
-    await proxy.close().catch(() => undefined);
+    await listener.close().catch(() => undefined);
     await runtime.close();
     await store.close().catch(() => undefined);
     throw err;

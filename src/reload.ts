@@ -6,7 +6,6 @@ import { diffConfig, keepUnchanged, loadConfigFile } from './config/index.js';
 import type { Config, ConfigChange } from './config/index.js';
 import { ConfigError, ConfigInvalidError, ConflictError } from './errors.js';
 import type { StateSnapshot } from './model/index.js';
-import type { ProxyServer } from './proxy/index.js';
 import type { ControlPlane } from './runtime/index.js';
 
 /** What a reload answers: the revision it serves and what changed (empty for an unchanged file). */
@@ -17,6 +16,16 @@ export interface ReloadAnswer {
   readonly dryRun?: boolean;
 }
 
+/** The listener a reload moves and retunes: the proxy in this process, or a supervisor's worker pool. */
+export interface ReloadableListener {
+  /** New `listen` settings for connections from now on. */
+  updateListen(listen: Config['listen']): void;
+  /** Listens on a new address: bound first, then the old listener closes. */
+  rebind(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** New connections get this certificate and key. */
+  reloadTls(certFile: string, keyFile: string): void;
+}
+
 export interface ReloaderOptions {
   /** The file to read again; undefined when started from a config object (a reload is then refused). */
   readonly file: string | undefined;
@@ -25,7 +34,7 @@ export interface ReloaderOptions {
   /** The config being served. */
   readonly served: Config;
   readonly control: ControlPlane;
-  readonly proxy: ProxyServer;
+  readonly listener: ReloadableListener;
   readonly logger: Logger;
   /** Called with the config served after each applied reload. */
   readonly onApplied: (config: Config, proxyAddress: { host: string; port: number } | undefined) => void;
@@ -61,7 +70,7 @@ export class Reloader {
   }
 
   private async reloadNow(dryRun: boolean): Promise<ReloadAnswer> {
-    const { file, control, proxy, logger } = this.opts;
+    const { file, control, listener: proxy, logger } = this.opts;
     if (file === undefined) throw new ConflictError('this turnout was not started from a config file: nothing to reload');
     let next: Config;
     try {

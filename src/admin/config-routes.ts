@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { ConflictError, RevisionMismatchError } from '../errors.js';
 import { actorOf, parseIfMatch, truthy } from './request-context.js';
 import type { RouteOptions } from './route-options.js';
-import { ErrorResponses, ReloadQuery, ReloadResponse } from './schemas.js';
-import type { ReloadQueryT } from './schemas.js';
+import { ErrorResponses, ReloadQuery, ReloadResponse, UpgradeQuery, UpgradeResponse } from './schemas.js';
+import type { ReloadQueryT, UpgradeQueryT } from './schemas.js';
 import { sendState } from './state-access.js';
 
 /**
@@ -12,7 +12,7 @@ import { sendState } from './state-access.js';
  * applies, a listener address that cannot be bound) change nothing. A write: write tokens only,
  * `If-Match`, and `?dryRun=true` (check and compare the file, apply nothing).
  */
-export async function configRoutes(app: FastifyInstance, { reload, control, logger }: RouteOptions): Promise<void> {
+export async function configRoutes(app: FastifyInstance, { reload, upgrade, control, logger }: RouteOptions): Promise<void> {
   app.post<{ Querystring: ReloadQueryT }>(
     '/v1/config/reload',
     {
@@ -30,6 +30,32 @@ export async function configRoutes(app: FastifyInstance, { reload, control, logg
       const answer = await reload({ dryRun });
       if (!dryRun) logger.info({ actor: actorOf(req), changes: answer.changes.length, revision: answer.revision }, 'config reloaded through the admin API');
       return sendState(reply, answer.revision, answer);
+    },
+  );
+
+  /**
+   * `POST /v1/upgrade[?wait=drained]`: new workers start from the code on disk; once they serve,
+   * the old ones drain and exit. 202 at once, or 200 once the old ones exited with wait=drained.
+   */
+  app.post<{ Querystring: UpgradeQueryT }>(
+    '/v1/upgrade',
+    {
+      schema: {
+        summary: 'Replace the worker processes with new ones from the code on disk, without refusing a connection',
+        querystring: UpgradeQuery,
+        response: { 200: UpgradeResponse, 202: UpgradeResponse, ...ErrorResponses },
+      },
+    },
+    async (req, reply) => {
+      if (upgrade === undefined) throw new ConflictError('the data plane runs in the supervisor process itself (no workers): an upgrade needs a restart');
+      const ifMatch = parseIfMatch(req.headers['if-match']);
+      if (ifMatch !== undefined && ifMatch !== control.current.revision) throw new RevisionMismatchError(ifMatch, control.current.revision);
+      const wait = req.query.wait === 'drained';
+      if (truthy(req.query.dryRun)) return sendState(reply, control.current.revision, { generation: 0, started: [], replaced: [], dryRun: true });
+      const answer = await upgrade({ wait });
+      logger.info({ actor: actorOf(req), ...answer }, 'workers upgraded through the admin API');
+      if (!wait) reply.code(202);
+      return sendState(reply, control.current.revision, answer);
     },
   );
 }

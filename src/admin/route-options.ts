@@ -6,6 +6,14 @@ import type { StateStore } from '../store/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import type { StateAccess } from './state-access.js';
 
+/** What an upgrade answers (the process module's UpgradeOutcome). */
+export interface UpgradeAnswerBody {
+  readonly generation: number;
+  readonly started: readonly number[];
+  readonly replaced: readonly number[];
+  readonly drained?: boolean;
+}
+
 export interface AdminOptions {
   readonly config: Config;
   readonly runtime: Runtime;
@@ -18,6 +26,8 @@ export interface AdminOptions {
   readonly isReady: () => boolean;
   /** Reads the config file again and applies it; absent when this process cannot reload. */
   readonly reload?: (opts: { readonly dryRun: boolean }) => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[]; readonly dryRun?: boolean }>;
+  /** New workers from the code on disk, the old ones drained; absent (409) when the data plane runs in this process. */
+  readonly upgrade?: (opts: { readonly wait: boolean }) => Promise<UpgradeAnswerBody>;
   /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
   readonly streamIntervalMs?: number;
 }

@@ -213,6 +213,14 @@ export const ReloadResponse = Type.Object({
   dryRun: Type.Optional(Type.Boolean({ description: 'the file was checked and compared, nothing applied' })),
 });
 
+export const UpgradeResponse = Type.Object({
+  generation: Type.Integer({ description: 'the new workers: 1 at start, one more with every upgrade' }),
+  started: Type.Array(Type.Integer(), { description: 'pids of the new workers, all serving' }),
+  replaced: Type.Array(Type.Integer(), { description: 'pids of the workers now draining (exited, with wait=drained)' }),
+  drained: Type.Optional(Type.Boolean({ description: 'wait=drained: the old workers finished everything before the shutdown timeout' })),
+  dryRun: Type.Optional(Type.Boolean()),
+});
+
 /** The error answers every /v1 route may give. */
 export const ErrorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
@@ -224,6 +232,8 @@ export const RolloutActionParams = Type.Object({ svc: Name, action: Type.Union([
 const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
 export const ReloadQuery = Type.Object({ dryRun: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export type ReloadQueryT = Static<typeof ReloadQuery>;
+export const UpgradeQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')) }, { additionalProperties: false });
+export type UpgradeQueryT = Static<typeof UpgradeQuery>;
 export const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export const FlipQuery = Type.Object(
   { dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')) },

@@ -3,7 +3,8 @@ import { ApiError } from './client.js';
 import type { AdminClient } from './client.js';
 import { UsageError, WRITE_OPTIONS, defineCommand, duration, wholeNumber, writeQuery } from './command.js';
 import type { Command } from './command.js';
-import { formatHistory, formatReload, formatService, formatSplit } from './format.js';
+import { formatHistory, formatReload, formatService, formatSplit, formatUpgrade } from './format.js';
+import type { UpgradeAnswer } from './format.js';
 import { runRollout } from './rollout.js';
 import type { BackendAnswer, BackendView, HistoryAnswer, ReloadAnswer, ServiceAnswer, ServicesAnswer } from './views.js';
 import { watchStatus } from './watch.js';
@@ -118,6 +119,17 @@ export const CLIENT_COMMANDS: readonly Command[] = [
       return { answer: (await client.call<ReloadAnswer>('POST', `/v1/config/reload${writeQuery(values)}`)).body };
     },
     format: formatReload,
+  }),
+  defineCommand({
+    name: 'upgrade',
+    usage: 'turnout upgrade [--wait]                            new workers from the code on disk; the old ones drain\n' +
+      '                                                    (--wait: until the old workers exited)',
+    positionals: [],
+    options: { 'dry-run': WRITE_OPTIONS['dry-run'], wait: { type: 'boolean' } },
+    async run({ values, client }) {
+      return { answer: (await client.call<UpgradeAnswer>('POST', `/v1/upgrade${writeQuery(values, { wait: values.wait ? 'drained' : undefined })}`)).body };
+    },
+    format: formatUpgrade,
   }),
   defineCommand({
     name: 'rollout',

@@ -46,3 +46,18 @@ export function formatReload(a: ReloadAnswer): string {
   });
   return `${done} (revision ${a.revision}): ${a.changes.length} change${a.changes.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
 }
+
+export interface UpgradeAnswer {
+  readonly generation: number;
+  readonly started: readonly number[];
+  readonly replaced: readonly number[];
+  readonly drained?: boolean;
+  readonly dryRun?: boolean;
+}
+
+export function formatUpgrade(a: UpgradeAnswer): string {
+  if (a.dryRun === true) return '(dry run) this turnout can upgrade its workers; nothing done';
+  const pids = (l: readonly number[]): string => (l.length === 0 ? 'none' : l.join(', '));
+  const old = a.drained === undefined ? `draining: ${pids(a.replaced)}` : a.drained ? `drained and exited: ${pids(a.replaced)}` : `exited at the shutdown deadline (something was cut): ${pids(a.replaced)}`;
+  return `workers upgraded (generation ${a.generation})\n  serving: ${pids(a.started)}\n  ${old}`;
+}

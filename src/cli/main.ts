@@ -10,9 +10,11 @@ import { CLIENT_COMMANDS } from './commands.js';
  */
 const SERVE: Command = {
   name: 'serve',
-  usage: 'turnout [serve] [-c|--config FILE] [--reset-state]  run the proxy (default config: ./turnout.yaml)',
+  usage:
+    'turnout [serve] [-c|--config FILE] [--workers N|auto] [--reset-state]\n' +
+    '                                                    run the proxy (default config: ./turnout.yaml)',
   async execute(argv, help) {
-    const options = { config: { type: 'string', short: 'c' }, 'reset-state': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+    const options = { config: { type: 'string', short: 'c' }, workers: { type: 'string' }, 'reset-state': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
     const { values } = parse(argv, options, false);
     if (values.help) {
       process.stdout.write(help());
@@ -20,7 +22,12 @@ const SERVE: Command = {
     }
     // Loaded only here: the proxy's dependencies cost client commands about a second of start-up.
     const { serve } = await import('./serve.js');
-    return serve({ configFile: values.config ?? process.env.TURNOUT_CONFIG ?? 'turnout.yaml', resetState: values['reset-state'] ?? false });
+    let workers: number | 'auto' | undefined;
+    if (values.workers !== undefined) {
+      workers = values.workers === 'auto' ? 'auto' : Number(values.workers);
+      if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 1 || workers > 256)) throw new UsageError(`--workers must be a whole number from 1 to 256, or auto; got "${values.workers}"`);
+    }
+    return serve({ configFile: values.config ?? process.env.TURNOUT_CONFIG ?? 'turnout.yaml', resetState: values['reset-state'] ?? false, ...(workers !== undefined ? { workers } : {}) });
   },
 };
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Turnout } from '../app.js';
 import { isLoopbackHost, loadConfigFile } from '../config/index.js';
 import type { Config } from '../config/index.js';
@@ -9,6 +10,8 @@ import { createLogger } from '../telemetry/index.js';
 export interface ServeOptions {
   readonly configFile: string;
   readonly resetState: boolean;
+  /** `--workers`: overrides the config's `workers`. */
+  readonly workers?: number | 'auto';
 }
 
 /** Runs the proxy until SIGTERM/SIGINT. Returns the exit code (2: bad config, 1: could not start). */
@@ -55,7 +58,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     // Loaded only now: a bad config is refused without loading the data plane and admin API.
     const { startTurnout } = await import('../app.js');
-    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig });
+    const wanted = opts.workers ?? config.workers;
+    const workers = wanted === 'auto' ? availableParallelism() : wanted;
+    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig, workers });
   } catch (err) {
     if (err instanceof StateFileError) {
       process.stderr.write(`turnout: ${err.message}\n`);
@@ -72,7 +77,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     throw err;
   }
-  logger.info({ proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind }, 'turnout ready');
+  logger.info(
+    { proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind, workers: turnout.workers?.workersInfo().map((w) => w.pid) },
+    'turnout ready',
+  );
   if (generatedToken !== undefined) {
     logger.warn({ token: generatedToken }, 'no admin token configured: generated one for this run (set TURNOUT_ADMIN_TOKEN to choose it)');
   }
@@ -83,7 +91,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       const timeoutMs = turnout.config.shutdownTimeoutMs;
-      logger.info({ signal, inFlight: turnout.proxy.inFlight, timeoutMs }, 'shutting down: draining in-flight requests');
+      logger.info({ signal, inFlight: turnout.inFlight, timeoutMs }, 'shutting down: draining in-flight requests');
       void turnout.stop(timeoutMs).then((cut) => {
         if (cut.cutRequests > 0 || cut.closedUpgrades > 0) logger.warn(cut, 'shutdown deadline: cut what was still open');
         logger.info(cut, 'stopped');
@@ -97,6 +105,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
       turnout.reload().then(
         (a) => logger.info({ signal: 'SIGHUP', revision: a.revision, changes: a.changes.length }, 'SIGHUP: config reloaded'),
         (err: unknown) => logger.error({ signal: 'SIGHUP', err: (err as Error).message, details: (err as { details?: unknown }).details }, 'SIGHUP: reload refused; the config served is unchanged'),
+      );
+    });
+    // SIGUSR2: new workers from the code on disk; the old ones drain.
+    process.on('SIGUSR2', () => {
+      if (stopping) return;
+      turnout.upgrade({ wait: false }).then(
+        (a) => logger.info({ signal: 'SIGUSR2', ...a }, 'SIGUSR2: workers upgraded'),
+        (err: unknown) => logger.error({ signal: 'SIGUSR2', err: (err as Error).message }, 'SIGUSR2: upgrade refused; the workers serving are unchanged'),
       );
     });
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -81,6 +81,7 @@ function flattenRestartOnly(c: Config): Flat {
     ['log.level', c.log.level],
     ['log.access', c.log.access],
     ['log.accessSample', c.log.accessSample],
+    ['workers', c.workers],
   ]);
 }
 

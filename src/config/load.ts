@@ -185,6 +185,7 @@ function normalise(raw: RawConfig, problems: string[]): Config {
     },
     log: { level: raw.log?.level ?? 'info', access: raw.log?.access ?? false, accessSample: raw.log?.accessSample ?? 1 },
     shutdownTimeoutMs: shutdownMs,
+    workers: raw.workers ?? 1,
     services,
   };
 }

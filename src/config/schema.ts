@@ -152,6 +152,8 @@ export const ConfigSchema = Type.Object(
         Strict,
       ),
     ),
+    /** Worker processes serving the data plane (default 1); `auto`: one per available core. */
+    workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')])),
     /** How long the proxy waits for in-flight requests on SIGTERM (default 30s). */
     shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
     services: Type.Record(Name, ServiceConfig, { additionalProperties: false, description: 'a mapping of service names to services' }),

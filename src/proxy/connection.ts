@@ -185,9 +185,23 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
     this.intake.readToClose();
   }
 
-  /** Closes an idle keep-alive connection (shutdown); one answering a request is left alone. */
-  closeIfIdle(): void {
-    if (!this.reqActive && !this.closed) this.endSoon();
+  /**
+   * Closes an idle keep-alive connection (shutdown); one answering a request, or receiving its
+   * head, is left alone (its answer carries Connection: close). With `graceMs`, one idle for less
+   * than that is closed when it has been: a client that just got an answer is likely writing its
+   * next request, and closing under it would fail that request.
+   */
+  closeIfIdle(graceMs = 0): void {
+    if (this.reqActive || this.closed || this.deadlineKind === Deadline.HEAD) return;
+    if (graceMs > 0 && this.deadlineKind === Deadline.IDLE && this.deadline !== 0) {
+      const idleSince = this.deadline - this.ctx.listenConfig.keepAliveTimeoutMs;
+      const left = idleSince + graceMs - this.ctx.clock;
+      if (left > 0) {
+        if (this.deadline > this.ctx.clock + left) this.setDeadline(Deadline.IDLE, left);
+        return;
+      }
+    }
+    this.endSoon();
   }
 
   /** UpgradedConnection, before the backend's 101: both sides are simply closed. */

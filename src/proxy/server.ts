@@ -46,6 +46,8 @@ export class ProxyServer implements EngineContext {
   readonly accessSample: number;
   readonly keepAliveLines: string;
   closing = false;
+  /** Shutting down with an idle grace: wait for the client connections to close as well. */
+  private drainConnections = false;
   clock = performance.now();
   private readonly conns = new Set<ClientConnection>();
   private readonly slots = new SlotPool();
@@ -137,8 +139,31 @@ export class ProxyServer implements EngineContext {
     return this.holds.waiting(service);
   }
 
+  /**
+   * A client connection accepted by another process's listener (a supervisor), handed to this
+   * one: it is served as if accepted here (TLS handshake included).
+   */
+  accept(socket: Socket): void {
+    const max = this.listenConfig.maxConnections;
+    if (this.closing || (max > 0 && this.conns.size >= max)) {
+      socket.destroy();
+      return;
+    }
+    // A handed-over socket is made with Node's defaults: keep serving after the client's FIN.
+    (socket as { allowHalfOpen: boolean }).allowHalfOpen = true;
+    socket.setNoDelay(true);
+    if (this.server instanceof tls.Server) this.server.emit('connection', socket);
+    else this.onConnection(socket);
+  }
+
+  /** Client connections open now. */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
   connectionClosed(conn: object): void {
     this.conns.delete(conn as ClientConnection);
+    if (this.closing && this.drainConnections) this.checkDrained();
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -159,13 +184,16 @@ export class ProxyServer implements EngineContext {
    * in-flight requests finish until `timeoutMs`, then close upgraded connections (WebSocket 1001)
    * and cut what is left. Resolves with what had to be cut.
    */
-  async shutdown(timeoutMs: number): Promise<{ cutRequests: number; closedUpgrades: number }> {
+  async shutdown(timeoutMs: number, opts: { readonly keepWaiting?: boolean; readonly idleGraceMs?: number } = {}): Promise<{ cutRequests: number; closedUpgrades: number }> {
     this.closing = true;
-    // Waiting for a backend is for the backends' gaps, not the proxy's own exit: answer them now.
-    this.holds.giveUpAll();
+    // Waiting for a backend is for the backends' gaps, not the proxy's own exit: answer them now
+    // (unless other workers take over: then what waits here keeps waiting, up to its hold timeout).
+    if (opts.keepWaiting !== true) this.holds.giveUpAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of this.conns) c.closeIfIdle();
-    if (this.inFlight > 0) {
+    // With a grace, drained means every client connection closed too (each after its last answer).
+    this.drainConnections = opts.idleGraceMs !== undefined;
+    for (const c of this.conns) c.closeIfIdle(opts.idleGraceMs);
+    if (!this.drained()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         timer.unref();
@@ -191,9 +219,13 @@ export class ProxyServer implements EngineContext {
     return { cutRequests, closedUpgrades };
   }
 
+  private drained(): boolean {
+    return this.inFlight === 0 && (!this.drainConnections || this.conns.size === 0);
+  }
+
   private checkDrained(): void {
     // Empty means no request and no upgraded connection; upgraded ones otherwise wait for the deadline.
-    if (this.inFlight === 0) {
+    if (this.drained()) {
       const waiters = this.closingWaiters;
       this.closingWaiters = [];
       for (const w of waiters) w();

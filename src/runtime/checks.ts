@@ -1,8 +1,8 @@
 import type { ServiceConfig } from '../config/index.js';
 import { HealthChecker, observe } from '../health/index.js';
-import type { CheckTarget, ProbeResult } from '../health/index.js';
+import type { CheckState, CheckTarget, ProbeResult } from '../health/index.js';
 import type { BackendEntry } from './backends.js';
-import type { RuntimeContext } from './context.js';
+import type { HealthFacts, RuntimeContext } from './context.js';
 
 /**
  * Active health checks of this process's backends: one checker target per checked, non-draining
@@ -75,6 +75,16 @@ export class Checks {
       details: { from: before, to: state.health, check: hc.path, saw: result.detail, expect: `${hc.expectStatusMin}-${hc.expectStatusMax}` },
     });
     this.ctx.rebuild([e.service]);
+  }
+
+  /** A new entry keeps its initial state until its first probes (the supervisor's choice in a worker). */
+  adopt(_e: BackendEntry): void {}
+
+  /** Every checked backend's state, by entry key (sent to the workers). */
+  facts(): HealthFacts {
+    const out: Record<string, CheckState> = {};
+    for (const e of this.ctx.backends.values()) if (e.settings.healthCheck !== undefined) out[e.key] = e.check;
+    return out;
   }
 
   close(): Promise<void> {

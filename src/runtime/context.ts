@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/index.js';
-import type { Telemetry } from '../telemetry/index.js';
-import type { BackendSet } from './backends.js';
+import type { CheckState } from '../health/index.js';
+import type { TelemetrySink } from '../telemetry/index.js';
+import type { BackendEntry, BackendSet } from './backends.js';
 import type { ServiceEvent } from './events.js';
 
 /** Signals the runtime emits: `change` (a state applied), `idle` (a backend's in-flight reached 0), `removed`. */
@@ -15,7 +16,11 @@ export interface RuntimeContext {
   readonly backends: BackendSet;
   readonly log: Logger;
   readonly now: () => number;
-  readonly telemetry: Telemetry | undefined;
+  readonly telemetry: TelemetrySink | undefined;
+  /** Requests and upgrades in flight on a backend: this process's, plus its workers' in a supervisor. */
+  inFlightOf(e: BackendEntry): number;
+  /** A supervisor: some worker's outlier detection ejected it. */
+  ejectedElsewhere(e: BackendEntry): boolean;
   /** The served config's settings of a service; undefined once a reload removed it. */
   settings(service: string): ServiceConfig | undefined;
   event(service: string, ev: Omit<ServiceEvent, 'time'>): void;
@@ -41,6 +46,26 @@ export interface RuntimeOptions {
    */
   readonly removeBackend?: RemoveBackend;
   /** Metrics and live windows; the runtime forwards what the proxy reports. */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: TelemetrySink;
+  /**
+   * A worker: health comes from the supervisor's checks (`Runtime.setHealth`) instead of probes
+   * of its own, and events go to `onEvent` as well.
+   */
+  readonly givenHealth?: boolean;
+  /** A worker: every event, for the supervisor's event log. */
+  readonly onEvent?: (service: string, ev: Omit<ServiceEvent, 'time'>) => void;
+  /** A supervisor: what its workers report (in-flight, ejections), added to this process's own facts. */
+  readonly remote?: RemoteFacts;
 }
+
+/** What a supervisor's workers report of a backend. */
+export interface RemoteFacts {
+  /** In flight on it in the workers (at least 1 while a worker has not reported since the last state). */
+  inFlight(service: string, id: string): number;
+  /** Some worker's outlier detection ejected it. */
+  ejected(service: string, id: string): boolean;
+}
+
+/** Health of each backend as the supervisor's checks see it, by entry key. */
+export type HealthFacts = Readonly<Record<string, CheckState>>;
 

@@ -26,6 +26,15 @@ export interface FlipOutcome {
 }
 
 /**
+ * Processes that serve the state besides this one (a supervisor's workers): each write, store
+ * change and reload is applied by them too, and a write answers once they did.
+ */
+export interface Followers {
+  followState(state: StateSnapshot): Promise<void>;
+  followConfig(config: Config, state: StateSnapshot): Promise<void>;
+}
+
+/**
  * The one way state changes: validate a command against the current state (pure, in `model`),
  * compare-and-set it into the store, then apply it to the runtime before answering, so the next
  * request a client sends already sees it. Writes are serialised in this process.
@@ -33,6 +42,8 @@ export interface FlipOutcome {
 export class ControlPlane {
   private state!: StateSnapshot;
   private chain: Promise<unknown> = Promise.resolve();
+  /** A supervisor's workers. */
+  followers: Followers | undefined;
 
   constructor(
     private readonly store: StateStore,
@@ -59,6 +70,7 @@ export class ControlPlane {
         this.state = next;
         this.runtime.applyState(next);
         this.store.fleet.setApplied(next.revision);
+        void this.followers?.followState(next);
       }
     });
   }
@@ -126,6 +138,7 @@ export class ControlPlane {
         this.state = next;
         this.config = config;
         await this.runtime.reconfigure(config, next);
+        await this.followers?.followConfig(config, this.state);
         this.store.fleet.setApplied(this.state.revision);
         if (next !== before) this.log.info({ actor: 'turnout:reload', action: 'reload', revision: next.revision }, 'state changed');
         return this.state;
@@ -179,6 +192,7 @@ export class ControlPlane {
           this.state = fresh;
           this.runtime.applyState(fresh);
           this.store.fleet.setApplied(fresh.revision);
+          void this.followers?.followState(fresh);
         }
       }
     }
@@ -204,6 +218,7 @@ export class ControlPlane {
     }
     this.state = result.state;
     this.runtime.applyState(result.state);
+    await this.followers?.followState(result.state);
     this.store.fleet.setApplied(result.state.revision);
     this.log.info({ actor: opts.actor, action: cmd.kind, service: cmd.service, revision: result.state.revision }, 'state changed');
     return result;

@@ -38,21 +38,21 @@ export class Drains {
         type: 'drain_start',
         pool: entry.pool,
         backend: rec.id,
-        message: `draining with ${entry.upstream.inFlight} in flight; deadline ${new Date(deadlineMs).toISOString()}`,
-        details: { inFlight: entry.upstream.inFlight, deadline: new Date(deadlineMs).toISOString(), remove: rec.drain?.remove ?? false },
+        message: `draining with ${this.ctx.inFlightOf(entry)} in flight; deadline ${new Date(deadlineMs).toISOString()}`,
+        details: { inFlight: this.ctx.inFlightOf(entry), deadline: new Date(deadlineMs).toISOString(), remove: rec.drain?.remove ?? false },
       });
     }
     if (entry.drainTimer !== undefined) clearTimeout(entry.drainTimer);
     entry.drainTimer = setTimeout(() => this.onDeadline(entry), Math.min(MAX_TIMER_MS, Math.max(0, deadlineMs - this.ctx.now())));
     entry.drainTimer.unref();
-    if (entry.upstream.inFlight === 0) setImmediate(() => this.onIdle(entry));
+    if (this.ctx.inFlightOf(entry) === 0) setImmediate(() => this.onIdle(entry));
   }
 
   /** The entry's upstream has nothing in flight any more. */
   onIdle(entry: BackendEntry): void {
     this.ctx.signal('idle', entry.service, entry.record.id);
     const rec = entry.record;
-    if (rec.state === 'draining' && rec.drain?.remove === true && entry.upstream.inFlight === 0) this.requestRemoval(entry, false);
+    if (rec.state === 'draining' && rec.drain?.remove === true && this.ctx.inFlightOf(entry) === 0) this.requestRemoval(entry, false);
   }
 
   private onDeadline(entry: BackendEntry): void {
@@ -65,12 +65,13 @@ export class Drains {
       return;
     }
     const closed = entry.upstream.closeUpgrades();
-    if (closed > 0 || entry.upstream.inFlight > 0) {
+    const inFlight = this.ctx.inFlightOf(entry);
+    if (closed > 0 || inFlight > 0) {
       this.ctx.event(entry.service, {
         type: 'drain_deadline',
         pool: entry.pool,
         backend: entry.record.id,
-        message: `drain deadline: closed ${closed} upgraded connection(s), ${Math.max(0, entry.upstream.inFlight - closed)} request(s) still in flight`,
+        message: `drain deadline: closed ${closed} upgraded connection(s), ${Math.max(0, inFlight - closed)} request(s) still in flight`,
       });
     }
     if (entry.record.drain?.remove === true) this.requestRemoval(entry, true);
@@ -85,7 +86,7 @@ export class Drains {
         if (!done) {
           // Others in the fleet still serve requests on it: look again shortly (the deadline still applies).
           const t = setTimeout(() => {
-            if (this.ctx.backends.isCurrent(entry) && entry.record.state === 'draining' && entry.upstream.inFlight === 0) this.requestRemoval(entry, false);
+            if (this.ctx.backends.isCurrent(entry) && entry.record.state === 'draining' && this.ctx.inFlightOf(entry) === 0) this.requestRemoval(entry, false);
           }, 250);
           t.unref();
         }

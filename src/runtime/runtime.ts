@@ -5,11 +5,12 @@ import { INITIAL_CHECK_STATE } from '../health/index.js';
 import { healthAllows } from '../model/index.js';
 import type { BackendRecord, LocalFacts, StateSnapshot } from '../model/index.js';
 import type { ProxyObserver, RoutingTable } from '../proxy/index.js';
-import type { PoolLive, Telemetry, TelemetrySource } from '../telemetry/index.js';
+import type { PoolLive, TelemetrySink, TelemetrySource } from '../telemetry/index.js';
 import { BackendSet, upstreamFor, upstreamOptionsDiffer } from './backends.js';
 import type { BackendEntry } from './backends.js';
 import { Checks } from './checks.js';
-import type { RemoveBackend, RuntimeContext, RuntimeOptions, RuntimeSignal } from './context.js';
+import type { HealthFacts, RemoteFacts, RemoveBackend, RuntimeContext, RuntimeOptions, RuntimeSignal } from './context.js';
+import { GivenHealth } from './given-health.js';
 import { Drains } from './drain.js';
 import { EventLog } from './events.js';
 import type { ServiceEvent } from './events.js';
@@ -35,13 +36,15 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
   readonly backends = new BackendSet();
   readonly log: Logger;
   readonly now: () => number;
-  readonly telemetry: Telemetry | undefined;
+  readonly telemetry: TelemetrySink | undefined;
   /** The proxy's observer: outcomes to telemetry and outlier detection. */
   readonly observer: ProxyObserver;
   private config: Config;
   private state: StateSnapshot | undefined;
   private readonly drains: Drains;
-  private readonly checks: Checks;
+  private readonly checks: Checks | GivenHealth;
+  private readonly remote: RemoteFacts | undefined;
+  private readonly onEvent: RuntimeOptions['onEvent'];
   private readonly compiler: TableCompiler;
   private readonly views: Views;
   private closed = false;
@@ -55,7 +58,9 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     this.telemetry = opts.telemetry;
     this.drains = new Drains(this);
     this.drains.removeBackend = opts.removeBackend;
-    this.checks = new Checks(this, opts.random);
+    this.checks = opts.givenHealth === true ? new GivenHealth(this) : new Checks(this, opts.random);
+    this.remote = opts.remote;
+    this.onEvent = opts.onEvent;
     this.compiler = new TableCompiler(this);
     this.views = new Views(this);
     this.observer = new OutcomeRelay(this, new Outliers(this));
@@ -202,13 +207,14 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
 
   private createEntry(service: string, pool: string, record: BackendRecord, settings: ServiceConfig): BackendEntry {
     const entry = this.backends.create(service, pool, record, settings);
+    this.checks.adopt(entry);
     entry.upstream.onIdle = () => this.drains.onIdle(entry);
     return entry;
   }
 
   private dropEntry(entry: BackendEntry, why: string): void {
     this.backends.delete(entry);
-    if (entry.record.state === 'draining') this.drains.ended(entry.service, entry.pool, entry.upstream, entry.upstream.inFlight);
+    if (entry.record.state === 'draining') this.drains.ended(entry.service, entry.pool, entry.upstream, this.inFlightOf(entry));
     else this.log.debug({ service: entry.service, backend: entry.record.id, why }, 'backend dropped');
     entry.upstream.onIdle = undefined;
     this.telemetry?.forget(entry.upstream);
@@ -244,12 +250,40 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     this.emit('table');
   }
 
+  inFlightOf(e: BackendEntry): number {
+    return this.remote === undefined ? e.upstream.inFlight : e.upstream.inFlight + this.remote.inFlight(e.service, e.record.id);
+  }
+
+  ejectedElsewhere(e: BackendEntry): boolean {
+    return this.remote?.ejected(e.service, e.record.id) ?? false;
+  }
+
+  /** A worker: the supervisor's health results (every checked backend). */
+  setHealth(facts: HealthFacts): void {
+    if (this.checks instanceof GivenHealth) this.checks.set(facts);
+  }
+
+  /** A supervisor: the health its checks see, for the workers. */
+  healthFacts(): HealthFacts {
+    return this.checks instanceof Checks ? this.checks.facts() : {};
+  }
+
+  /**
+   * A supervisor: the workers reported new counts. Draining backends with nothing left in flight
+   * anywhere go on to removal, and waits (flip with wait=drained) look again.
+   */
+  remoteChanged(): void {
+    for (const e of this.backends.values()) if (e.record.state === 'draining' && this.inFlightOf(e) === 0) this.drains.onIdle(e);
+    this.emit('counts');
+  }
+
   signal(kind: RuntimeSignal, service: string, id: string): void {
     this.emit(kind, service, id);
   }
 
   event(service: string, ev: Omit<ServiceEvent, 'time'>): void {
     const full = this.events.add(service, { time: new Date(this.now()).toISOString(), ...ev });
+    this.onEvent?.(service, ev);
     this.log.info({ service, event: full.type, pool: full.pool, backend: full.backend, details: full.details }, full.message);
   }
 

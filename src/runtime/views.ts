@@ -40,7 +40,7 @@ export class Views {
       state: record.state,
       health: checked ? (e?.check.health ?? 'unknown') : 'unknown',
       ejected: false,
-      inFlight: e?.upstream.inFlight ?? 0,
+      inFlight: e === undefined ? 0 : this.ctx.inFlightOf(e),
     };
   }
 
@@ -48,13 +48,17 @@ export class Views {
   local(service: string, id: string): LocalFacts {
     const e = this.ctx.backends.get(service, id);
     const checked = this.ctx.settings(service)?.healthCheck !== undefined;
-    return e === undefined ? { health: 'unknown', checked, ejected: false } : { ...factsOf(e, this.ctx.now()), checked };
+    if (e === undefined) return { health: 'unknown', checked, ejected: false };
+    const facts = factsOf(e, this.ctx.now());
+    return { ...facts, ejected: facts.ejected || this.ctx.ejectedElsewhere(e), checked };
   }
 
   of(e: BackendEntry): BackendView {
     const now = this.ctx.now();
     const rec = e.record;
-    const facts = factsOf(e, now);
+    const own = factsOf(e, now);
+    const facts = own.ejected || !this.ctx.ejectedElsewhere(e) ? own : { ...own, ejected: true };
+    const inFlight = this.ctx.inFlightOf(e);
     const effectiveWeight = !isEligible(facts)
       ? 0
       : e.eligibleSince === undefined
@@ -68,13 +72,13 @@ export class Views {
       state: rec.state,
       health: e.check.health,
       ejected: facts.ejected,
-      inFlight: e.upstream.inFlight,
+      inFlight,
       ...(rec.state === 'draining' && rec.drain !== undefined
         ? {
             drain: {
               startedAt: rec.drain.startedAt,
               deadline: new Date(rec.drain.deadlineMs).toISOString(),
-              inFlight: e.upstream.inFlight,
+              inFlight,
               started: e.upstream.started,
             },
           }
@@ -109,14 +113,17 @@ export class Views {
    */
   drainingInFlight(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const e of this.ctx.backends.values()) if (e.upstream.inFlight > 0 || e.record.state === 'draining') out[`${e.service}/${e.record.id}`] = e.upstream.inFlight;
+    for (const e of this.ctx.backends.values()) {
+      const n = this.ctx.inFlightOf(e);
+      if (n > 0 || e.record.state === 'draining') out[`${e.service}/${e.record.id}`] = n;
+    }
     return out;
   }
 
   /** In-flight requests and upgrades on the given pools of a service. */
   poolsInFlight(service: string, pools: readonly string[]): number {
     let n = 0;
-    for (const e of this.ctx.backends.values()) if (e.service === service && pools.includes(e.pool)) n += e.upstream.inFlight;
+    for (const e of this.ctx.backends.values()) if (e.service === service && pools.includes(e.pool)) n += this.ctx.inFlightOf(e);
     return n;
   }
 }

@@ -1,8 +1,11 @@
 import type { EventEmitter } from 'node:events';
 
+/** What may make a predicate true: a state applied, a backend idle or removed, workers' new counts. */
+const SIGNALS = ['change', 'idle', 'removed', 'counts'];
+
 /**
- * Resolves true when `predicate` holds (checked on every `change`, `idle` and `removed` the
- * emitter signals, and every 100 ms), false at `deadlineMs`.
+ * Resolves true when `predicate` holds (checked on every `change`, `idle`, `removed` and `counts`
+ * the emitter signals, and every 100 ms), false at `deadlineMs`.
  */
 export function waitForSignal(emitter: EventEmitter, predicate: () => boolean, deadlineMs: number, now: () => number): Promise<boolean> {
   if (predicate()) return Promise.resolve(true);
@@ -15,9 +18,9 @@ export function waitForSignal(emitter: EventEmitter, predicate: () => boolean, d
     const done = (v: boolean): void => {
       clearTimeout(timer);
       clearInterval(poll);
-      for (const kind of ['change', 'idle', 'removed']) emitter.off(kind, check);
+      for (const kind of SIGNALS) emitter.off(kind, check);
       resolve(v);
     };
-    for (const kind of ['change', 'idle', 'removed']) emitter.on(kind, check);
+    for (const kind of SIGNALS) emitter.on(kind, check);
   });
 }

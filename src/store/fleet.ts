@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import type { FleetInstance, PoolCounts, WorkerInfo } from './types.js';
 
 /** What an instance tells the others about itself, read at each report (heartbeat or `/v1/fleet`). */
 export interface FleetReport {
@@ -89,4 +88,40 @@ export class LocalFleet implements Fleet {
   }
 
   close(): void {}
+}
+
+export interface PoolCounts {
+  readonly requests: number;
+  readonly errors: number;
+  readonly p99Ms: number;
+}
+
+export interface FleetInstance {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  /** Revision of the state this instance has applied. */
+  readonly revision: number;
+  readonly seenAt: string;
+  /** In-flight on backends that have any or are draining (`service/id`), all its workers. */
+  readonly draining?: Record<string, number>;
+  readonly pools?: Record<string, PoolCounts>;
+  /** Its worker processes, when a supervisor runs the data plane in workers. */
+  readonly workers?: WorkerInfo[];
+}
+
+/** One worker process of a supervisor (`/v1/fleet`). */
+export interface WorkerInfo {
+  readonly pid: number;
+  /** Which start it belongs to: 1 at start, one more with every upgrade. */
+  readonly generation: number;
+  /** `starting` until it built its table, `serving` while it gets connections, then `draining`. */
+  readonly state: 'starting' | 'serving' | 'draining';
+  readonly startedAt: string;
+  /** Revision of the state it has applied. */
+  readonly revision: number;
+  /** Client connections handed to it since it started, and open now. */
+  readonly connections: { readonly total: number; readonly open: number };
+  readonly inFlight: number;
 }

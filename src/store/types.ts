@@ -1,6 +1,8 @@
 import type { StateSnapshot } from '../model/index.js';
 import type { Fleet } from './fleet.js';
 
+export type { FleetInstance, PoolCounts, WorkerInfo } from './fleet.js';
+
 /**
  * Where the state lives. One instance and a fleet behave alike: every write is a compare-and-set
  * on the revision, and every accepted state reaches `onChange` listeners (locally at once; in a
@@ -23,38 +25,3 @@ export interface StateStore {
   readonly fleet: Fleet;
 }
 
-export interface PoolCounts {
-  readonly requests: number;
-  readonly errors: number;
-  readonly p99Ms: number;
-}
-
-export interface FleetInstance {
-  readonly id: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly startedAt: string;
-  /** Revision of the state this instance has applied. */
-  readonly revision: number;
-  readonly seenAt: string;
-  /** In-flight on backends that have any or are draining (`service/id`), all its workers. */
-  readonly draining?: Record<string, number>;
-  readonly pools?: Record<string, PoolCounts>;
-  /** Its worker processes, when a supervisor runs the data plane in workers. */
-  readonly workers?: WorkerInfo[];
-}
-
-/** One worker process of a supervisor (`/v1/fleet`). */
-export interface WorkerInfo {
-  readonly pid: number;
-  /** Which start it belongs to: 1 at start, one more with every upgrade. */
-  readonly generation: number;
-  /** `starting` until it built its table, `serving` while it gets connections, then `draining`. */
-  readonly state: 'starting' | 'serving' | 'draining';
-  readonly startedAt: string;
-  /** Revision of the state it has applied. */
-  readonly revision: number;
-  /** Client connections handed to it since it started, and open now. */
-  readonly connections: { readonly total: number; readonly open: number };
-  readonly inFlight: number;
-}

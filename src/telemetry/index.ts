@@ -2,6 +2,7 @@ export { createLogger } from './logger.js';
 export { Telemetry } from './telemetry.js';
 export type { TelemetryOptions } from './telemetry.js';
 export type { TelemetrySource, PoolLive, BackendLive } from './source.js';
+export type { TelemetrySink } from './sink.js';
 export { RollingWindow } from './window.js';
 export type { WindowSummary } from './window.js';
 export { trafficSnapshot, SNAPSHOT_WINDOW_SECONDS } from './snapshot.js';

@@ -1,4 +1,5 @@
 import { PrometheusMetrics } from './prometheus.js';
+import type { TelemetrySink } from './sink.js';
 import type { TelemetrySource } from './source.js';
 import { TrafficWindows } from './traffic.js';
 import type { WindowSummary } from './window.js';
@@ -15,7 +16,7 @@ export interface TelemetryOptions {
  * exposition (`/metrics`) and to the rolling windows (the live stream, the dashboard, the rollout
  * gates and the fleet report), which know nothing of each other.
  */
-export class Telemetry {
+export class Telemetry implements TelemetrySink {
   private readonly now: () => number;
   private readonly prometheus: PrometheusMetrics;
   private readonly traffic = new TrafficWindows();

@@ -84,7 +84,7 @@ describe('in-flight accounting', () => {
     const end = Date.now() + 2000;
     while (Date.now() < end && (t.runtime.backendView('web', 'b1')?.inFlight ?? -1) !== 0) await sleep(20);
     expect(t.runtime.backendView('web', 'b1')?.inFlight).toBe(0);
-    expect(t.proxy.inFlight).toBe(0);
+    expect(t.proxy!.inFlight).toBe(0);
     expect(n).toBe(10);
   });
 });

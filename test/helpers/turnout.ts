@@ -33,14 +33,25 @@ export function testDocument(doc: Record<string, unknown>): Record<string, unkno
 }
 
 /**
- * Starts turnout in this process on ephemeral ports with a memory store (unless the config says
- * otherwise), tokens `test-token` (write, name "ci") and `read-token` (read). Stopped after the test.
+ * The process models a behaviour is shown for: the data plane in this process, and a supervisor
+ * (this process) with two worker processes (the built dist/, which `npm test` makes first).
  */
-export async function startTestTurnout(doc: Record<string, unknown>, opts: { store?: StateStore; logLevel?: string } = {}): Promise<Turnout> {
+export const PROCESS_MODELS = [
+  { name: 'one process', workers: undefined },
+  { name: '2 workers', workers: 2 },
+] as const;
+export type ProcessModel = (typeof PROCESS_MODELS)[number];
+
+/**
+ * Starts turnout in this process on ephemeral ports with a memory store (unless the config says
+ * otherwise), tokens `test-token` (write, name "ci") and `read-token` (read). With `workers`, this
+ * process is the supervisor of that many worker processes. Stopped after the test.
+ */
+export async function startTestTurnout(doc: Record<string, unknown>, opts: { store?: StateStore; logLevel?: string; workers?: number | undefined } = {}): Promise<Turnout> {
   const full = testDocument(doc);
   const config = parseConfigText(stringify(full), 'test-config.yaml', {});
   const logger = pino({ level: opts.logLevel ?? 'silent' });
-  const t = await startTurnout(config, { logger, ...(opts.store ? { store: opts.store } : {}) });
+  const t = await startTurnout(config, { logger, ...(opts.store ? { store: opts.store } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
   onTestFinished(() => t.stop(200).then(() => undefined));
   return t;
 }

@@ -71,9 +71,9 @@ function startChaosBackend(seed: number): Promise<RawBackend> {
 
 /** Every backend's in-flight count and the proxy's own are 0 (waits, bounded, for the last closes to land). */
 async function expectAllIdle(t: Turnout, backends: [string, string][]): Promise<void> {
-  const idle = (): boolean => t.proxy.inFlight === 0 && backends.every(([svc, id]) => t.runtime.backendView(svc, id)?.inFlight === 0);
+  const idle = (): boolean => t.proxy!.inFlight === 0 && backends.every(([svc, id]) => t.runtime.backendView(svc, id)?.inFlight === 0);
   await t.runtime.waitFor(idle, Date.now() + 3000);
-  expect({ proxy: t.proxy.inFlight, backends: backends.map(([svc, id]) => [id, t.runtime.backendView(svc, id)?.inFlight]) }).toEqual({
+  expect({ proxy: t.proxy!.inFlight, backends: backends.map(([svc, id]) => [id, t.runtime.backendView(svc, id)?.inFlight]) }).toEqual({
     proxy: 0,
     backends: backends.map(([, id]) => [id, 0]),
   });

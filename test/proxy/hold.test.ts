@@ -97,7 +97,7 @@ describe('maxRequestsPerBackend', () => {
     expect(app.stats.maxInFlight).toBe(4);
     // 32 waiting for 4 slots of ~35 ms: about 8 × 35 ms each; far from the 5 s response timeout.
     expect(p99).toBeLessThan(3000);
-    expect(t.proxy.holdWaiting('web')).toBe(0);
+    expect(t.proxy!.holdWaiting('web')).toBe(0);
   });
   test('hold off: a request over the limit waits at most the response timeout (1s), then 503 no_backend', async () => {
     // The one slot is held by a long answer that keeps streaming.
@@ -133,7 +133,7 @@ describe('maxRequestsPerBackend', () => {
     expect(ms).toBeLessThanOrEqual(1400);
     // The slot holder was not disturbed.
     expect(await head.body.text()).toMatch(/^streaming\.+done$/);
-    expect(t.proxy.holdWaiting('web')).toBe(0);
+    expect(t.proxy!.holdWaiting('web')).toBe(0);
   });
 });
 
@@ -194,7 +194,7 @@ describe('hold timeouts and clients that leave', () => {
     }
     expect(await metricValue(t, 'turnout_hold_timeouts_total{service="web"}')).toBe(before + 3);
     expect(await metricValue(t, 'turnout_hold_waiting{service="web"}')).toBe(0);
-    expect(t.proxy.holdWaiting('web')).toBe(0);
+    expect(t.proxy!.holdWaiting('web')).toBe(0);
   });
 
   // SPEC: "a client that disconnects leaves the queue". A client that closes its connection sends
@@ -206,10 +206,10 @@ describe('hold timeouts and clients that leave', () => {
     const t = await startTestTurnout(webService({ blue: [] }, { hold: { timeout: '10s' } }));
     const port = Number(new URL(t.proxyUrl).port);
     const socket = await rawGet(port, '/leaver');
-    await until('the request waits', () => t.proxy.holdWaiting('web') === 1);
+    await until('the request waits', () => t.proxy!.holdWaiting('web') === 1);
     expect(await metricValue(t, 'turnout_hold_waiting{service="web"}')).toBe(1);
     leave(socket);
-    await until('the request left the queue', () => t.proxy.holdWaiting('web') === 0, 2000);
+    await until('the request left the queue', () => t.proxy!.holdWaiting('web') === 0, 2000);
     expect(await metricValue(t, 'turnout_hold_waiting{service="web"}')).toBe(0);
     // It left; it did not time out.
     expect((await metricValue(t, 'turnout_hold_timeouts_total{service="web"}')) ?? 0).toBe(0);
@@ -219,14 +219,14 @@ describe('hold timeouts and clients that leave', () => {
     const t = await startTestTurnout(webService({ blue: [] }, { hold: { timeout: '5s', maxWaiting: 2 } }));
     const agent = clientAgent(3);
     const waiting = [get(`${t.proxyUrl}/w/0`, { agent }), get(`${t.proxyUrl}/w/1`, { agent })];
-    await until('2 wait', () => t.proxy.holdWaiting('web') === 2);
+    await until('2 wait', () => t.proxy!.holdWaiting('web') === 2);
     const t0 = performance.now();
     const third = await get(`${t.proxyUrl}/w/2`, { agent });
     const thirdMs = since(t0);
     console.log(`maxWaiting: the 3rd request answered after ${thirdMs.toFixed(0)} ms`);
     expect({ status: third.status, error: third.headers['x-turnout-error'] }).toEqual({ status: 503, error: 'no_backend' });
     expect(thirdMs).toBeLessThan(500);
-    expect(t.proxy.holdWaiting('web')).toBe(2);
+    expect(t.proxy!.holdWaiting('web')).toBe(2);
     // The two that wait are served once a backend comes.
     const app = await startStoppableApp('app');
     expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: 'app', url: app.url })).status).toBe(201);
@@ -240,7 +240,7 @@ describe('waking waiting requests', () => {
     const agent = clientAgent(4);
     const ended: number[] = [];
     const answers = [0, 1, 2, 3].map((i) => get(`${t.proxyUrl}/w/${i}`, { agent }).then((a) => (ended.push(performance.now()), a)));
-    await until('4 wait', () => t.proxy.holdWaiting('web') === 4);
+    await until('4 wait', () => t.proxy!.holdWaiting('web') === 4);
     const app = await startStoppableApp('app');
     const t0 = performance.now();
     expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: 'app', url: app.url })).status).toBe(201);
@@ -259,7 +259,7 @@ describe('waking waiting requests', () => {
     const answers: Promise<Answer>[] = [];
     for (let i = 0; i < 5; i++) {
       answers.push(get(`${t.proxyUrl}/order/${i}`, { agent }));
-      await until(`request ${i} waits`, () => t.proxy.holdWaiting('web') === i + 1);
+      await until(`request ${i} waits`, () => t.proxy!.holdWaiting('web') === i + 1);
     }
     const app = await startStoppableApp('app', 0, { delayMs: () => 5 });
     expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: 'app', url: app.url })).status).toBe(201);
@@ -276,7 +276,7 @@ describe('waking waiting requests', () => {
       get(`${t.proxyUrl}/b`, { agent, method: 'POST', body: 'small body' }),
       get(`${t.proxyUrl}/c`, { agent, method: 'PUT', body: 'x'.repeat(2000) }),
     ];
-    await until('3 wait after being refused', () => t.proxy.holdWaiting('web') === 3);
+    await until('3 wait after being refused', () => t.proxy!.holdWaiting('web') === 3);
     await sleep(300); // a retry tick or so, refused again
     const app = await startStoppableApp('app', port);
     expect((await Promise.all(answers)).map((a) => a.status)).toEqual([200, 200, 200]);
@@ -302,7 +302,7 @@ describe('visibility', () => {
     const t = await startTestTurnout(webService({ blue: [] }, { hold: { timeout: '10s' } }));
     const agent = clientAgent(2);
     const answers = [get(`${t.proxyUrl}/s/0`, { agent }), get(`${t.proxyUrl}/s/1`, { agent })];
-    await until('2 wait', () => t.proxy.holdWaiting('web') === 2);
+    await until('2 wait', () => t.proxy!.holdWaiting('web') === 2);
     const res = await request(`${t.adminUrl}/v1/stream`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
     expect(res.statusCode).toBe(200);
     type Snap = { services: { name: string; waiting: number }[] };

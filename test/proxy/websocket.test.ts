@@ -62,7 +62,7 @@ test('a WebSocket echoes through the proxy and counts as one in flight on its ba
   ws.send(binary);
   expect(Buffer.compare(await reply, binary)).toBe(0);
   expect(t.runtime.backendView('web', 'ws-1')?.inFlight).toBe(1);
-  expect(t.proxy.inFlight).toBe(1);
+  expect(t.proxy!.inFlight).toBe(1);
 
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   ws.close(1000, 'bye');
@@ -70,7 +70,7 @@ test('a WebSocket echoes through the proxy and counts as one in flight on its ba
   // The proxy's side of the socket closes independently of the client's 'close': wait for the
   // backend's idle event (or a bounded deadline) rather than sleeping.
   expect(await t.runtime.waitFor(() => t.runtime.backendView('web', 'ws-1')?.inFlight === 0, Date.now() + 2000)).toBe(true);
-  expect(t.proxy.inFlight).toBe(0);
+  expect(t.proxy!.inFlight).toBe(0);
   expect(echo.connections()).toBe(1);
 });
 
@@ -92,7 +92,7 @@ test('each of several WebSockets counts once; the count returns to 0 when the ba
   for (const ws of sockets) ws.send('close-me');
   expect(await Promise.all(closes)).toEqual([4000, 4000, 4000]);
   expect(await t.runtime.waitFor(() => t.runtime.backendView('web', 'ws-1')?.inFlight === 0, Date.now() + 2000)).toBe(true);
-  expect(t.proxy.inFlight).toBe(0);
+  expect(t.proxy!.inFlight).toBe(0);
   expect(echo.connections()).toBe(3);
 });
 
@@ -114,5 +114,5 @@ test('a WebSocket upgrade to a backend that refuses the connection gets 502 upst
   expect(answer.error).toBe('upstream_error');
   expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'upstream_error' } });
   expect(await t.runtime.waitFor(() => t.runtime.backendView('web', 'dead')?.inFlight === 0, Date.now() + 2000)).toBe(true);
-  expect(t.proxy.inFlight).toBe(0);
+  expect(t.proxy!.inFlight).toBe(0);
 });

@@ -1,0 +1,123 @@
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { WorkerInfo } from '../store/index.js';
+import type { ToSupervisor, ToWorker, WorkerReport } from './protocol.js';
+
+export type WorkerState = WorkerInfo['state'];
+
+/** One worker process as the supervisor sees it: its channel, its last report, its life. */
+export class WorkerChild {
+  readonly process: ChildProcess;
+  readonly pid: number;
+  readonly startedAt = new Date().toISOString();
+  state: WorkerState = 'starting';
+  exited = false;
+  /** Its last report (outcome records are not kept). */
+  report: Omit<WorkerReport, 'rec' | 'strings' | 'events'> | undefined;
+  /** Connections handed to it in all. */
+  handed = 0;
+  /** When it became ready (epoch ms). */
+  readyAt = 0;
+  /** What its drain had to cut (its `drained` message). */
+  cut = { cutRequests: 0, closedUpgrades: 0 };
+  readonly ready: Promise<void>;
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly waiters: { readonly test: (w: WorkerChild) => boolean; readonly resolve: () => void }[] = [];
+
+  constructor(
+    script: string,
+    readonly generation: number,
+    onMessage: (w: WorkerChild, m: ToSupervisor) => void,
+  ) {
+    this.process = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    this.pid = this.process.pid ?? 0;
+    this.exit = new Promise((resolve) => {
+      this.process.once('exit', (code, signal) => {
+        this.exited = true;
+        for (const w of this.waiters.splice(0)) w.resolve();
+        resolve({ code, signal });
+      });
+    });
+    this.ready = new Promise((resolve, reject) => {
+      const onReady = (m: ToSupervisor): void => {
+        if (m.t !== 'ready') return;
+        this.process.off('message', onReady);
+        this.readyAt = Date.now();
+        resolve();
+      };
+      this.process.on('message', onReady);
+      void this.exit.then(({ code, signal }) => reject(new Error(`worker ${this.pid} exited before it was ready (${signal ?? `code ${code}`})`)));
+    });
+    this.ready.catch(() => undefined);
+    this.process.on('message', (m: ToSupervisor) => {
+      onMessage(this, m);
+      this.check();
+    });
+    // A channel error (the worker died mid-send) shows as its exit.
+    this.process.on('error', () => undefined);
+  }
+
+  send(msg: ToWorker): void {
+    if (this.exited || !this.process.connected) return;
+    this.process.send(msg, undefined, {}, () => undefined);
+  }
+
+  /** Hands a client connection over; `failed` runs when it could not be sent (the socket is still ours). */
+  handOver(socket: Socket, failed: () => void): void {
+    if (this.exited || !this.process.connected) return failed();
+    this.handed++;
+    this.process.send({ t: 'conn' } satisfies ToWorker, socket, { keepOpen: false }, (err) => {
+      if (err !== null && err !== undefined) {
+        this.handed--;
+        failed();
+      }
+    });
+  }
+
+  /** Resolves when `test` holds for it (checked on each of its messages), or it exited, or `ms` passed. */
+  until(test: (w: WorkerChild) => boolean, ms: number): Promise<boolean> {
+    if (this.exited || test(this)) return Promise.resolve(test(this));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(entry);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(false);
+      }, ms);
+      timer.unref();
+      const entry = {
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(test(this));
+        },
+      };
+      this.waiters.push(entry);
+    });
+  }
+
+  private check(): void {
+    for (const w of [...this.waiters]) {
+      if (!w.test(this)) continue;
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+
+  /** Connections open in it: as it last reported, plus those handed since that it had not received yet. */
+  get open(): number {
+    return (this.report?.open ?? 0) + this.handed - (this.report?.accepted ?? 0);
+  }
+
+  info(): WorkerInfo {
+    return {
+      pid: this.pid,
+      generation: this.generation,
+      state: this.state,
+      startedAt: this.startedAt,
+      revision: this.report?.revision ?? 0,
+      connections: { total: this.handed, open: this.open },
+      inFlight: this.report?.total ?? 0,
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export { WorkerPool } from './pool.js';
+export type { UpgradeOutcome, WorkerPoolOptions } from './pool.js';
+export { workerScript } from './script.js';

@@ -1,0 +1,68 @@
+import type { Config } from '../config/index.js';
+import type { StateSnapshot } from '../model/index.js';
+import type { HealthFacts, ServiceEvent } from '../runtime/index.js';
+
+/**
+ * The messages between the supervisor and its workers (child_process IPC, `advanced`
+ * serialization, so outcome batches travel as typed arrays). A client connection travels as the
+ * handle of a `conn` message.
+ */
+export type ToWorker =
+  /** The first message: what to serve. */
+  | { readonly t: 'init'; readonly generation: number; readonly config: Config; readonly state: StateSnapshot; readonly health: HealthFacts }
+  | { readonly t: 'state'; readonly state: StateSnapshot }
+  | { readonly t: 'health'; readonly health: HealthFacts }
+  /** A reload: serve `config` with `state`; the report that follows carries `ack: seq`. */
+  | { readonly t: 'config'; readonly seq: number; readonly config: Config; readonly state: StateSnapshot }
+  /** New connections get the certificate and key in these files (a reload changed them). */
+  | { readonly t: 'tls'; readonly certFile: string; readonly keyFile: string }
+  /** With a client socket as the handle. */
+  | { readonly t: 'conn' }
+  /** Stop taking connections, finish what is in flight (up to `timeoutMs`), exit. */
+  | { readonly t: 'drain'; readonly timeoutMs: number };
+
+export type ToSupervisor =
+  /** The table is built: the worker may get connections. */
+  | { readonly t: 'ready'; readonly revision: number }
+  | WorkerReport
+  /** The last message of a draining worker, before it exits. */
+  | { readonly t: 'drained'; readonly cutRequests: number; readonly closedUpgrades: number };
+
+/** Outcome record operations in `WorkerReport.rec` (six numbers each: op, service, pool, backend, a, b). */
+export const OP_RESPONSE = 0; // a: status, b: duration ms
+export const OP_PROXY_ERROR = 1; // a: status, b: duration ms
+export const OP_UPSTREAM_FAILURE = 2; // backend; a: reason (a string index), b: retried 0/1
+export const OP_HOLD_DONE = 3; // a: timed out 0/1, b: waited ms
+export const OP_EJECTION = 4;
+export const REC_SIZE = 6;
+
+/**
+ * What a worker tells the supervisor: sent at once after it applied a state or config (so the
+ * supervisor knows every worker serves it before answering the write), then every 50 ms while
+ * anything changed.
+ */
+export interface WorkerReport {
+  readonly t: 'report';
+  /** Revision of the state it has applied. */
+  readonly revision: number;
+  /** The `config` message this report answers. */
+  readonly ack?: number;
+  /** In flight on backends that have any, or are draining (`service/id`). */
+  readonly inFlight: Readonly<Record<string, number>>;
+  /** Requests and upgrades in flight in the whole worker. */
+  readonly total: number;
+  /** Requests waiting for a backend, by service (hold). */
+  readonly waiting: Readonly<Record<string, number>>;
+  /** Backends its outlier detection ejected now (`service/id`). */
+  readonly ejected: readonly string[];
+  /** Client connections open in it now, and handed to it in all. */
+  readonly open: number;
+  readonly accepted: number;
+  /** New strings of the records' table, from index `stringsFrom` on. */
+  readonly strings: readonly string[];
+  readonly stringsFrom: number;
+  /** Outcomes since the last report, REC_SIZE numbers each. */
+  readonly rec: Float64Array;
+  /** Events its runtime wrote that only it can know (ejections, retries exhausted, hold). */
+  readonly events: readonly (readonly [string, Omit<ServiceEvent, 'time'>])[];
+}

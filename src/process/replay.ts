@@ -1,0 +1,72 @@
+import type { Runtime } from '../runtime/index.js';
+import type { Telemetry } from '../telemetry/index.js';
+import { OP_EJECTION, OP_HOLD_DONE, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import type { WorkerReport } from './protocol.js';
+
+/**
+ * The supervisor's side of a worker's outcome relay: each record becomes the same Telemetry call
+ * the proxy makes in a single process, so /metrics, the live windows, the rollout gates and the
+ * fleet report count every worker's requests. One per worker (each has its own string table).
+ */
+export class OutcomeReplay {
+  private readonly strings: string[] = [];
+  /** Stand-in keys for backends the supervisor no longer has (a record arrived after removal). */
+  private readonly gone = new Map<string, object>();
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly runtime: Runtime,
+  ) {}
+
+  apply(r: WorkerReport): void {
+    for (let i = 0; i < r.strings.length; i++) this.strings[r.stringsFrom + i] = r.strings[i] as string;
+    const rec = r.rec;
+    const s = this.strings;
+    for (let i = 0; i + REC_SIZE <= rec.length; i += REC_SIZE) {
+      const op = rec[i] as number;
+      const service = s[rec[i + 1] as number] ?? '';
+      const pool = s[rec[i + 2] as number] ?? '';
+      const backend = s[rec[i + 3] as number] ?? '';
+      const a = rec[i + 4] as number;
+      const b = rec[i + 5] as number;
+      switch (op) {
+        case OP_RESPONSE:
+          this.telemetry.onResponse(service, pool, this.keyOf(service, pool, backend), backend, a, b);
+          break;
+        case OP_PROXY_ERROR:
+          this.telemetry.onProxyError(service, pool, a, b);
+          break;
+        case OP_UPSTREAM_FAILURE:
+          this.telemetry.onUpstreamFailure(service, pool, backend, s[a] ?? 'error', b === 1);
+          break;
+        case OP_HOLD_DONE:
+          this.telemetry.onHoldDone(service, b, a === 1);
+          break;
+        case OP_EJECTION:
+          this.telemetry.onEjection(service, pool, backend);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** The supervisor's key object of a backend: its upstream, as in a single process. */
+  private keyOf(service: string, pool: string, id: string): object {
+    const e = this.runtime.backends.get(service, id);
+    if (e !== undefined && e.pool === pool) return e.upstream;
+    const name = `${service}\u0000${pool}\u0000${id}`;
+    let key = this.gone.get(name);
+    if (key === undefined) {
+      key = {};
+      this.gone.set(name, key);
+    }
+    return key;
+  }
+
+  /** Stand-in keys' counts join the departed ones (the pool calls this now and then). */
+  sweep(): void {
+    for (const key of this.gone.values()) this.telemetry.forget(key);
+    this.gone.clear();
+  }
+}

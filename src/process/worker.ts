@@ -1,0 +1,165 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { isEjected } from '../health/index.js';
+import { ProxyServer } from '../proxy/index.js';
+import { Runtime } from '../runtime/index.js';
+import type { ServiceEvent } from '../runtime/index.js';
+import { createLogger } from '../telemetry/index.js';
+import type { ToSupervisor, ToWorker } from './protocol.js';
+import { RelayTelemetry } from './relay-telemetry.js';
+
+/** Events only a worker can know (its own traffic); the supervisor writes the others itself. */
+const FORWARDED = new Set(['ejected', 'ejection_end', 'retries_exhausted', 'hold_start', 'hold_end']);
+
+/** How often a worker reports its counts while anything changes (ms). */
+const REPORT_MS = 50;
+
+/**
+ * An idle keep-alive connection of a draining worker is closed once idle this long; a busy one
+ * gets Connection: close on its next answer (its client reconnects, to a new worker).
+ */
+const DRAIN_IDLE_GRACE_MS = 1000;
+
+/**
+ * One worker process: serves the data plane on connections its supervisor hands it, with a
+ * runtime built from the states, health results and config the supervisor sends. It reports its
+ * counts and outcomes back; it never writes the state and never probes a backend.
+ */
+export class Worker {
+  private readonly runtime: Runtime;
+  private readonly proxy: ProxyServer;
+  private readonly relay = new RelayTelemetry();
+  private readonly events: [string, Omit<ServiceEvent, 'time'>][] = [];
+  private readonly log: Logger;
+  private readonly timer: NodeJS.Timeout;
+  private lastShape = '';
+  private accepted = 0;
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    config: Config,
+    private readonly send: (m: ToSupervisor, sent?: () => void) => void,
+    /** Ends the process once drained. */
+    private readonly exit: () => void,
+  ) {
+    this.log = createLogger(config.log.level).child({ worker: process.pid });
+    this.runtime = new Runtime({
+      config,
+      logger: this.log.child({ component: 'runtime' }),
+      telemetry: this.relay,
+      givenHealth: true,
+      onEvent: (service, ev) => {
+        if (FORWARDED.has(ev.type)) this.events.push([service, { ...ev, details: { ...ev.details, worker: process.pid } }]);
+      },
+    });
+    this.proxy = new ProxyServer({
+      listen: config.listen,
+      tables: this.runtime,
+      observer: this.runtime.observer,
+      logger: this.log.child({ component: 'access' }),
+      accessLog: config.log.access,
+      accessSample: config.log.accessSample,
+    });
+    this.runtime.on('table', () => this.proxy.tableChanged());
+    this.timer = setInterval(() => this.report(false), REPORT_MS);
+  }
+
+  /** Builds the first table; then the worker may get connections. */
+  async start(msg: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+    this.runtime.setHealth(msg.health);
+    this.runtime.applyState(msg.state);
+    await this.runtime.warmUp();
+    this.send({ t: 'ready', revision: this.runtime.revision });
+    this.report(true);
+  }
+
+  handle(msg: ToWorker, handle: unknown): void {
+    switch (msg.t) {
+      case 'conn':
+        if (handle !== undefined && handle !== null) {
+          this.accepted++;
+          this.proxy.accept(handle as Socket);
+        }
+        break;
+      case 'state':
+        this.runtime.applyState(msg.state);
+        this.report(true);
+        break;
+      case 'health':
+        this.runtime.setHealth(msg.health);
+        break;
+      case 'config':
+        void this.reconfigure(msg);
+        break;
+      case 'tls':
+        this.proxy.reloadTls(msg.certFile, msg.keyFile);
+        break;
+      case 'drain':
+        void this.drain(msg.timeoutMs);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async reconfigure(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
+    try {
+      await this.runtime.reconfigure(msg.config, msg.state);
+      this.proxy.updateListen(msg.config.listen);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'could not apply the reloaded config');
+    }
+    this.report(true, msg.seq);
+  }
+
+  /**
+   * Stops taking connections, answers keep-alive clients with Connection: close, lets in-flight
+   * requests finish (and waiting ones wait) up to `timeoutMs`, closes upgraded connections
+   * (WebSocket 1001) at the deadline, reports, and exits.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    this.draining ??= (async () => {
+      const cut = await this.proxy.shutdown(timeoutMs, { keepWaiting: true, idleGraceMs: DRAIN_IDLE_GRACE_MS });
+      this.report(true);
+      clearInterval(this.timer);
+      await this.runtime.close();
+      this.log.flush();
+      // Exits once the last message left (or at once when the supervisor is gone).
+      if (process.connected) this.send({ t: 'drained', ...cut }, () => this.exit());
+      else this.exit();
+    })();
+    return this.draining;
+  }
+
+  /** Counts and outcomes to the supervisor: at once with `force`, else only when something changed. */
+  private report(force: boolean, ack?: number): void {
+    if (!process.connected) return;
+    const inFlight = this.runtime.drainingInFlight();
+    const waiting = this.relay.waiting();
+    const now = Date.now();
+    const ejected: string[] = [];
+    for (const e of this.runtime.backends.values()) if (isEjected(e.outlier, now)) ejected.push(`${e.service}/${e.record.id}`);
+    const total = this.proxy.inFlight;
+    const open = this.proxy.connectionCount;
+    const shape = JSON.stringify([inFlight, waiting, ejected, total, open, this.accepted]);
+    if (!force && !this.relay.pending && this.events.length === 0 && shape === this.lastShape) return;
+    this.lastShape = shape;
+    const { rec, strings, stringsFrom } = this.relay.take();
+    this.send({
+      t: 'report',
+      revision: this.runtime.revision,
+      ...(ack !== undefined ? { ack } : {}),
+      inFlight,
+      total,
+      waiting,
+      ejected,
+      open,
+      accepted: this.accepted,
+      strings,
+      stringsFrom,
+      rec,
+      events: this.events.splice(0),
+    });
+  }
+}

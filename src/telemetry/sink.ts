@@ -1,0 +1,22 @@
+import type { TelemetrySource } from './source.js';
+
+/**
+ * What the runtime reports outcomes to: the Telemetry of the process that serves the admin API,
+ * or, in a worker, a relay that batches them to the supervisor's Telemetry.
+ */
+export interface TelemetrySink {
+  attach(source: TelemetrySource): void;
+  /** A response reached the client (status from the backend, or 502/504/499 when it failed). */
+  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void;
+  /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
+  onProxyError(service: string, pool: string, status: number, durationMs: number): void;
+  onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void;
+  /** Requests waiting for a backend in `service` now (the hold queue). */
+  onHoldWaiting(service: string, waiting: number): void;
+  /** A request that waited went to a backend, or timed out. */
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void;
+  onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void;
+  onEjection(service: string, pool: string, backendId: string): void;
+  /** A backend left: its windows and (later) its counters go. */
+  forget(backendKey: object): void;
+}
