@@ -17,6 +17,12 @@ export class WorkerChild {
   report: Omit<WorkerReport, 'rec' | 'strings' | 'events'> | undefined;
   /** Connections handed to it in all. */
   handed = 0;
+  /**
+   * Sockets sent and not yet confirmed received, by `seq`. They are sent with `keepOpen`: the
+   * supervisor's copy closes once the worker reports it received them, and if it dies first,
+   * the ones it never got go to another worker instead of hanging unanswered.
+   */
+  private readonly transit = new Map<number, Socket>();
   /** When it became ready (epoch ms). */
   readyAt = 0;
   /** What its drain had to cut (its `drained` message). */
@@ -66,13 +72,27 @@ export class WorkerChild {
   /** Hands a client connection over; `failed` runs when it could not be sent (the socket is still ours). */
   handOver(socket: Socket, failed: () => void): void {
     if (this.exited || !this.process.connected) return failed();
-    this.handed++;
-    this.process.send({ t: 'conn' } satisfies ToWorker, socket, { keepOpen: false }, (err) => {
-      if (err !== null && err !== undefined) {
-        this.handed--;
-        failed();
-      }
+    const seq = ++this.handed;
+    this.transit.set(seq, socket);
+    this.process.send({ t: 'conn', seq } satisfies ToWorker, socket, { keepOpen: true }, (err) => {
+      if (err !== null && err !== undefined && this.transit.delete(seq)) failed();
     });
+  }
+
+  /** Its report says it received every connection up to `accepted`: our copies close. */
+  received(accepted: number): void {
+    for (const [seq, socket] of this.transit) {
+      if (seq > accepted) break;
+      this.transit.delete(seq);
+      socket.destroy();
+    }
+  }
+
+  /** It exited: the sockets it never received (unread, still ours). */
+  takeUnreceived(): Socket[] {
+    const out = [...this.transit.values()].filter((s) => !s.destroyed);
+    this.transit.clear();
+    return out;
   }
 
   /** Resolves when `test` holds for it (checked on each of its messages), or it exited, or `ms` passed. */
@@ -106,7 +126,7 @@ export class WorkerChild {
 
   /** Connections open in it: as it last reported, plus those handed since that it had not received yet. */
   get open(): number {
-    return (this.report?.open ?? 0) + this.handed - (this.report?.accepted ?? 0);
+    return (this.report?.open ?? 0) + this.transit.size;
   }
 
   info(): WorkerInfo {

@@ -207,6 +207,7 @@ export class WorkerPool implements RemoteFacts {
   private onReport(w: WorkerChild, r: WorkerReport): void {
     const { rec: _rec, strings: _s, events, ...facts } = r;
     w.report = facts;
+    w.received(r.accepted);
     this.replays.get(w)?.apply(r);
     for (const [service, ev] of events) this.runtime.event(service, ev);
     this.countsChanged();
@@ -232,6 +233,8 @@ export class WorkerPool implements RemoteFacts {
   private onExit(w: WorkerChild, code: number | null, signal: NodeJS.Signals | null): void {
     const wasServing = w.state !== 'draining';
     this.workers.delete(w);
+    // Connections sent that it never received: unread, they go to another worker.
+    for (const s of w.takeUnreceived()) this.dispatch(s);
     this.replays.get(w)?.sweep();
     this.replays.delete(w);
     this.countsChanged();
@@ -354,7 +357,7 @@ export class WorkerPool implements RemoteFacts {
     const closed = new Promise<void>((resolve) => (this.listener === undefined ? resolve() : this.listener.close(() => resolve())));
     for (const s of this.pending.splice(0)) s.destroy();
     const cuts = await Promise.all([...this.workers].map((w) => this.drainWorker(w, timeoutMs)));
-    await closed;
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000).unref())]);
     clearInterval(this.sweepTimer);
     return cuts.reduce((a, c) => ({ cutRequests: a.cutRequests + c.cutRequests, closedUpgrades: a.closedUpgrades + c.closedUpgrades }), { cutRequests: 0, closedUpgrades: 0 });
   }

@@ -16,8 +16,8 @@ export type ToWorker =
   | { readonly t: 'config'; readonly seq: number; readonly config: Config; readonly state: StateSnapshot }
   /** New connections get the certificate and key in these files (a reload changed them). */
   | { readonly t: 'tls'; readonly certFile: string; readonly keyFile: string }
-  /** With a client socket as the handle. */
-  | { readonly t: 'conn' }
+  /** With a client socket as the handle; `seq` counts the connections handed to this worker. */
+  | { readonly t: 'conn'; readonly seq: number }
   /** Stop taking connections, finish what is in flight (up to `timeoutMs`), exit. */
   | { readonly t: 'drain'; readonly timeoutMs: number };
 
@@ -55,8 +55,9 @@ export interface WorkerReport {
   readonly waiting: Readonly<Record<string, number>>;
   /** Backends its outlier detection ejected now (`service/id`). */
   readonly ejected: readonly string[];
-  /** Client connections open in it now, and handed to it in all. */
+  /** Client connections open in it now. */
   readonly open: number;
+  /** The `seq` of the last connection it received (the supervisor closes its copies up to it). */
   readonly accepted: number;
   /** New strings of the records' table, from index `stringsFrom` on. */
   readonly strings: readonly string[];

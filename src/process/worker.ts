@@ -78,7 +78,7 @@ export class Worker {
     switch (msg.t) {
       case 'conn':
         if (handle !== undefined && handle !== null) {
-          this.accepted++;
+          this.accepted = msg.seq;
           this.proxy.accept(handle as Socket);
         }
         break;

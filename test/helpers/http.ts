@@ -31,7 +31,15 @@ export async function get(url: string, opts: { agent?: Agent; headers?: Record<s
  */
 export function steadyLoad(
   url: string,
-  opts: { connections: number; maxMs: number; maxRequests?: number; path?: (i: number) => string; agent?: Agent },
+  opts: {
+    connections: number;
+    maxMs: number;
+    maxRequests?: number;
+    path?: (i: number) => string;
+    agent?: Agent;
+    /** Each request on a new connection (closed after its answer). */
+    newConnections?: boolean;
+  },
 ): { stop: () => Promise<LoadResult[]>; results: LoadResult[] } {
   const agent = opts.agent ?? clientAgent(opts.connections);
   const results: LoadResult[] = [];
@@ -44,7 +52,7 @@ export function steadyLoad(
       const i = n++;
       const startedAt = Date.now();
       try {
-        const res = await request(`${url}${opts.path ? opts.path(i) : '/'}`, { dispatcher: agent });
+        const res = await request(`${url}${opts.path ? opts.path(i) : '/'}`, { dispatcher: agent, reset: opts.newConnections === true });
         const text = await res.body.text();
         results.push({ startedAt, endedAt: Date.now(), status: res.statusCode, backend: res.headers['x-backend'] as string | undefined, text });
       } catch (err) {

@@ -1,0 +1,110 @@
+import { describe, expect, test } from 'vitest';
+import { startBackend } from '../helpers/backends.js';
+import type { TestBackend } from '../helpers/backends.js';
+import { steadyLoad } from '../helpers/http.js';
+import { runRequests } from '../helpers/load.js';
+import { sleep, until } from '../helpers/time.js';
+import { api, startTestTurnout } from '../helpers/turnout.js';
+import type { Turnout } from '../../src/app.js';
+
+// Issue acceptance 3 (the parts no one-process test shows): with a supervisor and 2 workers,
+// the metrics count every request once, health checks run once per backend, and a killed
+// worker is replaced while the other loses nothing.
+
+/** A backend that also counts its health probes (on /probe). */
+async function countedBackend(id: string): Promise<TestBackend & { probes: number }> {
+  const b = (await startBackend(id, (req, res, self) => {
+    if (req.url === '/probe') {
+      (self as TestBackend & { probes: number }).probes++;
+      res.end('ok');
+      return;
+    }
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'x-backend': self.id, 'content-length': 2 });
+      res.end('ok');
+    });
+  })) as TestBackend & { probes: number };
+  b.probes = 0;
+  return b;
+}
+
+function webService(backends: readonly TestBackend[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { web: { routes: [{ host: '*', pathPrefix: '/' }], pools: { blue: backends.map((b) => ({ id: b.id, url: b.url })) }, ...extra } };
+}
+
+const pids = (t: Turnout): number[] => (t.workers?.workersInfo() ?? []).map((w) => w.pid);
+
+async function metricSum(t: Turnout, name: string): Promise<number> {
+  const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+describe('a supervisor with 2 workers', () => {
+  test('turnout_requests_total equals the requests sent, and both workers served connections', async () => {
+    const backends = [await countedBackend('a'), await countedBackend('b')];
+    const t = await startTestTurnout({ services: webService(backends) }, { workers: 2 });
+    const sent = 3000;
+    const outcomes = await runRequests(t.proxyUrl, { count: sent, connections: 8 });
+    expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
+    expect(outcomes).toHaveLength(sent);
+    // Workers report every 50 ms.
+    await until('every request counted', async () => (await metricSum(t, 'turnout_requests_total')) >= sent, 3000, 50);
+    await sleep(200);
+    expect(await metricSum(t, 'turnout_requests_total')).toBe(sent);
+    const workers = t.workers?.workersInfo() ?? [];
+    expect(workers).toHaveLength(2);
+    // 8 connections given to the worker with the fewest open: 4 each.
+    expect(workers.map((w) => w.connections.total)).toEqual([4, 4]);
+    expect(backends[0]!.hits + backends[1]!.hits).toBe(sent);
+  }, 30_000);
+
+  test('health checks run once per backend in the supervisor, not once per worker', async () => {
+    const backend = await countedBackend('a');
+    const t = await startTestTurnout({ services: webService([backend], { healthCheck: { path: '/probe', interval: '200ms' } }) }, { workers: 2 });
+    const at = backend.probes;
+    await sleep(2000);
+    const probes = backend.probes - at;
+    // One checker at 200 ms (with jitter) makes about 10 probes in 2 s; one per worker would make 20 or more.
+    expect(probes).toBeGreaterThanOrEqual(6);
+    expect(probes).toBeLessThanOrEqual(13);
+    expect((await api(t, 'GET', '/v1/services/web')).body).toMatchObject({ service: { pools: { blue: { backends: [{ id: 'a', health: 'healthy' }] } } } });
+    expect((await runRequests(t.proxyUrl, { count: 20, connections: 2 })).every((o) => o.status === 200)).toBe(true);
+  }, 30_000);
+
+  test('a killed worker is replaced; requests on the other worker lose nothing', async () => {
+    const backends = [await countedBackend('a'), await countedBackend('b')];
+    const t = await startTestTurnout({ services: webService(backends) }, { workers: 2 });
+    const before = pids(t);
+    const load = steadyLoad(t.proxyUrl, { connections: 8, maxMs: 20_000 });
+    await until('both workers have connections', () => (t.workers?.workersInfo() ?? []).every((w) => w.connections.open > 0), 5000, 20);
+    const victim = t.workers?.workersInfo()[0];
+    expect(victim).toBeDefined();
+    process.kill(victim!.pid, 'SIGKILL');
+    await until('a new worker serves', () => {
+      const now = t.workers?.workersInfo() ?? [];
+      return now.length === 2 && now.every((w) => w.state === 'serving') && !now.some((w) => w.pid === victim!.pid);
+    }, 10_000, 20);
+    await sleep(500);
+    const results = await load.stop();
+    const failed = results.filter((r) => r.status !== 200);
+    // Only requests on the killed worker's connections can fail: at most one per connection it had.
+    expect(failed.length).toBeLessThanOrEqual(victim!.connections.open);
+    const survivor = before.find((p) => p !== victim!.pid);
+    expect(pids(t)).toContain(survivor);
+    // After the replacement, every request is served.
+    const after = await runRequests(t.proxyUrl, { count: 400, connections: 8 });
+    expect(after.filter((o) => o.status !== 200)).toEqual([]);
+  }, 40_000);
+
+  test('POST /v1/upgrade when the data plane runs in this process: 409, nothing changes', async () => {
+    const backend = await countedBackend('a');
+    const t = await startTestTurnout({ services: webService([backend]) });
+    const r = await api(t, 'POST', '/v1/upgrade');
+    expect(r.status).toBe(409);
+    expect(r.body).toMatchObject({ error: { code: 'conflict' } });
+    expect((await runRequests(t.proxyUrl, { count: 10, connections: 1 })).every((o) => o.status === 200)).toBe(true);
+  });
+});
