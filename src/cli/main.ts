@@ -11,7 +11,7 @@ import { CLIENT_COMMANDS } from './commands.js';
 const SERVE: Command = {
   name: 'serve',
   usage:
-    'turnout [serve] [-c|--config FILE] [--workers N|auto] [--reset-state]\n' +
+    'turnout [serve] [-c|--config FILE] [--workers N|auto|0] [--reset-state]\n' +
     '                                                    run the proxy (default config: ./turnout.yaml)',
   async execute(argv, help) {
     const options = { config: { type: 'string', short: 'c' }, workers: { type: 'string' }, 'reset-state': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -25,7 +25,7 @@ const SERVE: Command = {
     let workers: number | 'auto' | undefined;
     if (values.workers !== undefined) {
       workers = values.workers === 'auto' ? 'auto' : Number(values.workers);
-      if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 1 || workers > 256)) throw new UsageError(`--workers must be a whole number from 1 to 256, or auto; got "${values.workers}"`);
+      if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 0 || workers > 256)) throw new UsageError(`--workers must be a whole number from 0 to 256, or auto; got "${values.workers}"`);
     }
     return serve({ configFile: values.config ?? process.env.TURNOUT_CONFIG ?? 'turnout.yaml', resetState: values['reset-state'] ?? false, ...(workers !== undefined ? { workers } : {}) });
   },

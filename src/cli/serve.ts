@@ -10,7 +10,7 @@ import { createLogger } from '../telemetry/index.js';
 export interface ServeOptions {
   readonly configFile: string;
   readonly resetState: boolean;
-  /** `--workers`: overrides the config's `workers`. */
+  /** `--workers`: overrides the config's `workers` (0: the data plane in this process). */
   readonly workers?: number | 'auto';
 }
 
@@ -60,7 +60,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     const { startTurnout } = await import('../app.js');
     const wanted = opts.workers ?? config.workers;
     const workers = wanted === 'auto' ? availableParallelism() : wanted;
-    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig, workers });
+    // workers: 0 runs the data plane in this process (no supervisor).
+    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig, ...(workers > 0 ? { workers } : {}) });
   } catch (err) {
     if (err instanceof StateFileError) {
       process.stderr.write(`turnout: ${err.message}\n`);

@@ -152,8 +152,11 @@ export const ConfigSchema = Type.Object(
         Strict,
       ),
     ),
-    /** Worker processes serving the data plane (default 1); `auto`: one per available core. */
-    workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')])),
+    /**
+     * Worker processes serving the data plane (default 1); `auto`: one per available core; 0: the
+     * data plane runs in the main process itself (least memory; an upgrade then needs a restart).
+     */
+    workers: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 256 }), Type.Literal('auto')])),
     /** How long the proxy waits for in-flight requests on SIGTERM (default 30s). */
     shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
     services: Type.Record(Name, ServiceConfig, { additionalProperties: false, description: 'a mapping of service names to services' }),

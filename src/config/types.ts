@@ -96,7 +96,7 @@ export interface Config {
   };
   readonly log: { readonly level: string; readonly access: boolean; readonly accessSample: number };
   readonly shutdownTimeoutMs: number;
-  /** Worker processes of `turnout serve` (`auto`: one per available core). */
+  /** Worker processes of `turnout serve` (`auto`: one per available core; 0: the data plane in the main process). */
   readonly workers: number | 'auto';
   readonly services: Readonly<Record<string, ServiceConfig>>;
 }

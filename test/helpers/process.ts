@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,10 @@ export interface TurnoutProcess {
   readonly pid: number;
   readonly proxyUrl: string;
   readonly adminUrl: string;
-  /** Resident set size of the process now, in bytes (Linux: VmRSS from /proc/<pid>/status). */
+  /**
+   * Resident set size now, in bytes, of the process and its descendants (`turnout serve` is a
+   * supervisor and its worker processes): Linux VmRSS from /proc/<pid>/status.
+   */
   rss(): number;
   /** Everything the process wrote to stdout and stderr so far (for failure messages). */
   output(): string;
@@ -27,6 +30,36 @@ export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(m[1]) * 1024;
+}
+
+/** The process and every descendant (Linux: /proc/<pid>/task/<tid>/children). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i] as number;
+    try {
+      for (const tid of readdirSync(`/proc/${p}/task`)) {
+        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+        if (kids !== '') out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** VmRSS of the process and its descendants, summed. */
+export function treeRss(pid: number): number {
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      sum += procStatusBytes(p, 'VmRSS');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sum;
 }
 
 /**
@@ -95,7 +128,7 @@ export async function startTurnoutProcess(
     pid,
     proxyUrl: ready.proxy,
     adminUrl: ready.admin,
-    rss: () => procStatusBytes(pid, 'VmRSS'),
+    rss: () => treeRss(pid),
     output: () => out,
   };
 }

@@ -4,10 +4,10 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import { webService } from '../helpers/config.js';
-import { startTurnoutProcess } from '../helpers/process.js';
+import { procStatusBytes, processTree, startTurnoutProcess } from '../helpers/process.js';
 import type { TurnoutProcess } from '../helpers/process.js';
 import { rawSend, takeResponse } from '../helpers/raw.js';
 
@@ -197,14 +197,21 @@ function idleClient(port: number, i: number, timeoutMs: number): Promise<Socket>
   });
 }
 
-test.skipIf(linuxOnly || fdsShort)(`${IDLE} idle keep-alive client connections: turnout RSS < 150 MiB in total, new requests still served`, { timeout: 90_000 }, async () => {
+// The engine's budget is for the data plane in one process (workers: 0). With the default
+// supervisor and one worker, the worker holds the connections and the same budget applies to it;
+// the supervisor is a second Node.js runtime on top (its RSS is printed and bounded).
+describe.each([
+  { model: 'workers: 0 (one process)', workers: 0 },
+  { model: 'supervisor and 1 worker', workers: 1 },
+])('$model', ({ workers }) => {
+test.skipIf(linuxOnly || fdsShort)(`${IDLE} idle keep-alive client connections: turnout RSS < 150 MiB (the data plane's process), new requests still served`, { timeout: 90_000 }, async () => {
   const b = await startBackend('idle', (req, res) => {
     req.resume();
     res.writeHead(200, { 'content-length': 2 });
     res.end('ok');
   });
   // keepAliveTimeout well past the test's length, so turnout keeps every idle connection.
-  const p = await startTurnoutProcess({ ...webService({ blue: [{ id: 'idle', url: b.url }] }), listen: { host: '127.0.0.1', port: 0, keepAliveTimeout: '300s' } });
+  const p = await startTurnoutProcess({ ...webService({ blue: [{ id: 'idle', url: b.url }] }), listen: { host: '127.0.0.1', port: 0, keepAliveTimeout: '300s' }, workers });
   const port = Number(new URL(p.proxyUrl).port);
   const sockets: Socket[] = [];
   onTestFinished(() => {
@@ -217,12 +224,17 @@ test.skipIf(linuxOnly || fdsShort)(`${IDLE} idle keep-alive client connections: 
     const batch = await Promise.all(Array.from({ length: Math.min(BATCH, IDLE - start) }, (_, k) => idleClient(port, start + k, 15_000)));
     sockets.push(...batch);
   }
-  const rss = p.rss();
-  const what = `turnout RSS ${mb(rss)} holding ${sockets.length} idle keep-alive connections`;
+  const total = p.rss();
+  const tree = processTree(p.pid);
+  const dataPlane = workers === 0 ? total : tree.slice(1).reduce((n, pid) => n + procStatusBytes(pid, 'VmRSS'), 0);
+  const supervisor = total - dataPlane;
+  const what = `turnout RSS ${mb(total)} in all (data plane ${mb(dataPlane)}${workers === 0 ? '' : `, supervisor ${mb(supervisor)}`}) holding ${sockets.length} idle keep-alive connections`;
   console.log(what);
   expect(sockets.length).toBe(IDLE);
+  expect(tree).toHaveLength(workers + 1);
   // Soft: the still-serving checks below report too when the budget is missed.
-  expect.soft(rss, what).toBeLessThan(150 * MiB);
+  expect.soft(dataPlane, what).toBeLessThan(150 * MiB);
+  if (workers > 0) expect.soft(supervisor, what).toBeLessThan(130 * MiB);
 
   // Still serving: new connections get answers while the idle ones are held.
   const statuses: number[] = [];
@@ -235,4 +247,5 @@ test.skipIf(linuxOnly || fdsShort)(`${IDLE} idle keep-alive client connections: 
   expect(statuses).toEqual(Array.from({ length: PROBES }, () => 200));
   // turnout kept them: none of the idle connections was closed under it.
   expect(sockets.filter((s) => s.destroyed || s.readableEnded).length, 'idle connections turnout closed').toBe(0);
+});
 });
