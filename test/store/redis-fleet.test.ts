@@ -9,7 +9,7 @@ import type { TestBackend } from '../helpers/backends.js';
 import { clientAgent, get } from '../helpers/http.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
-import { api, startTestTurnout } from '../helpers/turnout.js';
+import { PROCESS_MODELS, api, startTestTurnout } from '../helpers/turnout.js';
 import { sleep } from '../helpers/time.js';
 import { onTestFinished } from 'vitest';
 
@@ -111,13 +111,19 @@ describe.skipIf(!hasRedisServer())('redis store (fleet mode)', () => {
   });
 });
 
-describe.skipIf(!hasRedisServer())('draining in a fleet', () => {
+describe.skipIf(!hasRedisServer()).each(PROCESS_MODELS)('draining in a fleet (the other instance: $name)', ({ workers }) => {
   test('a backend deregistered through one instance is removed only once the other instance finished its requests on it', async () => {
     const redis = await startRedis();
     const blue = await startBackend('blue-1');
     const green = await startBackend('green-1');
     const a = await startTestTurnout(fleetDoc(redis, blue, green));
-    const b = await startTestTurnout(fleetDoc(redis, blue, green));
+    const b = await startTestTurnout(fleetDoc(redis, blue, green), { workers });
+    if (workers !== undefined) {
+      // One level up, b is one instance that lists its workers.
+      const fleet = (await api(a, 'GET', '/v1/fleet')).body as { instances: { pid: number; workers?: { pid: number }[] }[] };
+      const listed = fleet.instances.find((i) => i.workers !== undefined);
+      expect(listed?.workers?.map((w) => w.pid).sort()).toEqual(b.workers?.workersInfo().map((w) => w.pid).sort());
+    }
     // A slow request through b on blue-1.
     const slow = get(`${b.proxyUrl}/slow?ms=2000`).then((r) => ({ status: r.status, at: Date.now() }));
     const end = Date.now() + 3000;
