@@ -473,6 +473,18 @@ export function machineBusySeconds() {
   return busy / clockTicks();
 }
 
+/** Busy CPU seconds of each core so far (cpu0, cpu1, … lines of /proc/stat), in core order. */
+export function coreBusySeconds() {
+  const out = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (m === null) continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    out[Number(m[1])] = (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / clockTicks();
+  }
+  return out;
+}
+
 /** Asks bench/backend.mjs for its counters (SIGUSR2 → "stats connections=N requests=M"). */
 export async function backendStats(info) {
   const n = info.stats.length;
