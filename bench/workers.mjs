@@ -25,6 +25,7 @@
 // Every load is bounded in time (duration, and the loadgen child is killed at duration + 30 s) and
 // in count (BENCH_MAX_REQUESTS per run, default 100,000 x duration); everything on 127.0.0.1.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -150,6 +151,33 @@ async function runLoadgen({ url, mode, connections, durationS, cpus }) {
   return JSON.parse(line);
 }
 
+/**
+ * Context switches so far of every thread of `pid` and its descendants: voluntary (it waited: for
+ * I/O, epoll) and involuntary (preempted: something else wanted the core). Per request, the second
+ * says how much a target was squeezed by the other processes on the machine.
+ */
+function contextSwitches(pid) {
+  const out = { voluntary: 0, involuntary: 0 };
+  for (const p of processTree(pid)) {
+    let tids;
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const st = readFileSync(`/proc/${p}/task/${tid}/status`, 'utf8');
+        out.voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+        out.involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      } catch {
+        // thread gone
+      }
+    }
+  }
+  return out;
+}
+
 /** connections.total per worker pid, from GET /v1/fleet (undefined for the in-process target). */
 async function fleetConnections(adminPort) {
   const res = await fetch(`http://${HOST}:${adminPort}/v1/fleet`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: AbortSignal.timeout(5000) });
@@ -203,6 +231,7 @@ async function measure(target, variant, backend, pin) {
   const pid = target.child?.pid;
   const fleet0 = target.adminPort !== undefined && target.name !== 'inproc' ? await fleetConnections(target.adminPort) : undefined;
   const t0cpu = pid ? cpuTree(pid) : undefined;
+  const x0 = pid ? contextSwitches(pid) : undefined;
   const b0 = cpuSeconds(backend.pid);
   const m0 = machineBusySeconds();
   const k0 = coreBusySeconds();
@@ -213,6 +242,7 @@ async function measure(target, variant, backend, pin) {
   const k1 = coreBusySeconds();
   const backendS = cpuSeconds(backend.pid) - b0;
   const d = pid ? cpuTreeDelta(t0cpu, cpuTree(pid)) : undefined;
+  const x1 = pid ? contextSwitches(pid) : undefined;
   const fleet1 = fleet0 !== undefined ? await fleetConnections(target.adminPort) : undefined;
   const n = r.requests;
   const per = (s) => (s === undefined || n === 0 ? undefined : (s / n) * 1e6);
@@ -240,6 +270,8 @@ async function measure(target, variant, backend, pin) {
     backendUsPerReq: per(backendS),
     loadgenCpuPct: pct(r.loadgenCpuS),
     otherCpuPct: Math.max(0, (busy / wall) * 100 - (pct(d?.total) ?? 0) - pct(backendS) - pct(r.loadgenCpuS)),
+    voluntaryCtxPerReq: x1 && n > 0 ? (x1.voluntary - x0.voluntary) / n : undefined,
+    involuntaryCtxPerReq: x1 && n > 0 ? (x1.involuntary - x0.involuntary) / n : undefined,
     // Each core's busy time over the run: both near 100 % means the machine, not turnout, was the limit.
     coreBusyPct: k1.map((x, i) => ((x - (k0[i] ?? 0)) / wall) * 100),
   };
@@ -279,6 +311,8 @@ function summarizeRuns(rs) {
     backendUsPerReq: m('backendUsPerReq'),
     loadgenCpuPct: m('loadgenCpuPct'),
     otherCpuPct: m('otherCpuPct'),
+    voluntaryCtxPerReq: m('voluntaryCtxPerReq'),
+    involuntaryCtxPerReq: m('involuntaryCtxPerReq'),
     coreBusyPct: (rs[0]?.coreBusyPct ?? []).map((_, i) => median(rs.map((x) => x.coreBusyPct[i]))),
     errors: rs.reduce((a, x) => a + x.errors + x.timeouts, 0),
     non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
@@ -453,7 +487,7 @@ async function main() {
     close: `a new connection per request (Connection: close), ${CLOSE_CONNECTIONS} loops, nothing pinned`,
   };
   for (const v of variants) {
-    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'err', 'turnout CPU', 'µs/req', 'sup. µs/req', 'sup. share', 'workers µs/req', 'backend µs/req', 'loadgen CPU', 'other CPU', 'cores busy', 'conns per worker', 'max/min', 'worker CPU max/min', 'rounds req/s']];
+    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'err', 'turnout CPU', 'µs/req', 'sup. µs/req', 'sup. share', 'workers µs/req', 'ctx sw/req vol/invol', 'backend µs/req', 'loadgen CPU', 'other CPU', 'cores busy', 'conns per worker', 'max/min', 'worker CPU max/min', 'rounds req/s']];
     for (const t of targetsOf(v)) {
       const r = results[v][t];
       rows.push([
@@ -467,6 +501,7 @@ async function main() {
         r.supervisorUsPerReq === undefined ? '-' : r.supervisorUsPerReq.toFixed(1),
         r.supervisorSharePct === undefined ? '-' : `${r.supervisorSharePct.toFixed(0)} %`,
         r.workersUsPerReq === undefined ? '-' : r.workersUsPerReq.toFixed(1),
+        r.voluntaryCtxPerReq === undefined ? '-' : `${r.voluntaryCtxPerReq.toFixed(2)}/${r.involuntaryCtxPerReq.toFixed(2)}`,
         r.backendUsPerReq === undefined ? '-' : r.backendUsPerReq.toFixed(1),
         `${r.loadgenCpuPct.toFixed(0)} %`,
         `${r.otherCpuPct.toFixed(0)} %`,
