@@ -1,6 +1,7 @@
 // CPU use of the active health checker: turnout (child process, memory store, no traffic) with one
 // service of 200 backends checked every second, against the same config without healthCheck.
-// CPU time is read from /proc/<pid>/stat (utime + stime) before and after the window.
+// CPU time is read from /proc/<pid>/stat (utime + stime) of turnout's supervisor and its worker
+// (lib.mjs cpuTree) before and after the window.
 //
 //   npm run bench:health        (builds first)
 //   HEALTH_WINDOW=20 HEALTH_SETTLE=5 HEALTH_BACKENDS=200 node bench/health-checker.mjs
@@ -11,10 +12,13 @@ import {
   backendStats,
   ROOT,
   cpuSeconds,
+  cpuTree,
+  cpuTreeDelta,
   freePort,
   machineBusySeconds,
   machineInfo,
   makeTempDir,
+  processTree,
   progress,
   removeTempDir,
   sleep,
@@ -51,20 +55,23 @@ async function measure(name, healthCheck, backendPorts, backend, tmp) {
     },
   });
   progress(`${name}: starting turnout (${BACKENDS} backends${healthCheck ? `, health check every ${healthCheck.interval}` : ', no health check'})`);
-  const turnout = await startTurnout(file, adminPort);
+  const turnout = await startTurnout(file, adminPort, { workers: 1 });
   try {
     progress(`${name}: settling ${SETTLE}s`);
     await sleep(SETTLE * 1000);
     const health = await healthCounts(adminPort);
     progress(`${name}: backends by health after settling: ${JSON.stringify(health)}; measuring ${WINDOW}s`);
     const s0 = await backendStats(backend);
-    const c0 = cpuSeconds(turnout.pid);
+    const c0 = cpuTree(turnout.pid);
     const b0 = cpuSeconds(backend.pid);
     const m0 = machineBusySeconds();
     const w0 = performance.now();
     await sleep(WINDOW * 1000);
     const wall = (performance.now() - w0) / 1000;
-    const cpuPct = ((cpuSeconds(turnout.pid) - c0) / wall) * 100;
+    const cpu = cpuTreeDelta(c0, cpuTree(turnout.pid));
+    const cpuPct = (cpu.total / wall) * 100;
+    // The checks run in the supervisor; its worker only applies health changes (none here once settled).
+    const supervisorPct = (cpu.root / wall) * 100;
     const backendPct = ((cpuSeconds(backend.pid) - b0) / wall) * 100;
     const machinePct = ((machineBusySeconds() - m0) / wall) * 100;
     const s1 = await backendStats(backend);
@@ -72,8 +79,8 @@ async function measure(name, healthCheck, backendPorts, backend, tmp) {
     const newConnections = s0 && s1 ? s1.connections - s0.connections : undefined;
     const after = await healthCounts(adminPort);
     const rss = await rssMiB(turnout.pid);
-    progress(`${name}: turnout ${cpuPct.toFixed(2)} % of one core, backend ${backendPct.toFixed(2)} %, whole machine ${machinePct.toFixed(0)} %; ${probes} probes, ${newConnections} new connections`);
-    return { cpuPctOfOneCore: cpuPct, probesSeen: probes, probesPerSec: probes === undefined ? undefined : probes / wall, newConnections, backendCpuPct: backendPct, machineBusyPct: machinePct, windowS: wall, healthAfterSettle: health, healthAtEnd: after, rssMiB: rss, warnLines: turnout.watched.slice(0, 20) };
+    progress(`${name}: turnout ${cpuPct.toFixed(2)} % of one core (supervisor ${supervisorPct.toFixed(2)} %), backend ${backendPct.toFixed(2)} %, whole machine ${machinePct.toFixed(0)} %; ${probes} probes, ${newConnections} new connections`);
+    return { cpuPctOfOneCore: cpuPct, supervisorCpuPct: supervisorPct, processes: cpu.pidsAtEnd.length, probesSeen: probes, probesPerSec: probes === undefined ? undefined : probes / wall, newConnections, backendCpuPct: backendPct, machineBusyPct: machinePct, windowS: wall, healthAfterSettle: health, healthAtEnd: after, rssMiB: rss, warnLines: turnout.watched.slice(0, 20) };
   } finally {
     await stopChild(turnout);
   }
@@ -87,10 +94,15 @@ async function healthCounts(adminPort) {
   return counts;
 }
 
+/** Resident memory of turnout: its supervisor's and its workers' added up. */
 async function rssMiB(pid) {
   const { readFileSync } = await import('node:fs');
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 102.4) / 10 : undefined;
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+    if (m) kb += Number(m[1]);
+  }
+  return kb > 0 ? Math.round(kb / 102.4) / 10 : undefined;
 }
 
 async function main() {

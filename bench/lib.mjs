@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: child processes that are always cleaned up, free loopback
 // ports, readiness polling, autocannon runs, machine info and result files.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -310,15 +310,26 @@ export function turnoutBenchConfig(port, adminPort, backendPorts) {
 }
 
 /**
- * Starts `node [nodeArgs] bin/turnout.js serve --config FILE` and waits for its admin /readyz.
- * Returns the child info; `watch` collects its warn/error log lines (pino levels 40+). `nodeArgs`
- * are node's own flags (e.g. `--cpu-prof`).
+ * Starts `node [nodeArgs] bin/turnout.js serve --config FILE --workers N` and waits for its admin
+ * /readyz. `turnout serve` is a supervisor (listener, admin API, store, health checks) plus N worker
+ * processes serving the data plane; `workers` is always passed (default 1, turnout's own default)
+ * so a bench does not change its meaning if the default does. `inProcess: true` instead runs
+ * bench/inproc-turnout.mjs: the same config with the data plane in the one process (no workers,
+ * as tests and embedders run it): a reference for what the supervisor + worker split costs.
+ * Returns the child info (`workers` set to the count, 0 for in-process); `watch` collects its
+ * warn/error log lines (pino levels 40+). `nodeArgs` are node's own flags (e.g. `--cpu-prof`); they
+ * reach the supervisor only (turnout forks its workers with no exec flags). Measure CPU with
+ * `cpuTree(t.pid)` (supervisor + workers), not `cpuSeconds(t.pid)` (the supervisor alone).
  */
-export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000, nodeArgs = [] } = {}) {
-  const t = startChild('turnout', process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'turnout.js'), 'serve', '--config', configFile], {
-    env: { TURNOUT_ADMIN_TOKEN: ADMIN_TOKEN, TURNOUT_LOG_FORMAT: 'json', NODE_ENV: 'production' },
+export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000, nodeArgs = [], workers = 1, inProcess = false, env = {} } = {}) {
+  const args = inProcess
+    ? [...nodeArgs, path.join(BENCH_DIR, 'inproc-turnout.mjs'), '--config', configFile]
+    : [...nodeArgs, path.join(ROOT, 'bin', 'turnout.js'), 'serve', '--config', configFile, '--workers', String(workers)];
+  const t = startChild('turnout', process.execPath, args, {
+    env: { TURNOUT_ADMIN_TOKEN: ADMIN_TOKEN, TURNOUT_LOG_FORMAT: 'json', NODE_ENV: 'production', ...env },
     watch: /"level":\s*(4|5|6)0/,
   });
+  t.workers = inProcess ? 0 : workers;
   await waitForHttp(`http://${HOST}:${adminPort}/readyz`, { child: t, timeoutMs: readyTimeoutMs });
   return t;
 }
@@ -327,14 +338,113 @@ export function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-/** CPU time (user+system) of a process in seconds, from /proc/<pid>/stat. */
+/** CPU time (user+system) of one process in seconds, from /proc/<pid>/stat (all its threads). */
 export function cpuSeconds(pid) {
+  return procCpu(pid).self;
+}
+
+/**
+ * A process's own CPU seconds (`self`: utime + stime) and those of its children that exited and
+ * were waited for (`reaped`: cutime + cstime), from /proc/<pid>/stat. Throws when it is gone.
+ */
+function procCpu(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); utime is field 14, stime field 15.
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  return (utime + stime) / clockTicks();
+  // rest[0] is field 3 (state); utime is field 14, stime 15, cutime 16, cstime 17.
+  const t = clockTicks();
+  return { self: (Number(rest[11]) + Number(rest[12])) / t, reaped: (Number(rest[13]) + Number(rest[14])) / t };
+}
+
+/** Every process's parent, from one pass over /proc (pid -> ppid). */
+function parentMap() {
+  const parents = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // after "pid (comm) ": field 3 state, field 4 ppid
+      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return parents;
+}
+
+let childrenFiles;
+/** A process's direct children: /proc/<pid>/task/<tid>/children when the kernel has it, else undefined. */
+function childrenOf(pid) {
+  if (childrenFiles === false) return undefined;
+  let out;
+  try {
+    out = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c !== '') out.push(Number(c));
+    }
+    childrenFiles = true;
+  } catch (err) {
+    // No children files (CONFIG_PROC_CHILDREN off): scan /proc for parents instead, from now on.
+    if (childrenFiles === undefined && err.code === 'ENOENT' && existsSync(`/proc/${pid}`)) childrenFiles = false;
+    return undefined;
+  }
+  return out;
+}
+
+/** `pid` and all its descendants (children, their children, …), `pid` first. */
+export function processTree(pid) {
+  const tree = [pid];
+  let parents;
+  for (let i = 0; i < tree.length; i++) {
+    let kids = childrenOf(tree[i]);
+    if (kids === undefined) {
+      parents ??= parentMap();
+      kids = [];
+      for (const [p, pp] of parents) if (pp === tree[i]) kids.push(p);
+    }
+    for (const k of kids) if (!tree.includes(k)) tree.push(k);
+  }
+  return tree;
+}
+
+/**
+ * A CPU sample of a process tree (turnout's supervisor and its workers, nginx's master and worker):
+ * the tree's pids as they are now, each one's own CPU seconds (`byPid`), and `total`: every live
+ * process's own time plus what each has reaped from exited children, so a worker that exits
+ * during a window still counts (its time moves into its parent's cutime when it is waited for).
+ * Take one at the start and one at the end of a window, and compare with `cpuTreeDelta`.
+ */
+export function cpuTree(pid) {
+  const byPid = new Map();
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const c = procCpu(p);
+      byPid.set(p, c.self);
+      total += c.self + c.reaped;
+    } catch {
+      // exited between the listing and the read: counted by its parent once reaped
+    }
+  }
+  return { root: pid, byPid, total };
+}
+
+/**
+ * CPU seconds a tree used between two samples: `total` (whole tree), `root` (the root process
+ * alone: turnout's supervisor), `others` (total - root: the workers), `byPid` (each process seen
+ * at the end; one that appeared during the window counts from 0), and the pid sets at start and
+ * end (they differ when a process started or exited meanwhile).
+ */
+export function cpuTreeDelta(start, end) {
+  const byPid = {};
+  for (const [p, s] of end.byPid) byPid[p] = s - (start.byPid.get(p) ?? 0);
+  const total = end.total - start.total;
+  const root = (end.byPid.get(end.root) ?? 0) - (start.byPid.get(start.root) ?? 0);
+  return { total, root, others: total - root, byPid, pidsAtStart: [...start.byPid.keys()], pidsAtEnd: [...end.byPid.keys()] };
+}
+
+/** CPU seconds of a process and all its descendants so far (see cpuTree). */
+export function treeCpuSeconds(pid) {
+  return cpuTree(pid).total;
 }
 
 let ticks;
@@ -361,6 +471,18 @@ export function machineBusySeconds() {
   // user nice system idle iowait irq softirq steal (guest counted in user)
   const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
   return busy / clockTicks();
+}
+
+/** Busy CPU seconds of each core so far (cpu0, cpu1, … lines of /proc/stat), in core order. */
+export function coreBusySeconds() {
+  const out = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (m === null) continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    out[Number(m[1])] = (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / clockTicks();
+  }
+  return out;
 }
 
 /** Asks bench/backend.mjs for its counters (SIGUSR2 → "stats connections=N requests=M"). */

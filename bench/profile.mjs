@@ -1,5 +1,8 @@
 // CPU profile summary of turnout under load: `node --cpu-prof` on the built turnout, in front of
 // bench/backend.mjs, driven by autocannon; then self time per function from the .cpuprofile, top 15.
+// The data plane runs in the profiled process (bench/inproc-turnout.mjs: turnout without workers):
+// `turnout serve` forks its workers with no node flags, so `--cpu-prof` on it would profile only the
+// supervisor, which serves no request (and --cpu-prof is not allowed in NODE_OPTIONS).
 //
 //   npm run bench:profile              (builds first)
 //   BENCH_DURATION=10 node bench/profile.mjs
@@ -15,7 +18,7 @@ import {
   RESULTS_DIR,
   ROOT,
   cannon,
-  cpuSeconds,
+  treeCpuSeconds,
   fmt,
   freePort,
   machineInfo,
@@ -144,14 +147,14 @@ async function main() {
     const port = await freePort();
     const adminPort = await freePort();
     const file = writeTurnoutConfig(tmp, 'turnout.yaml', turnoutBenchConfig(port, adminPort, [backendPort]));
-    turnout = await startTurnout(file, adminPort, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] });
+    turnout = await startTurnout(file, adminPort, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir], inProcess: true });
     const url = `http://${HOST}:${port}/`;
     await waitForHttp(url, { child: turnout });
-    const cpu0 = cpuSeconds(turnout.pid);
+    const cpu0 = treeCpuSeconds(turnout.pid);
     loadFromUs = nowUs();
     const r = await cannon({ url, connections: CONNECTIONS, duration: DURATION });
     loadToUs = nowUs();
-    turnoutCpuS = cpuSeconds(turnout.pid) - cpu0;
+    turnoutCpuS = treeCpuSeconds(turnout.pid) - cpu0;
     load = summarize(r);
     progress(`load: ${fmt.int(load.rps)} req/s, p99 ${fmt.ms(load.p99Ms)} ms, ${load.errors + load.timeouts} errors, ${load.non2xx} non-2xx (profiler on: slower than in npm run bench)`);
   } finally {
@@ -206,7 +209,7 @@ async function main() {
   const doc = {
     bench: 'turnout CPU profile (bench/profile.mjs)',
     machine,
-    settings: { durationS: DURATION, connections: CONNECTIONS, size: SIZE, nodeFlags: ['--cpu-prof'] },
+    settings: { durationS: DURATION, connections: CONNECTIONS, size: SIZE, nodeFlags: ['--cpu-prof'], dataPlane: 'in the profiled process (bench/inproc-turnout.mjs, no workers)' },
     load: { ...load, turnoutCpuPct: (turnoutCpuS / DURATION) * 100, turnoutCpuUsPerReq: requests > 0 ? (turnoutCpuS / requests) * 1e6 : undefined },
     profile: { window: window.what, sampledMs: Math.round(totalUs / 1000), idleMs: Math.round(idleUs / 1000), busyMs: Math.round(busyUs / 1000), samples: profile.samples?.length, nodes: profile.nodes.length },
     areas: areaRows,

@@ -8,14 +8,18 @@
 // Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (default 3), BENCH_WARMUP (s per target
 // before round 1, default 1), BENCH_CONNECTIONS (default 50), BENCH_SIZES (bytes, default
 // "1024,65536"), BENCH_TARGETS (comma list to run a subset), BENCH_OUT (result file name, default
-// latest.json), BENCH_PROFILE=1 (then run bench/profile.mjs: a CPU profile of turnout).
+// latest.json), BENCH_WORKERS (turnout's worker processes, default 1), BENCH_PROFILE=1 (then run
+// bench/profile.mjs: a CPU profile of turnout). A proxy's CPU is its whole process tree's
+// (lib.mjs cpuTree): turnout's supervisor + workers, nginx's master + worker.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   HOST,
   cannon,
   cpuSeconds,
+  cpuTree,
+  cpuTreeDelta,
   fmt,
   machineBusySeconds,
   freePort,
@@ -46,6 +50,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SIZES = (process.env.BENCH_SIZES ?? '1024,65536').split(',').map(Number);
 const ONLY = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',').map((s) => s.trim())) : undefined;
 const OUT = process.env.BENCH_OUT ?? 'latest.json';
+// turnout serve = a supervisor + this many worker processes (turnout's default is 1); the proxy's CPU
+// is the whole process tree's. bench/workers.mjs compares 1 and 2.
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 
 // The engine's acceptance figures (issue: HTTP/1.1 forwarding engine on raw sockets). Each is a
 // ratio of turnout to a peer, computed from this run's medians, at each response size.
@@ -88,23 +95,6 @@ function ensure(cmd, pkg, notes) {
     return false;
   }
   return true;
-}
-
-/** CPU seconds of every process in process group `pgid` (a child and its workers). */
-function groupCpuSeconds(pgid) {
-  let total = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // rest[0] = field 3 (state), rest[2] = field 5 (pgrp)
-      if (Number(rest[2]) === pgid) total += cpuSeconds(Number(d));
-    } catch {
-      // process gone
-    }
-  }
-  return total;
 }
 
 // --- target starters: each returns { url, child? } ----------------------------------------------
@@ -178,7 +168,7 @@ async function startTarget(name, backendPorts, tmp) {
       const adminPort = await freePort();
       const backends = name === 'turnout' ? [p1] : [p1, p2];
       const file = writeTurnoutConfig(tmp, `${name}.yaml`, turnoutBenchConfig(port, adminPort, backends));
-      const child = await startTurnout(file, adminPort);
+      const child = await startTurnout(file, adminPort, { workers: WORKERS });
       child.name = name;
       return { url: `http://${HOST}:${port}/`, child };
     }
@@ -265,7 +255,7 @@ async function main() {
           const t = order[k];
           const target = started[t];
           const pid = target.child?.pid;
-          const cpu0 = pid ? groupCpuSeconds(pid) : undefined;
+          const cpu0 = pid ? cpuTree(pid) : undefined;
           const bcpu0 = cpuSeconds(backend.pid);
           const self0 = process.cpuUsage();
           const busy0 = machineBusySeconds();
@@ -275,7 +265,12 @@ async function main() {
           const self = process.cpuUsage(self0);
           const busy = machineBusySeconds() - busy0;
           const s = summarize(r);
-          const proxyCpuS = pid ? groupCpuSeconds(pid) - cpu0 : undefined;
+          const cpuD = pid ? cpuTreeDelta(cpu0, cpuTree(pid)) : undefined;
+          const proxyCpuS = cpuD?.total;
+          // turnout: the supervisor's part of it (accepts, hands connections over, replays the
+          // workers' outcome records); nginx: its master's.
+          s.proxyRootCpuS = cpuD?.root;
+          s.proxyPids = cpuD?.pidsAtEnd.length;
           s.proxyCpuPct = pid ? (proxyCpuS / wall) * 100 : undefined;
           s.backendCpuPct = ((cpuSeconds(backend.pid) - bcpu0) / wall) * 100;
           s.loadgenCpuPct = ((self.user + self.system) / 1e6 / wall) * 100;
@@ -395,7 +390,7 @@ async function main() {
   const doc = {
     bench: 'proxy throughput (bench/run.mjs)',
     machine,
-    settings: { durationS: DURATION, rounds: ROUNDS, warmupS: WARMUP, connections: CONNECTIONS, pipelining: 1, sizes: SIZES, targets },
+    settings: { durationS: DURATION, rounds: ROUNDS, warmupS: WARMUP, connections: CONNECTIONS, pipelining: 1, sizes: SIZES, targets, turnoutWorkers: WORKERS },
     notes,
     results,
     ratios,
