@@ -3,11 +3,12 @@ import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ConflictError, TurnoutError } from '../errors.js';
-import type { StateSnapshot } from '../model/index.js';
+import type { ServiceRecord, StateSnapshot } from '../model/index.js';
 import type { ControlPlane, RemoteFacts, Runtime } from '../runtime/index.js';
 import type { WorkerInfo } from '../store/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { WorkerChild } from './child.js';
+import { forWorkers, stateForWorkers } from './protocol.js';
 import type { ToSupervisor, WorkerReport } from './protocol.js';
 import { OutcomeReplay } from './replay.js';
 
@@ -60,6 +61,8 @@ export class WorkerPool implements RemoteFacts {
   private healthSent = '';
   private readonly waitingSent = new Map<string, number>();
   private countsShape = '';
+  /** The services of the last state sent to the workers (deltas are taken against it). */
+  private sent: StateSnapshot['services'] = {};
   private readonly sweepTimer: NodeJS.Timeout;
   private runtime!: Runtime;
   private control!: ControlPlane;
@@ -132,7 +135,11 @@ export class WorkerPool implements RemoteFacts {
 
   /** A state was applied here: every serving worker applies it before the write answers. */
   async followState(state: StateSnapshot): Promise<void> {
-    for (const w of this.workers) w.send({ t: 'state', state });
+    const changed: Record<string, ServiceRecord> = {};
+    for (const [name, svc] of Object.entries(state.services)) if (this.sent[name] !== svc) changed[name] = forWorkers(svc);
+    const removed = Object.keys(this.sent).filter((name) => !Object.hasOwn(state.services, name));
+    this.sent = state.services;
+    for (const w of this.workers) w.send({ t: 'state', revision: state.revision, changed, removed });
     await this.allServing((w) => (w.report?.revision ?? 0) >= state.revision, 'apply revision ' + state.revision);
   }
 
@@ -141,7 +148,9 @@ export class WorkerPool implements RemoteFacts {
     this.config = config;
     this.sendHealth();
     const seq = ++this.seq;
-    for (const w of this.workers) w.send({ t: 'config', seq, config, state });
+    this.sent = state.services;
+    const whole = stateForWorkers(state);
+    for (const w of this.workers) w.send({ t: 'config', seq, config, state: whole });
     await this.allServing((w) => (w.report?.ack ?? 0) >= seq, 'apply the reloaded config');
   }
 
@@ -187,7 +196,9 @@ export class WorkerPool implements RemoteFacts {
     const w = new WorkerChild(this.opts.script, generation, (c, m) => this.onMessage(c, m));
     this.workers.add(w);
     this.replays.set(w, new OutcomeReplay(this.telemetry, this.runtime));
-    w.send({ t: 'init', generation, config: this.config, state: this.control.current, health: this.runtime.healthFacts() });
+    // The state it starts from is the one the next delta (followState) builds on.
+    this.sent = this.control.current.services;
+    w.send({ t: 'init', generation, config: this.config, state: stateForWorkers(this.control.current), health: this.runtime.healthFacts() });
     void w.ready.then(
       () => {
         if (w.state === 'starting') w.state = 'serving';

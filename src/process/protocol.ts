@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import type { StateSnapshot } from '../model/index.js';
+import type { ServiceRecord, StateSnapshot } from '../model/index.js';
 import type { HealthFacts, ServiceEvent } from '../runtime/index.js';
 
 /**
@@ -10,7 +10,11 @@ import type { HealthFacts, ServiceEvent } from '../runtime/index.js';
 export type ToWorker =
   /** The first message: what to serve. */
   | { readonly t: 'init'; readonly generation: number; readonly config: Config; readonly state: StateSnapshot; readonly health: HealthFacts }
-  | { readonly t: 'state'; readonly state: StateSnapshot }
+  /**
+   * A new state, as the services that changed since the last one (the others keep their objects,
+   * so the worker rebuilds only what changed). Service records travel without their history.
+   */
+  | { readonly t: 'state'; readonly revision: number; readonly changed: Readonly<Record<string, ServiceRecord>>; readonly removed: readonly string[] }
   | { readonly t: 'health'; readonly health: HealthFacts }
   /** A reload: serve `config` with `state`; the report that follows carries `ack: seq`. */
   | { readonly t: 'config'; readonly seq: number; readonly config: Config; readonly state: StateSnapshot }
@@ -66,4 +70,16 @@ export interface WorkerReport {
   readonly rec: Float64Array;
   /** Events its runtime wrote that only it can know (ejections, retries exhausted, hold). */
   readonly events: readonly (readonly [string, Omit<ServiceEvent, 'time'>])[];
+}
+
+/** A service record as the workers need it: no history (only the supervisor's admin API reads it). */
+export function forWorkers(svc: ServiceRecord): ServiceRecord {
+  return svc.history.length === 0 && svc.splitHistory.length === 0 ? svc : { ...svc, history: [], splitHistory: [] };
+}
+
+/** A whole state as the workers need it. */
+export function stateForWorkers(state: StateSnapshot): StateSnapshot {
+  const services: Record<string, ServiceRecord> = {};
+  for (const [name, svc] of Object.entries(state.services)) services[name] = forWorkers(svc);
+  return { revision: state.revision, services };
 }

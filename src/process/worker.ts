@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { StateSnapshot } from '../model/index.js';
 import { isEjected } from '../health/index.js';
 import { ProxyServer } from '../proxy/index.js';
 import { Runtime } from '../runtime/index.js';
@@ -34,6 +35,8 @@ export class Worker {
   private readonly log: Logger;
   private readonly timer: NodeJS.Timeout;
   private lastShape = '';
+  /** The services of the last state applied (the next delta builds on them). */
+  private services: StateSnapshot['services'] = {};
   private accepted = 0;
   private draining: Promise<void> | undefined;
 
@@ -67,6 +70,7 @@ export class Worker {
 
   /** Builds the first table; then the worker may get connections. */
   async start(msg: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+    this.services = msg.state.services;
     this.runtime.setHealth(msg.health);
     this.runtime.applyState(msg.state);
     await this.runtime.warmUp();
@@ -82,10 +86,15 @@ export class Worker {
           this.proxy.accept(handle as Socket);
         }
         break;
-      case 'state':
-        this.runtime.applyState(msg.state);
+      case 'state': {
+        const services = { ...this.services };
+        for (const name of msg.removed) delete services[name];
+        Object.assign(services, msg.changed);
+        this.services = services;
+        this.runtime.applyState({ revision: msg.revision, services });
         this.report(true);
         break;
+      }
       case 'health':
         this.runtime.setHealth(msg.health);
         break;
@@ -105,6 +114,7 @@ export class Worker {
 
   private async reconfigure(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
     try {
+      this.services = msg.state.services;
       await this.runtime.reconfigure(msg.config, msg.state);
       this.proxy.updateListen(msg.config.listen);
     } catch (err) {
