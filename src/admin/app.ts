@@ -80,6 +80,14 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     req.principal = principal;
   });
 
+  // Once turnout stops (readiness off), every answer closes its connection: a call answered after
+  // close() began (a flip ?wait=drained, a DELETE ?wait=true) would otherwise leave an idle
+  // keep-alive connection that close() waits for until its keep-alive timeout.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!opts.isReady()) reply.header('connection', 'close');
+    return payload;
+  });
+
   // turnout_admin_requests_total{route,code}: every admin call but the scrapes themselves.
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
