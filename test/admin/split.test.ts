@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { clientAgent, get } from '../helpers/http.js';
-import { PROCESS_MODELS, READ_TOKEN, api } from '../helpers/turnout.js';
+import { PROCESS_MODELS, READ_TOKEN, api, fleetWorkers } from '../helpers/turnout.js';
 import type { ApiAnswer } from '../helpers/admin.js';
 import { apiAs, expectError, expectEtag, expectServiceShape, startPools, until } from '../helpers/admin.js';
 
@@ -122,8 +122,7 @@ describe.each(PROCESS_MODELS)('flip ($name)', ({ workers }) => {
       const agent = clientAgent(workers);
       const each = await Promise.all(Array.from({ length: workers }, () => get(`${t.proxyUrl}/`, { agent })));
       expect(each.map((a) => a.headers['x-turnout-error'])).toEqual(Array<string>(workers).fill('no_backend'));
-      const fleet = await api(t, 'GET', '/v1/fleet');
-      expect(fleet.body.instances[0].workers.map((w: { connections: { total: number } }) => w.connections.total)).toEqual(Array<number>(workers).fill(1));
+      expect((await fleetWorkers(t)).map((w) => w.connections.total)).toEqual(Array<number>(workers).fill(1));
     }
     const r = await get(`${t.proxyUrl}/`);
     expect(r.status).toBe(503);

@@ -7,7 +7,7 @@ import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
 import { clientAgent, get, steadyLoad } from '../helpers/http.js';
 import { webService } from '../helpers/config.js';
-import { PROCESS_MODELS, api, startTestTurnout } from '../helpers/turnout.js';
+import { PROCESS_MODELS, api, fleetWorkers, startTestTurnout } from '../helpers/turnout.js';
 import type { AdminAt } from '../helpers/turnout.js';
 import { sleep, until } from '../helpers/time.js';
 
@@ -52,12 +52,8 @@ function echo(ws: WebSocket, msg: string): Promise<string> {
   });
 }
 
-/** Each worker's requests and upgrades in flight, as GET /v1/fleet shows them (empty in one process). */
-async function workersInFlight(t: AdminAt): Promise<number[]> {
-  const fleet = await api(t, 'GET', '/v1/fleet');
-  expect(fleet.status).toBe(200);
-  return ((fleet.body.instances[0].workers ?? []) as { inFlight: number }[]).map((w) => w.inFlight);
-}
+/** Each worker's requests and upgrades in flight (none in one process). */
+const workersInFlight = async (t: AdminAt): Promise<number[]> => (await fleetWorkers(t)).map((w) => w.inFlight);
 
 describe.each(PROCESS_MODELS)('deregistering a backend drains it ($name)', ({ workers }) => {
   test('slow requests in flight finish with 200, no new request reaches it, wait=true answers once it is gone', async () => {
