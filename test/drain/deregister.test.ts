@@ -62,8 +62,7 @@ describe.each(PROCESS_MODELS)('deregistering a backend drains it ($name)', ({ wo
     const t = await startTestTurnout(svc({ blue: [b1, b2] }), { workers });
     const agent = clientAgent(16);
     // 6 slow requests: EDF alternates, so 3 land on each backend. Each on its own connection:
-    // with workers, each connection goes to the worker with the fewest open, so 3 to each, and
-    // each worker's EDF sends its 3 to b1, b2, b1.
+    // with workers, each connection goes to the worker with the fewest open, so 3 to each.
     const slow = Array.from({ length: 6 }, () => get(`${t.proxyUrl}/slow?ms=2500`, { agent }).then((r) => ({ ...r, endedAt: Date.now() })));
     const inFlight = (): number => (t.runtime.backendView('web', 'b1')?.inFlight ?? 0) + (t.runtime.backendView('web', 'b2')?.inFlight ?? 0);
     for (let i = 0; i < 100 && inFlight() < 6; i++) await sleep(20);
@@ -71,12 +70,11 @@ describe.each(PROCESS_MODELS)('deregistering a backend drains it ($name)', ({ wo
     const onB1 = t.runtime.backendView('web', 'b1')?.inFlight ?? 0;
     expect(onB1).toBeGreaterThan(0);
     if (workers !== undefined) {
-      // Slow requests on both workers, and b1 alone has more in flight than either worker has
-      // in all: both workers have slow requests on b1, and the drain below must wait for both.
+      // At least 2 slow requests on each worker; each worker's balancer alternates b1 and b2, so
+      // each has at least one on b1, and the drain below must wait for both.
       const perWorker = await workersInFlight(t);
       expect(perWorker).toHaveLength(workers);
-      for (const n of perWorker) expect(n).toBeGreaterThanOrEqual(1);
-      expect(onB1).toBeGreaterThan(Math.max(...perWorker));
+      for (const n of perWorker) expect(n).toBeGreaterThanOrEqual(2);
     }
     const hitsBefore = b1.hits;
     const started = Date.now();
