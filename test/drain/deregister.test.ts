@@ -65,7 +65,7 @@ describe.each(PROCESS_MODELS)('deregistering a backend drains it ($name)', ({ wo
     // with workers, each connection goes to the worker with the fewest open, so 3 to each.
     const slow = Array.from({ length: 6 }, () => get(`${t.proxyUrl}/slow?ms=2500`, { agent }).then((r) => ({ ...r, endedAt: Date.now() })));
     const inFlight = (): number => (t.runtime.backendView('web', 'b1')?.inFlight ?? 0) + (t.runtime.backendView('web', 'b2')?.inFlight ?? 0);
-    for (let i = 0; i < 100 && inFlight() < 6; i++) await sleep(20);
+    await until('the 6 slow requests are in flight', () => inFlight() === 6, 2000);
     // EDF alternates, so 3 land on each (a connect retry on a starved machine may move one).
     const onB1 = t.runtime.backendView('web', 'b1')?.inFlight ?? 0;
     expect(onB1).toBeGreaterThan(0);
