@@ -1,6 +1,6 @@
-import { expect, test } from 'vitest';
-import { get } from '../helpers/http.js';
-import { READ_TOKEN, api } from '../helpers/turnout.js';
+import { describe, expect, test } from 'vitest';
+import { clientAgent, get } from '../helpers/http.js';
+import { PROCESS_MODELS, READ_TOKEN, api, fleetWorkers } from '../helpers/turnout.js';
 import type { ApiAnswer } from '../helpers/admin.js';
 import { apiAs, expectError, expectEtag, expectServiceShape, startPools, until } from '../helpers/admin.js';
 
@@ -103,42 +103,53 @@ test('If-Match: the current revision (also as W/ or *) is accepted; a stale one 
   });
 });
 
-test('POST flip: 100 to the pool; 404 unknown pool or service; 409 for an empty pool unless ?force=true; 403 with a read token', async () => {
-  const { t } = await startPools(POOLS);
-  expectServiceWrite(await api(t, 'POST', '/v1/services/web/flip', { to: 'green' }), 1, { blue: 0, green: 100, dark: 0 });
-  // Flipping to where it already is is still a recorded change.
-  expectServiceWrite(await api(t, 'POST', '/v1/services/web/flip', { to: 'green' }), 2, { blue: 0, green: 100, dark: 0 });
-  expectError(await api(t, 'POST', '/v1/services/web/flip', { to: 'purple' }), 404, 'not_found');
-  expectError(await api(t, 'POST', '/v1/services/nope/flip', { to: 'green' }), 404, 'not_found');
-  expectError(await api(t, 'POST', '/v1/services/web/flip', { to: 'dark' }), 409, 'conflict');
-  expectError(await apiAs(t, READ_TOKEN, 'POST', '/v1/services/web/flip', { to: 'blue' }), 403, 'forbidden');
-  expectServiceWrite(await api(t, 'POST', '/v1/services/web/flip?force=true', { to: 'dark' }), 3, { blue: 0, green: 0, dark: 100 });
-  // Nothing can serve now: the proxy says so itself.
-  const r = await get(`${t.proxyUrl}/`);
-  expect(r.status).toBe(503);
-  expect(r.headers['x-turnout-error']).toBe('no_backend');
-});
-
-test('POST flip ?wait=drained answers once the pool that lost traffic has nothing in flight', async () => {
-  const { t } = await startPools(POOLS);
-  const slowSentAt = Date.now();
-  const slow = get(`${t.proxyUrl}/slow?ms=1000`);
-  await until('the slow request is in flight on blue', async () => {
-    const s = await api(t, 'GET', '/v1/services/web/pools/blue/backends/blue-1');
-    return s.body.backend.inFlight === 1;
+// The other tests here see only the admin API and the store, which the supervisor runs in both
+// process models; these two also see the data plane after a write, which workers serve.
+describe.each(PROCESS_MODELS)('flip ($name)', ({ workers }) => {
+  test('POST flip: 100 to the pool; 404 unknown pool or service; 409 for an empty pool unless ?force=true; 403 with a read token', async () => {
+    const { t } = await startPools(POOLS, {}, {}, undefined, { workers });
+    expectServiceWrite(await api(t, 'POST', '/v1/services/web/flip', { to: 'green' }), 1, { blue: 0, green: 100, dark: 0 });
+    // Flipping to where it already is is still a recorded change.
+    expectServiceWrite(await api(t, 'POST', '/v1/services/web/flip', { to: 'green' }), 2, { blue: 0, green: 100, dark: 0 });
+    expectError(await api(t, 'POST', '/v1/services/web/flip', { to: 'purple' }), 404, 'not_found');
+    expectError(await api(t, 'POST', '/v1/services/nope/flip', { to: 'green' }), 404, 'not_found');
+    expectError(await api(t, 'POST', '/v1/services/web/flip', { to: 'dark' }), 409, 'conflict');
+    expectError(await apiAs(t, READ_TOKEN, 'POST', '/v1/services/web/flip', { to: 'blue' }), 403, 'forbidden');
+    expectServiceWrite(await api(t, 'POST', '/v1/services/web/flip?force=true', { to: 'dark' }), 3, { blue: 0, green: 0, dark: 100 });
+    // Nothing can serve now: the proxy says so itself.
+    if (workers !== undefined) {
+      // Every worker applied the write before it answered: one connection to each says so too.
+      const agent = clientAgent(workers);
+      const each = await Promise.all(Array.from({ length: workers }, () => get(`${t.proxyUrl}/`, { agent })));
+      expect(each.map((a) => a.headers['x-turnout-error'])).toEqual(Array<string>(workers).fill('no_backend'));
+      expect((await fleetWorkers(t)).map((w) => w.connections.total)).toEqual(Array<number>(workers).fill(1));
+    }
+    const r = await get(`${t.proxyUrl}/`);
+    expect(r.status).toBe(503);
+    expect(r.headers['x-turnout-error']).toBe('no_backend');
   });
-  const res = await api(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'green' });
-  const answeredAt = Date.now();
-  expect(res.status).toBe(200);
-  expect(res.body).toMatchObject({ revision: 2, drained: true, inFlight: 0, service: { split: { blue: 0, green: 100, dark: 0 } } });
-  expectEtag(res, 2);
-  const s = await slow;
-  expect(s.status).toBe(200);
-  // The blue backend answered 1000 ms after the request was sent; the flip waited for that.
-  expect(answeredAt - slowSentAt).toBeGreaterThanOrEqual(990);
-  // With nothing in flight it answers at once.
-  const again = await api(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'blue' });
-  expect(again.body).toMatchObject({ revision: 3, drained: true, inFlight: 0 });
+
+  test('POST flip ?wait=drained answers once the pool that lost traffic has nothing in flight', async () => {
+    const { t } = await startPools(POOLS, {}, {}, undefined, { workers });
+    const slowSentAt = Date.now();
+    const slow = get(`${t.proxyUrl}/slow?ms=1000`);
+    await until('the slow request is in flight on blue', async () => {
+      const s = await api(t, 'GET', '/v1/services/web/pools/blue/backends/blue-1');
+      return s.body.backend.inFlight === 1;
+    });
+    const res = await api(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'green' });
+    const answeredAt = Date.now();
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ revision: 2, drained: true, inFlight: 0, service: { split: { blue: 0, green: 100, dark: 0 } } });
+    expectEtag(res, 2);
+    const s = await slow;
+    expect(s.status).toBe(200);
+    // The blue backend answered 1000 ms after the request was sent; the flip waited for that.
+    expect(answeredAt - slowSentAt).toBeGreaterThanOrEqual(990);
+    // With nothing in flight it answers at once.
+    const again = await api(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'blue' });
+    expect(again.body).toMatchObject({ revision: 3, drained: true, inFlight: 0 });
+  });
 });
 
 test('POST canary gives the pool its share and the rest to the largest other pool; two decimals; errors', async () => {

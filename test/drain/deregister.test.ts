@@ -7,8 +7,9 @@ import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
 import { clientAgent, get, steadyLoad } from '../helpers/http.js';
 import { webService } from '../helpers/config.js';
-import { api, startTestTurnout } from '../helpers/turnout.js';
-import { sleep } from '../helpers/time.js';
+import { PROCESS_MODELS, api, fleetWorkers, startTestTurnout } from '../helpers/turnout.js';
+import type { AdminAt } from '../helpers/turnout.js';
+import { sleep, until } from '../helpers/time.js';
 
 /** Service `web` over `pools`, outlier detection off, timeouts long enough for the slow requests drained here. */
 const svc = (pools: Record<string, readonly { id: string; url: string }[]>, extra: Record<string, unknown> = {}): Record<string, unknown> =>
@@ -51,22 +52,33 @@ function echo(ws: WebSocket, msg: string): Promise<string> {
   });
 }
 
-describe('deregistering a backend drains it', () => {
+/** Each worker's requests and upgrades in flight (none in one process). */
+const workersInFlight = async (t: AdminAt): Promise<number[]> => (await fleetWorkers(t)).map((w) => w.inFlight);
+
+describe.each(PROCESS_MODELS)('deregistering a backend drains it ($name)', ({ workers }) => {
   test('slow requests in flight finish with 200, no new request reaches it, wait=true answers once it is gone', async () => {
     const b1 = await startBackend('b1');
     const b2 = await startBackend('b2');
-    const t = await startTestTurnout(svc({ blue: [b1, b2] }));
+    const t = await startTestTurnout(svc({ blue: [b1, b2] }), { workers });
     const agent = clientAgent(16);
-    // 6 slow requests: EDF alternates, so 3 land on each backend.
-    const slow = Array.from({ length: 6 }, () => get(`${t.proxyUrl}/slow?ms=2500`, { agent }));
+    // 6 slow requests: EDF alternates, so 3 land on each backend. Each on its own connection:
+    // with workers, each connection goes to the worker with the fewest open, so 3 to each.
+    const slow = Array.from({ length: 6 }, () => get(`${t.proxyUrl}/slow?ms=2500`, { agent }).then((r) => ({ ...r, endedAt: Date.now() })));
     const inFlight = (): number => (t.runtime.backendView('web', 'b1')?.inFlight ?? 0) + (t.runtime.backendView('web', 'b2')?.inFlight ?? 0);
-    for (let i = 0; i < 100 && inFlight() < 6; i++) await sleep(20);
+    await until('the 6 slow requests are in flight', () => inFlight() === 6, 2000);
     // EDF alternates, so 3 land on each (a connect retry on a starved machine may move one).
     const onB1 = t.runtime.backendView('web', 'b1')?.inFlight ?? 0;
     expect(onB1).toBeGreaterThan(0);
+    if (workers !== undefined) {
+      // At least 2 slow requests on each worker; each worker's balancer alternates b1 and b2, so
+      // each has at least one on b1, and the drain below must wait for both.
+      const perWorker = await workersInFlight(t);
+      expect(perWorker).toHaveLength(workers);
+      for (const n of perWorker) expect(n).toBeGreaterThanOrEqual(2);
+    }
     const hitsBefore = b1.hits;
     const started = Date.now();
-    const del = api(t, 'DELETE', '/v1/services/web/pools/blue/backends/b1?wait=true&timeout=20s');
+    const del = api(t, 'DELETE', '/v1/services/web/pools/blue/backends/b1?wait=true&timeout=20s').then((r) => ({ ...r, at: Date.now() }));
     await sleep(200);
     // While it drains: GET shows progress, new requests all go to b2.
     const view = await api(t, 'GET', '/v1/services/web/pools/blue/backends/b1');
@@ -76,14 +88,15 @@ describe('deregistering a backend drains it', () => {
     for (let i = 0; i < 20; i++) expect(JSON.parse((await get(`${t.proxyUrl}/`, { agent })).text).backend).toBe('b2');
     expect(b1.hits).toBe(hitsBefore);
     const results = await Promise.all(slow);
-    const lastEnded = Date.now();
+    const lastEnded = Math.max(...results.map((r) => r.endedAt));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     const answer = await del;
-    const answeredAt = Date.now();
+    const answeredAt = answer.at;
     expect(answer.status).toBe(200);
     expect(answer.body.removed).toBe(true);
     // wait=true answered only after the slow requests ended, and within 1 s of the last one.
     expect(answeredAt - started).toBeGreaterThan(1800);
+    expect(answeredAt).toBeGreaterThanOrEqual(lastEnded - 50);
     expect(answeredAt - lastEnded).toBeLessThan(1000);
     expect((await api(t, 'GET', '/v1/services/web/pools/blue/backends/b1')).status).toBe(404);
     const events = (await api(t, 'GET', '/v1/services/web/events')).body.events as { type: string; backend?: string }[];
@@ -93,7 +106,7 @@ describe('deregistering a backend drains it', () => {
   test('a backend with nothing in flight is removed at once (202, then gone)', async () => {
     const b1 = await startBackend('b1');
     const b2 = await startBackend('b2');
-    const t = await startTestTurnout(svc({ blue: [b1, b2] }));
+    const t = await startTestTurnout(svc({ blue: [b1, b2] }), { workers });
     const r = await api(t, 'DELETE', '/v1/services/web/pools/blue/backends/b1');
     expect(r.status).toBe(202);
     expect(r.body.backend.state).toBe('draining');
@@ -105,7 +118,7 @@ describe('deregistering a backend drains it', () => {
   test('PATCH state draining drains without removing; active brings it back', async () => {
     const b1 = await startBackend('b1');
     const b2 = await startBackend('b2');
-    const t = await startTestTurnout(svc({ blue: [b1, b2] }));
+    const t = await startTestTurnout(svc({ blue: [b1, b2] }), { workers });
     const agent = clientAgent(4);
     expect((await api(t, 'PATCH', '/v1/services/web/pools/blue/backends/b1', { state: 'draining' })).status).toBe(200);
     await sleep(200);
@@ -117,42 +130,68 @@ describe('deregistering a backend drains it', () => {
     expect([...seen].sort()).toEqual(['b1', 'b2']);
   });
 
-  test('a WebSocket on a draining backend gets 1001 at the deadline; one on another backend is untouched', async () => {
+  test('WebSockets on a draining backend (on every worker) get 1001 at the deadline; those on another backend are untouched', async () => {
     const w1 = await wsBackend('w1');
     const w2 = await wsBackend('w2');
-    const t = await startTestTurnout(svc({ blue: [w1, w2] }));
+    const t = await startTestTurnout(svc({ blue: [w1, w2] }), { workers });
     const wsUrl = t.proxyUrl.replace('http', 'ws');
-    const a = await openWs(`${wsUrl}/chat`);
-    const b = await openWs(`${wsUrl}/chat`);
-    const ra = await echo(a.ws, 'hi');
-    const rb = await echo(b.ws, 'hi');
-    const onW1 = ra.startsWith('w1:') ? a : b;
-    const onW2 = ra.startsWith('w1:') ? b : a;
-    expect([ra.split(':')[0], rb.split(':')[0]].sort()).toEqual(['w1', 'w2']);
-    expect(t.runtime.backendView('web', 'w1')?.inFlight).toBe(1);
+    // Opened one at a time until w1 has one on every worker (and w2 has one): with workers, which
+    // worker took each is the one whose handed-over count rose. One process: EDF alternates, so
+    // that is 2 sockets, one on each backend.
+    const pids = (await fleetWorkers(t)).map((w) => w.pid);
+    const handed = async (): Promise<Map<number, number>> => new Map((await fleetWorkers(t)).map((w) => [w.pid, w.connections.total]));
+    const sockets: { ws: WebSocket; closed: Promise<{ code: number; at: number }>; backend: string; worker: number | undefined }[] = [];
+    const covered = (): boolean => {
+      const w1 = new Set(sockets.filter((s) => s.backend === 'w1').map((s) => s.worker));
+      return sockets.some((s) => s.backend === 'w2') && (pids.length === 0 ? w1.size > 0 : pids.every((p) => w1.has(p)));
+    };
+    for (let i = 0; i < 8 && !covered(); i++) {
+      const before = await handed();
+      const s = await openWs(`${wsUrl}/chat`);
+      const after = await handed();
+      const worker = pids.find((p) => (after.get(p) ?? 0) > (before.get(p) ?? 0));
+      sockets.push({ ...s, worker, backend: (await echo(s.ws, 'hi')).split(':')[0] as string });
+    }
+    expect(covered()).toBe(true);
+    if (workers === undefined) expect(sockets.map((s) => s.backend).sort()).toEqual(['w1', 'w2']);
+    else expect(sockets.map((s) => s.worker)).not.toContain(undefined);
+    const onW1 = sockets.filter((s) => s.backend === 'w1');
+    const onW2 = sockets.filter((s) => s.backend === 'w2');
+    await until('the upgrades on w1 are counted', () => t.runtime.backendView('web', 'w1')?.inFlight === onW1.length, 2000);
+    expect(t.runtime.backendView('web', 'w1')?.inFlight).toBe(onW1.length);
     const started = Date.now();
     const del = await api(t, 'DELETE', '/v1/services/web/pools/blue/backends/w1?timeout=1s');
     expect(del.status).toBe(202);
-    const closed = await onW1.closed;
-    expect(closed.code).toBe(1001);
-    expect(closed.at - started).toBeGreaterThanOrEqual(900);
-    expect(closed.at - started).toBeLessThan(3000);
-    // The other one still echoes.
-    expect(await echo(onW2.ws, 'still')).toBe('w2:still');
-    expect(onW2.ws.readyState).toBe(WebSocket.OPEN);
+    for (const s of onW1) {
+      const closed = await s.closed;
+      expect(closed.code).toBe(1001);
+      expect(closed.at - started).toBeGreaterThanOrEqual(900);
+      expect(closed.at - started).toBeLessThan(3000);
+    }
+    // The others still echo.
+    for (const s of onW2) {
+      expect(await echo(s.ws, 'still')).toBe('w2:still');
+      expect(s.ws.readyState).toBe(WebSocket.OPEN);
+    }
     await sleep(200);
     expect(t.runtime.hasBackend('web', 'w1')).toBe(false);
   });
 });
 
-describe('flip barrier', () => {
+describe.each(PROCESS_MODELS)('flip barrier ($name)', ({ workers }) => {
   test('flip ?wait=drained answers after the last slow blue request finished', async () => {
     const blue = await startBackend('blue-1');
     const green = await startBackend('green-1');
-    const t = await startTestTurnout(svc({ blue: [blue], green: [green] }, { split: { blue: 100, green: 0 } }));
+    const t = await startTestTurnout(svc({ blue: [blue], green: [green] }, { split: { blue: 100, green: 0 } }), { workers });
     const agent = clientAgent(8);
+    // Three connections: with workers, both have at least one of them.
     const slow = [1200, 1800, 2400].map((ms) => get(`${t.proxyUrl}/slow?ms=${ms}`, { agent }).then((r) => ({ r, at: Date.now() })));
     await sleep(200);
+    if (workers !== undefined) {
+      const perWorker = await workersInFlight(t);
+      expect(perWorker).toHaveLength(workers);
+      for (const n of perWorker) expect(n).toBeGreaterThanOrEqual(1);
+    }
     const flip = await api(t, 'POST', '/v1/services/web/flip?wait=drained', { to: 'green' });
     const answeredAt = Date.now();
     const done = await Promise.all(slow);
@@ -167,10 +206,10 @@ describe('flip barrier', () => {
   });
 });
 
-describe('rolling replacement', () => {
+describe.each(PROCESS_MODELS)('rolling replacement ($name)', ({ workers }) => {
   test('three old backends replaced one by one under steady load with 10 % slow requests: zero failed requests', async () => {
     const old = await Promise.all(['old-1', 'old-2', 'old-3'].map((id) => startBackend(id)));
-    const t = await startTestTurnout(svc({ blue: old }, { healthCheck: { path: '/health', interval: '100ms' } }));
+    const t = await startTestTurnout(svc({ blue: old }, { healthCheck: { path: '/health', interval: '100ms' } }), { workers });
     const load = steadyLoad(t.proxyUrl, { connections: 16, maxMs: 25_000, maxRequests: 200_000, path: (i) => (i % 10 === 0 ? '/slow?ms=400' : '/') });
     await sleep(300);
     for (let i = 0; i < 3; i++) {

@@ -3,7 +3,7 @@ import { Agent, request } from 'undici';
 import { onTestFinished } from 'vitest';
 import { startAppProcess } from '../helpers/app-process.js';
 import { startTurnoutProcess } from '../helpers/process.js';
-import { api } from '../helpers/api.js';
+import { api, fleetWorkers } from '../helpers/api.js';
 import type { AdminAt } from '../helpers/api.js';
 import { sleep } from '../helpers/time.js';
 
@@ -58,20 +58,29 @@ function mixedLoad(proxyUrl: string, connections: number, maxMs: number): { stop
 /** The deploy tool's admin calls, recorded in history as actor "e2e". */
 const deploy = (t: AdminAt, method: string, path: string, body?: unknown) => api(t, method, path, body, { 'x-turnout-actor': 'e2e' });
 
-describe('a whole deploy under load, as a deploy tool does it', () => {
+/** `turnout serve` supervises one worker unless told otherwise; the deploy holds with two as well. */
+const SERVE_WORKERS = [
+  { name: 'default: 1 worker', workers: 1, args: [] },
+  { name: '--workers 2', workers: 2, args: ['--workers', '2'] },
+] as const;
+
+describe.each(SERVE_WORKERS)('a whole deploy under load, as a deploy tool does it ($name)', ({ workers, args }) => {
   test('register green, canary 1 → 10 → 50 %, flip with wait=drained, deregister blue with wait, stop blue: zero failed requests', async () => {
     const blue = await Promise.all([startAppProcess('blue', 'v1'), startAppProcess('blue', 'v1')]);
-    const t = await startTurnoutProcess({
-      services: {
-        web: {
-          routes: [{ host: '*', pathPrefix: '/' }],
-          pools: { blue: blue.map((b, i) => ({ id: `blue-${i + 1}`, url: b.url })), green: [] },
-          split: { blue: 100, green: 0 },
-          healthCheck: { path: '/health/ready', interval: '200ms' },
-          drain: { timeout: '10s' },
+    const t = await startTurnoutProcess(
+      {
+        services: {
+          web: {
+            routes: [{ host: '*', pathPrefix: '/' }],
+            pools: { blue: blue.map((b, i) => ({ id: `blue-${i + 1}`, url: b.url })), green: [] },
+            split: { blue: 100, green: 0 },
+            healthCheck: { path: '/health/ready', interval: '200ms' },
+            drain: { timeout: '10s' },
+          },
         },
       },
-    });
+      { args },
+    );
     const load = mixedLoad(t.proxyUrl, 24, 40_000);
     await sleep(500);
 
@@ -110,8 +119,12 @@ describe('a whole deploy under load, as a deploy tool does it', () => {
     expect(results.some((r) => r.app === 'blue')).toBe(true);
     const history = (await deploy(t, 'GET', '/v1/services/web/history')).body.history.map((h: { action: string }) => h.action).reverse();
     expect(history).toEqual(expect.arrayContaining(['register', 'canary', 'flip', 'deregister', 'remove']));
+    // The load's 24 connections went to every worker.
+    expect((await fleetWorkers(t)).map((w) => w.connections.total > 0)).toEqual(Array<boolean>(workers).fill(true));
   });
+});
 
+describe('a whole deploy under load, as a deploy tool does it', () => {
   test('a backend crashing (SIGKILL) under GET load: zero failed requests', async () => {
     const apps = await Promise.all([startAppProcess('a', 'v1'), startAppProcess('b', 'v1'), startAppProcess('c', 'v1')]);
     const t = await startTurnoutProcess({

@@ -87,12 +87,14 @@ export interface BlueGreen {
 /**
  * Service `web` (route `*` `/`) with pools of real backends, each answering with its id (also in
  * `X-Backend`). `pools` maps a pool to its backend ids; the split defaults to the first pool 100.
+ * `opts.workers`: the process model (see PROCESS_MODELS).
  */
 export async function startPools(
   pools: Readonly<Record<string, readonly string[]>>,
   service: Record<string, unknown> = {},
   extraServices: Record<string, unknown> = {},
   handler?: Handler,
+  opts: { readonly workers?: number | undefined } = {},
 ): Promise<BlueGreen> {
   const backends: Record<string, TestBackend> = {};
   const poolDoc: Record<string, { id: string; url: string }[]> = {};
@@ -105,9 +107,12 @@ export async function startPools(
     }
     poolDoc[pool] = list;
   }
-  const t = await startTestTurnout({
-    services: { web: { routes: [{ host: '*', pathPrefix: '/' }], pools: poolDoc, ...service }, ...extraServices },
-  });
+  const t = await startTestTurnout(
+    {
+      services: { web: { routes: [{ host: '*', pathPrefix: '/' }], pools: poolDoc, ...service }, ...extraServices },
+    },
+    { workers: opts.workers },
+  );
   return { t, backends };
 }
 

@@ -45,3 +45,19 @@ export async function apiAs(
   }
   return { status: res.status, headers: res.headers, body: parsed };
 }
+
+/** One worker process as `GET /v1/fleet` shows it (reported every 50 ms while anything changes). */
+export interface FleetWorker {
+  readonly pid: number;
+  readonly state: string;
+  /** Its requests and upgrades in flight. */
+  readonly inFlight: number;
+  readonly connections: { readonly total: number; readonly open: number };
+}
+
+/** This instance's worker processes, from `GET /v1/fleet` (none when the data plane runs in-process). */
+export async function fleetWorkers(t: AdminAt): Promise<FleetWorker[]> {
+  const fleet = await api(t, 'GET', '/v1/fleet');
+  if (fleet.status !== 200) throw new Error(`GET /v1/fleet answered ${fleet.status}: ${JSON.stringify(fleet.body)}`);
+  return (fleet.body.instances[0].workers ?? []) as FleetWorker[];
+}

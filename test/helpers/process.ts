@@ -65,11 +65,12 @@ export function treeRss(pid: number): number {
 /**
  * Runs the built `turnout serve` as a child process on ephemeral ports (memory store, tokens as in
  * startTestTurnout) and resolves once it logs "turnout ready". Needs `npm run build` (npm test does
- * it). Stopped with SIGTERM after the test, SIGKILL if it does not exit within 5 s.
+ * it). Stopped with SIGTERM after the test, SIGKILL if it does not exit within 5 s. `args` go
+ * after `serve --config FILE` (e.g. `--workers 2`).
  */
 export async function startTurnoutProcess(
   doc: Record<string, unknown>,
-  opts: { readyTimeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { readyTimeoutMs?: number; env?: Record<string, string>; args?: readonly string[] } = {},
 ): Promise<TurnoutProcess> {
   if (!existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` first (npm test does)`);
   const dir = mkdtempSync(join(tmpdir(), 'turnout-proc-'));
@@ -84,7 +85,7 @@ export async function startTurnoutProcess(
       ...doc,
     }),
   );
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file, ...(opts.args ?? [])], {
     env: { ...process.env, TURNOUT_ADMIN_TOKEN: '', TURNOUT_LOG_FORMAT: 'json', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

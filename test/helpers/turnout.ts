@@ -7,8 +7,8 @@ import { parseConfigText } from '../../src/config/index.js';
 import { READ_TOKEN, TOKEN } from './api.js';
 import type { StateStore } from '../../src/store/index.js';
 
-export { TOKEN, READ_TOKEN, api, apiAs } from './api.js';
-export type { AdminAt } from './api.js';
+export { TOKEN, READ_TOKEN, api, apiAs, fleetWorkers } from './api.js';
+export type { AdminAt, FleetWorker } from './api.js';
 
 /**
  * A config document with the test defaults: listener and admin on 127.0.0.1 port 0, tokens

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
 import { steadyLoad } from '../helpers/http.js';
-import { api, startTestTurnout } from '../helpers/turnout.js';
+import { PROCESS_MODELS, api, fleetWorkers, startTestTurnout } from '../helpers/turnout.js';
 import { sleep } from '../helpers/time.js';
 
 function doc(stable: TestBackend, canary: TestBackend): Record<string, unknown> {
@@ -29,11 +29,11 @@ async function waitState(t: Awaited<ReturnType<typeof startTestTurnout>>, state:
   return r;
 }
 
-describe('automated canary (rollouts)', () => {
+describe.each(PROCESS_MODELS)('automated canary (rollouts) ($name)', ({ workers }) => {
   test('a healthy canary is raised step by step and promoted', async () => {
     const stable = await startBackend('stable-1');
     const canary = await startBackend('canary-1');
-    const t = await startTestTurnout(doc(stable, canary));
+    const t = await startTestTurnout(doc(stable, canary), { workers });
     const load = steadyLoad(t.proxyUrl, { connections: 4, maxMs: 15_000 });
     const start = await api(t, 'POST', '/v1/services/web/rollouts', { pool: 'canary', steps: [20, 60, 100], stepDuration: '1s', gates: { maxErrorRate: 0.01, minRequests: 5 } });
     expect(start.status).toBe(201);
@@ -51,6 +51,8 @@ describe('automated canary (rollouts)', () => {
     ]);
     expect((await api(t, 'GET', '/v1/services/web')).body.service.split).toEqual({ stable: 0, canary: 100 });
     expect(results.every((r) => r.status === 200)).toBe(true);
+    // With workers, the load's 4 connections went to both, so the gates added up both workers' counts.
+    if (workers !== undefined) expect((await fleetWorkers(t)).map((w) => w.connections.total > 0)).toEqual(Array<boolean>(workers).fill(true));
     const actions = (await api(t, 'GET', '/v1/services/web/history')).body.history.map((h: { action: string }) => h.action).reverse();
     expect(actions).toEqual(['rollout_start', 'rollout_step', 'rollout_step', 'rollout_promoted']);
   });
@@ -61,7 +63,7 @@ describe('automated canary (rollouts)', () => {
       res.writeHead(500);
       res.end('broken');
     });
-    const t = await startTestTurnout(doc(stable, canary));
+    const t = await startTestTurnout(doc(stable, canary), { workers });
     const load = steadyLoad(t.proxyUrl, { connections: 4, maxMs: 10_000 });
     expect((await api(t, 'POST', '/v1/services/web/rollouts', { pool: 'canary', steps: [30, 100], stepDuration: '1s' })).status).toBe(201);
     const r = await waitState(t, 'rolled_back', 6000);
@@ -74,7 +76,7 @@ describe('automated canary (rollouts)', () => {
   test('no traffic: the step waits up to maxWait for minRequests, then rolls back', async () => {
     const stable = await startBackend('stable-1');
     const canary = await startBackend('canary-1');
-    const t = await startTestTurnout(doc(stable, canary));
+    const t = await startTestTurnout(doc(stable, canary), { workers });
     await api(t, 'POST', '/v1/services/web/rollouts', { pool: 'canary', steps: [50, 100], stepDuration: '1s', gates: { minRequests: 10, maxWait: '1s' } });
     await sleep(1300);
     const waiting = (await api(t, 'GET', '/v1/services/web/rollouts/current')).body.rollout;
@@ -87,7 +89,7 @@ describe('automated canary (rollouts)', () => {
   test('pause, resume, promote and abort; errors for a missing or ended rollout', async () => {
     const stable = await startBackend('stable-1');
     const canary = await startBackend('canary-1');
-    const t = await startTestTurnout(doc(stable, canary));
+    const t = await startTestTurnout(doc(stable, canary), { workers });
     expect((await api(t, 'GET', '/v1/services/web/rollouts/current')).status).toBe(404);
     expect((await api(t, 'POST', '/v1/services/web/rollouts/current/pause')).status).toBe(404);
     expect((await api(t, 'POST', '/v1/services/web/rollouts', { pool: 'canary', steps: [10, 100], stepDuration: '1h' })).status).toBe(201);
