@@ -20,7 +20,8 @@ export class EdfBalancer<T> {
   private readonly heap: WeightClass<T>[] = [];
   readonly size: number;
 
-  constructor(candidates: readonly T[], weightOf: (item: T) => number) {
+  /** `start`: where each weight class's round robin begins (its index modulo the class size; default the first). */
+  constructor(candidates: readonly T[], weightOf: (item: T) => number, start = 0) {
     const byWeight = new Map<number, WeightClass<T>>();
     let size = 0;
     for (const item of candidates) {
@@ -37,6 +38,7 @@ export class EdfBalancer<T> {
     }
     for (const [w, c] of byWeight) {
       c.step = 1 / (w * c.items.length);
+      c.cursor = start % c.items.length;
       // Start half a period in, so a light class is not pushed to the end of the first round.
       c.deadline = c.step / 2;
     }

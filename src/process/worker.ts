@@ -52,6 +52,7 @@ export class Worker {
       logger: this.log.child({ component: 'runtime' }),
       telemetry: this.relay,
       givenHealth: true,
+      balancerStart: () => Math.floor(Math.random() * 0x1_0000_0000),
       onEvent: (service, ev) => {
         if (FORWARDED.has(ev.type)) this.events.push([service, { ...ev, details: { ...ev.details, worker: process.pid } }]);
       },

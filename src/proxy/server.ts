@@ -156,9 +156,9 @@ export class ProxyServer implements EngineContext {
     else this.onConnection(socket);
   }
 
-  /** Client connections open now. */
+  /** Client connections open now, upgraded ones (WebSocket tunnels, which leave `conns`) included. */
   get connectionCount(): number {
-    return this.conns.size;
+    return this.conns.size + this.upgrades.size;
   }
 
   connectionClosed(conn: object): void {

@@ -90,6 +90,8 @@ export interface ServiceInput {
   readonly split: Readonly<Record<string, number>>;
   /** Pools in declared order, each with its eligible upstreams and their effective weights. */
   readonly pools: readonly { readonly name: string; readonly eligible: readonly { readonly upstream: Upstream; readonly weight: number }[] }[];
+  /** Where each pool's round robin starts (default 0: its first backend). */
+  readonly start?: number;
 }
 
 /** Pure assembly of a service's table from already-decided eligibility and weights. */
@@ -102,6 +104,7 @@ export function buildServiceTable(input: ServiceInput): ServiceTable {
     const balancer = new EdfBalancer(
       p.eligible.map((e) => e.upstream),
       (u) => weights.get(u) ?? 0,
+      input.start ?? 0,
     );
     const share = Math.round((input.split[p.name] ?? 0) * 100);
     const table: PoolTable = { name: p.name, share, balancer, setCookie: `turnout_${input.settings.name}=${p.name}; Path=/; HttpOnly; SameSite=Lax` };

@@ -27,6 +27,8 @@ export interface RuntimeContext {
   /** Compiles the named services again (all when none are named) and swaps the table in. */
   rebuild(services?: Iterable<string>): void;
   signal(kind: RuntimeSignal, service: string, id: string): void;
+  /** Where the round robin of a pool being (re)built starts. */
+  balancerStart(): number;
 }
 
 /** Asks the control plane to remove a drained backend; resolves false when it must wait (others in the fleet still serve it). */
@@ -54,6 +56,12 @@ export interface RuntimeOptions {
   readonly givenHealth?: boolean;
   /** A worker: every event, for the supervisor's event log. */
   readonly onEvent?: (service: string, ev: Omit<ServiceEvent, 'time'>) => void;
+  /**
+   * Where each pool's round robin starts when its table is (re)built (default 0: the first
+   * backend). Workers draw it at random: with one start, every worker would send its next request
+   * after each change to the same backend.
+   */
+  readonly balancerStart?: () => number;
   /** A supervisor: what its workers report (in-flight, ejections), added to this process's own facts. */
   readonly remote?: RemoteFacts;
 }

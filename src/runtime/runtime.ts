@@ -45,6 +45,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
   private readonly checks: Checks | GivenHealth;
   private readonly remote: RemoteFacts | undefined;
   private readonly onEvent: RuntimeOptions['onEvent'];
+  private readonly startOf: () => number;
   private readonly compiler: TableCompiler;
   private readonly views: Views;
   private closed = false;
@@ -61,6 +62,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     this.checks = opts.givenHealth === true ? new GivenHealth(this) : new Checks(this, opts.random);
     this.remote = opts.remote;
     this.onEvent = opts.onEvent;
+    this.startOf = opts.balancerStart ?? (() => 0);
     this.compiler = new TableCompiler(this);
     this.views = new Views(this);
     this.observer = new OutcomeRelay(this, new Outliers(this));
@@ -248,6 +250,10 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     this.compiler.rebuild(this.state, services === undefined ? undefined : new Set(services));
     // Requests waiting for a backend (hold) try again on every new table.
     this.emit('table');
+  }
+
+  balancerStart(): number {
+    return this.startOf();
   }
 
   inFlightOf(e: BackendEntry): number {

@@ -58,7 +58,7 @@ export class TableCompiler {
         }
         pools.push({ name: poolName, eligible });
       }
-      const table = buildServiceTable({ settings, split: svc.split, pools });
+      const table = buildServiceTable({ settings, split: svc.split, pools, start: this.ctx.balancerStart() });
       this.tables.set(name, { record: svc, settings, table, ramping });
       out.set(name, table);
     }

@@ -8,10 +8,10 @@ import { fleetWorkers, startTestTurnout } from '../helpers/turnout.js';
 import { until } from '../helpers/time.js';
 
 describe('a supervisor counts its workers’ open connections (2 workers)', () => {
-  // KNOWN BUG, marked until fixed (then drop `.fails`): an upgraded connection leaves the proxy's
+  // Regression: an upgraded connection leaves the proxy's
   // connection set, and a worker reports that set's size as its open connections, so an open
   // WebSocket counts for nothing in /v1/fleet and in the supervisor's fewest-open choice of worker.
-  test.fails('an open WebSocket is one of its worker’s open connections', async () => {
+  test('an open WebSocket is one of its worker’s open connections', async () => {
     const server = http.createServer((_req, res) => res.end('ok'));
     const wss = new WebSocketServer({ server });
     wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m.toString())));
