@@ -10,7 +10,7 @@ import { clientAgent, get } from '../helpers/http.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { PROCESS_MODELS, api, startTestTurnout } from '../helpers/turnout.js';
-import { sleep } from '../helpers/time.js';
+import { sleep, until } from '../helpers/time.js';
 import { onTestFinished } from 'vitest';
 
 const logger = pino({ level: 'silent' });
@@ -119,10 +119,16 @@ describe.skipIf(!hasRedisServer()).each(PROCESS_MODELS)('draining in a fleet (th
     const a = await startTestTurnout(fleetDoc(redis, blue, green));
     const b = await startTestTurnout(fleetDoc(redis, blue, green), { workers });
     if (workers !== undefined) {
-      // One level up, b is one instance that lists its workers.
-      const fleet = (await api(a, 'GET', '/v1/fleet')).body as { instances: { pid: number; workers?: { pid: number }[] }[] };
-      const listed = fleet.instances.find((i) => i.workers !== undefined);
-      expect(listed?.workers?.map((w) => w.pid).sort()).toEqual(b.workers?.workersInfo().map((w) => w.pid).sort());
+      // One level up, b is one instance that lists its workers (from its next heartbeat on: it
+      // registered when it had a state, before its workers started).
+      const want = JSON.stringify(b.workers?.workersInfo().map((w) => w.pid).sort());
+      let seen = '';
+      await until('a sees b\'s workers', async () => {
+        const fleet = (await api(a, 'GET', '/v1/fleet')).body as { instances: { pid: number; workers?: { pid: number }[] }[] };
+        seen = JSON.stringify(fleet.instances.find((i) => i.workers !== undefined)?.workers?.map((w) => w.pid).sort());
+        return seen === want;
+      }, 3000, 50).catch(() => undefined);
+      expect(seen).toBe(want);
     }
     // A slow request through b on blue-1.
     const slow = get(`${b.proxyUrl}/slow?ms=2000`).then((r) => ({ status: r.status, at: Date.now() }));
