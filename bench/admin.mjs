@@ -64,7 +64,7 @@ async function main() {
   progress(`starting turnout with ${SERVICES} services x ${PER_POOL * 2} backends`);
   const t0 = performance.now();
   // turnout's CPU below is the supervisor's + its worker's (the admin API runs in the supervisor).
-  const turnout = await startTurnout(file, adminPort, { workers: 1 });
+  const turnout = await startTurnout(file, adminPort, { workers: Number(process.env.BENCH_WORKERS ?? 1) });
   const startMs = performance.now() - t0;
   const base = `http://${HOST}:${adminPort}`;
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -61,6 +61,8 @@ export class WorkerPool implements RemoteFacts {
   private healthSent = '';
   private readonly waitingSent = new Map<string, number>();
   private countsShape = '';
+  /** The workers' reports summed: in flight by service and backend id, and ejected `service/id`s. */
+  private merged: { readonly inFlight: Map<string, Map<string, number>>; readonly ejected: ReadonlySet<string> } = { inFlight: new Map(), ejected: new Set() };
   /** The services of the last state sent to the workers (deltas are taken against it). */
   private sent: StateSnapshot['services'] = {};
   private readonly sweepTimer: NodeJS.Timeout;
@@ -101,23 +103,15 @@ export class WorkerPool implements RemoteFacts {
   // RemoteFacts: what the supervisor's views, drains and waits add up.
 
   inFlight(service: string, id: string): number {
-    const key = `${service}/${id}`;
+    // Not heard from since the last state: such a worker may have started requests on it.
     const revision = this.runtime.revision;
-    let n = 0;
-    for (const w of this.workers) {
-      if (w.state === 'starting') continue;
-      const r = w.report;
-      // Not heard from since the last state: it may have started requests on it.
-      if (r === undefined || r.revision < revision) n += 1;
-      else n += r.inFlight[key] ?? 0;
-    }
-    return n;
+    let stale = 0;
+    for (const w of this.workers) if (w.state !== 'starting' && (w.report === undefined || w.report.revision < revision)) stale++;
+    return stale + (this.merged.inFlight.get(service)?.get(id) ?? 0);
   }
 
   ejected(service: string, id: string): boolean {
-    const key = `${service}/${id}`;
-    for (const w of this.workers) if (w.report?.ejected.includes(key) === true) return true;
-    return false;
+    return this.merged.ejected.size > 0 && this.merged.ejected.has(`${service}/${id}`);
   }
 
   /** Requests and upgrades in flight in every worker. */
@@ -238,6 +232,20 @@ export class WorkerPool implements RemoteFacts {
     const shape = JSON.stringify([...this.workers].map((w) => [w.state, w.report?.revision, w.report?.inFlight, w.report?.ejected]));
     if (shape === this.countsShape) return;
     this.countsShape = shape;
+    // Summed once per change, so the views' per-backend questions are map lookups.
+    const inFlight = new Map<string, Map<string, number>>();
+    const ejected = new Set<string>();
+    for (const w of this.workers) {
+      for (const [key, n] of Object.entries(w.report?.inFlight ?? {})) {
+        const slash = key.indexOf('/');
+        const service = key.slice(0, slash);
+        let ids = inFlight.get(service);
+        if (ids === undefined) inFlight.set(service, (ids = new Map()));
+        ids.set(key.slice(slash + 1), (ids.get(key.slice(slash + 1)) ?? 0) + n);
+      }
+      for (const key of w.report?.ejected ?? []) ejected.add(key);
+    }
+    this.merged = { inFlight, ejected };
     this.runtime.remoteChanged();
   }
 
