@@ -1,11 +1,15 @@
-import { describe, expect, test } from 'vitest';
+import pino from 'pino';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import type { TestBackend } from '../helpers/backends.js';
-import { steadyLoad } from '../helpers/http.js';
+import { clientAgent, steadyLoad } from '../helpers/http.js';
+import { tempDir, writeYaml } from '../helpers/serve.js';
 import { runRequests } from '../helpers/load.js';
 import { sleep, until } from '../helpers/time.js';
-import { api, startTestTurnout } from '../helpers/turnout.js';
+import { api, startTestTurnout, testDocument } from '../helpers/turnout.js';
+import { startTurnout } from '../../src/app.js';
 import type { Turnout } from '../../src/app.js';
+import { loadConfigFile } from '../../src/config/index.js';
 
 // Issue acceptance 3 (the parts no one-process test shows): with a supervisor and 2 workers,
 // the metrics count every request once, health checks run once per backend, and a killed
@@ -98,6 +102,28 @@ describe('a supervisor with 2 workers', () => {
     const after = await runRequests(t.proxyUrl, { count: 400, connections: 8 });
     expect(after.filter((o) => o.status !== 200)).toEqual([]);
   }, 40_000);
+
+  test('a reload reaches every worker before it answers: the new route serves at once on each worker', async () => {
+    const web = await countedBackend('web-1');
+    const api2 = await countedBackend('api-1');
+    const dir = await tempDir();
+    const doc = (services: Record<string, unknown>): Record<string, unknown> => testDocument({ services, log: { level: 'silent' } });
+    const file = await writeYaml(dir, 'turnout.yaml', doc(webService([web])));
+    const t = await startTurnout(loadConfigFile(file), { logger: pino({ level: 'silent' }), configFile: file, workers: 2 });
+    onTestFinished(() => t.stop(200).then(() => undefined));
+    // Keep-alive connections on both workers, held across the reload.
+    const agent = clientAgent(4);
+    await runRequests(t.proxyUrl, { count: 40, connections: 4, agent });
+    expect((t.workers?.workersInfo() ?? []).every((w) => w.connections.open > 0)).toBe(true);
+
+    await writeYaml(dir, 'turnout.yaml', doc({ ...webService([web], { timeouts: { response: '7s' } }), api: { routes: [{ host: 'api.test', pathPrefix: '/' }], pools: { main: [{ id: 'api-1', url: api2.url }] } } }));
+    const answer = await t.reload();
+    expect(answer.changes).toEqual(expect.arrayContaining([{ kind: 'service_added', service: 'api' }, expect.objectContaining({ kind: 'setting_changed', service: 'web', path: 'timeouts.response' })]));
+    // At once, on every worker (each keep-alive connection stays on its worker).
+    const outs = await runRequests(t.proxyUrl, { count: 40, connections: 4, agent, headers: { host: 'api.test' } });
+    expect(outs.map((o) => o.backend)).toEqual(Array.from({ length: 40 }, () => 'api-1'));
+    expect(new Set(t.workers?.workersInfo().map((w) => w.revision))).toEqual(new Set([t.control.current.revision]));
+  }, 30_000);
 
   test('POST /v1/upgrade when the data plane runs in this process: 409, nothing changes', async () => {
     const backend = await countedBackend('a');
