@@ -43,7 +43,7 @@ export async function configRoutes(app: FastifyInstance, { reload, upgrade, cont
       schema: {
         summary: 'Replace the worker processes with new ones from the code on disk, without refusing a connection',
         querystring: UpgradeQuery,
-        response: { 200: UpgradeResponse, 202: UpgradeResponse, ...ErrorResponses },
+        response: { 200: UpgradeResponse, 202: UpgradeResponse, ...ErrorResponses, 500: ErrorResponses[409] },
       },
     },
     async (req, reply) => {

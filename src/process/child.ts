@@ -25,6 +25,11 @@ export class WorkerChild {
   private readonly transit = new Map<number, Socket>();
   /** When it became ready (epoch ms). */
   readyAt = 0;
+  /**
+   * Replaced by another when it dies. An upgrade's new worker is not until it is ready: if it
+   * fails to start, the upgrade fails and the old workers keep serving.
+   */
+  replaceable = true;
   /** What its drain had to cut (its `drained` message). */
   cut = { cutRequests: 0, closedUpgrades: 0 };
   readonly ready: Promise<void>;

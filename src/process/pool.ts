@@ -186,8 +186,9 @@ export class WorkerPool implements RemoteFacts {
 
   // Workers' lives.
 
-  private spawn(generation: number): WorkerChild {
+  private spawn(generation: number, replaceable = true): WorkerChild {
     const w = new WorkerChild(this.opts.script, generation, (c, m) => this.onMessage(c, m));
+    w.replaceable = replaceable;
     this.workers.add(w);
     this.replays.set(w, new OutcomeReplay(this.telemetry, this.runtime));
     // The state it starts from is the one the next delta (followState) builds on.
@@ -196,6 +197,7 @@ export class WorkerPool implements RemoteFacts {
     void w.ready.then(
       () => {
         if (w.state === 'starting') w.state = 'serving';
+        w.replaceable = true;
         this.flushPending();
       },
       () => undefined,
@@ -250,7 +252,7 @@ export class WorkerPool implements RemoteFacts {
   }
 
   private onExit(w: WorkerChild, code: number | null, signal: NodeJS.Signals | null): void {
-    const wasServing = w.state !== 'draining';
+    const wasServing = w.state !== 'draining' && w.replaceable;
     this.workers.delete(w);
     // Connections sent that it never received: unread, they go to another worker.
     for (const s of w.takeUnreceived()) this.dispatch(s);
@@ -285,7 +287,7 @@ export class WorkerPool implements RemoteFacts {
     try {
       const old = [...this.workers].filter((w) => w.state !== 'draining');
       const generation = ++this.generation;
-      const fresh = Array.from({ length: this.opts.count }, () => this.spawn(generation));
+      const fresh = Array.from({ length: this.opts.count }, () => this.spawn(generation, false));
       try {
         await Promise.all(fresh.map((w) => Promise.race([w.ready, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`worker ${w.pid} was not ready within ${START_MS}ms`)), START_MS).unref())])));
       } catch (err) {
@@ -293,6 +295,7 @@ export class WorkerPool implements RemoteFacts {
           w.state = 'draining';
           w.process.kill('SIGKILL');
         }
+        await Promise.all(fresh.map((w) => w.exit));
         this.generation--;
         throw new TurnoutError('upgrade_failed', 500, `the new workers did not start, the old ones keep serving: ${(err as Error).message}`);
       }

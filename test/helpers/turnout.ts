@@ -47,11 +47,14 @@ export type ProcessModel = (typeof PROCESS_MODELS)[number];
  * otherwise), tokens `test-token` (write, name "ci") and `read-token` (read). With `workers`, this
  * process is the supervisor of that many worker processes. Stopped after the test.
  */
-export async function startTestTurnout(doc: Record<string, unknown>, opts: { store?: StateStore; logLevel?: string; workers?: number | undefined } = {}): Promise<Turnout> {
+export async function startTestTurnout(
+  doc: Record<string, unknown>,
+  opts: { store?: StateStore; logLevel?: string; workers?: number | undefined; workerScript?: string } = {},
+): Promise<Turnout> {
   const full = testDocument(doc);
   const config = parseConfigText(stringify(full), 'test-config.yaml', {});
   const logger = pino({ level: opts.logLevel ?? 'silent' });
-  const t = await startTurnout(config, { logger, ...(opts.store ? { store: opts.store } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
+  const t = await startTurnout(config, { logger, ...(opts.store ? { store: opts.store } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}) });
   onTestFinished(() => t.stop(200).then(() => undefined));
   return t;
 }

@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
@@ -10,6 +13,7 @@ import { api, startTestTurnout, testDocument } from '../helpers/turnout.js';
 import { startTurnout } from '../../src/app.js';
 import type { Turnout } from '../../src/app.js';
 import { loadConfigFile } from '../../src/config/index.js';
+import { workerScript } from '../../src/process/index.js';
 
 // Issue acceptance 3 (the parts no one-process test shows): with a supervisor and 2 workers,
 // the metrics count every request once, health checks run once per backend, and a killed
@@ -124,6 +128,30 @@ describe('a supervisor with 2 workers', () => {
     expect(outs.map((o) => o.backend)).toEqual(Array.from({ length: 40 }, () => 'api-1'));
     expect(new Set(t.workers?.workersInfo().map((w) => w.revision))).toEqual(new Set([t.control.current.revision]));
   }, 30_000);
+
+  test('an upgrade whose new code does not start answers 500 upgrade_failed and the old workers keep serving; fixed, it upgrades', async () => {
+    const backend = await countedBackend('a');
+    const dir = await tempDir();
+    // The worker entry as an operator's install has it: a file on disk the upgrade reads again.
+    const entry = join(dir, 'worker-entry.mjs');
+    const good = `import ${JSON.stringify(pathToFileURL(workerScript()).href)};\n`;
+    await writeFile(entry, good);
+    const t = await startTestTurnout({ services: webService([backend]) }, { workers: 2, workerScript: entry });
+    const before = pids(t);
+    await writeFile(entry, "throw new Error('a broken release');\n");
+    const r = await api(t, 'POST', '/v1/upgrade?wait=drained');
+    expect(r.status).toBe(500);
+    expect(r.body).toMatchObject({ error: { code: 'upgrade_failed' } });
+    expect(pids(t)).toEqual(before);
+    expect((await runRequests(t.proxyUrl, { count: 40, connections: 4 })).every((o) => o.status === 200)).toBe(true);
+
+    await writeFile(entry, good);
+    const ok = await api(t, 'POST', '/v1/upgrade?wait=drained');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ generation: 2, replaced: before, drained: true });
+    expect(pids(t).some((p) => before.includes(p))).toBe(false);
+    expect((await runRequests(t.proxyUrl, { count: 40, connections: 4 })).every((o) => o.status === 200)).toBe(true);
+  }, 40_000);
 
   test('POST /v1/upgrade when the data plane runs in this process: 409, nothing changes', async () => {
     const backend = await countedBackend('a');
