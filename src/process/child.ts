@@ -22,7 +22,7 @@ export class WorkerChild {
    * supervisor's copy closes once the worker reports it received them, and if it dies first,
    * the ones it never got go to another worker instead of hanging unanswered.
    */
-  private readonly transit = new Map<number, Socket>();
+  private readonly transit = new Map<number, { readonly socket: Socket; written: boolean }>();
   /** When it became ready (epoch ms). */
   readyAt = 0;
   /**
@@ -78,24 +78,40 @@ export class WorkerChild {
   handOver(socket: Socket, failed: () => void): void {
     if (this.exited || !this.process.connected) return failed();
     const seq = ++this.handed;
-    this.transit.set(seq, socket);
+    const entry = { socket, written: false };
+    this.transit.set(seq, entry);
     this.process.send({ t: 'conn', seq } satisfies ToWorker, socket, { keepOpen: true }, (err) => {
-      if (err !== null && err !== undefined && this.transit.delete(seq)) failed();
+      if (err !== null && err !== undefined) {
+        if (this.transit.delete(seq)) failed();
+      } else {
+        // Written to the channel: from now on the worker may have it (and read from it).
+        entry.written = true;
+      }
     });
   }
 
   /** Its report says it received every connection up to `accepted`: our copies close. */
   received(accepted: number): void {
-    for (const [seq, socket] of this.transit) {
+    for (const [seq, { socket }] of this.transit) {
       if (seq > accepted) break;
       this.transit.delete(seq);
       socket.destroy();
     }
   }
 
-  /** It exited: the sockets it never received (unread, still ours). */
+  /**
+   * It exited: the sockets still queued in this process (Node sends one handle at a time and
+   * queues the rest) were never its and are unread: they go to another worker. One written to
+   * the channel but not yet reported received may have been read by it: closed, so its client
+   * fails at once instead of waiting for a head that is gone.
+   */
   takeUnreceived(): Socket[] {
-    const out = [...this.transit.values()].filter((s) => !s.destroyed);
+    const out: Socket[] = [];
+    for (const { socket, written } of this.transit.values()) {
+      if (socket.destroyed) continue;
+      if (written) socket.destroy();
+      else out.push(socket);
+    }
     this.transit.clear();
     return out;
   }

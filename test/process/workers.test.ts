@@ -87,7 +87,9 @@ describe('a supervisor with 2 workers', () => {
     const t = await startTestTurnout({ services: webService(backends) }, { workers: 2 });
     const before = pids(t);
     const load = steadyLoad(t.proxyUrl, { connections: 8, maxMs: 20_000 });
-    await until('both workers have connections', () => (t.workers?.workersInfo() ?? []).every((w) => w.connections.open > 0), 5000, 20);
+    // Every client connection open and reported (counts are stable under steady keep-alive load).
+    await until('all 8 connections are open on the workers', () => (t.workers?.workersInfo() ?? []).reduce((n, w) => n + w.connections.open, 0) === 8, 5000, 20);
+    await sleep(150);
     const victim = t.workers?.workersInfo()[0];
     expect(victim).toBeDefined();
     process.kill(victim!.pid, 'SIGKILL');
@@ -98,6 +100,8 @@ describe('a supervisor with 2 workers', () => {
     await sleep(500);
     const results = await load.stop();
     const failed = results.filter((r) => r.status !== 200);
+    // They fail at once (a reset), not after a timeout.
+    for (const f of failed) expect(f.endedAt - f.startedAt).toBeLessThan(2000);
     // Only requests on the killed worker's connections can fail: at most one per connection it had.
     expect(failed.length).toBeLessThanOrEqual(victim!.connections.open);
     const survivor = before.find((p) => p !== victim!.pid);
