@@ -17,6 +17,7 @@
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { summarize } from './lib.mjs';
 
 export async function keepAliveLoad({ url, connections, durationS, max }) {
   const r = await new Promise((resolve, reject) => {
@@ -24,19 +25,7 @@ export async function keepAliveLoad({ url, connections, durationS, max }) {
     const inst = autocannon({ url, connections, pipelining: 1, duration: durationS, maxOverallRequests: max }, (err, res) => (err ? reject(err) : resolve(res)));
     inst.on('error', () => undefined);
   });
-  return {
-    rps: r.requests.average,
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    maxMs: r.latency.max,
-    requests: r.requests.total,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    non2xx: r.non2xx,
-    resets: r.resets ?? 0,
-    durationS: r.duration,
-    hitMax: r.requests.total >= max - connections,
-  };
+  return { ...summarize(r), hitMax: r.requests.total >= max - connections };
 }
 
 /** One request on a new connection; resolves with its outcome, never rejects. */
