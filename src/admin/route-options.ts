@@ -1,18 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config, ConfigChange } from '../config/index.js';
+import type { UpgradeOutcome } from '../process/index.js';
 import type { RolloutController } from '../rollout/index.js';
 import type { ControlPlane, Runtime } from '../runtime/index.js';
 import type { StateStore } from '../store/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import type { StateAccess } from './state-access.js';
-
-/** What an upgrade answers (the process module's UpgradeOutcome). */
-export interface UpgradeAnswerBody {
-  readonly generation: number;
-  readonly started: readonly number[];
-  readonly replaced: readonly number[];
-  readonly drained?: boolean;
-}
 
 export interface AdminOptions {
   readonly config: Config;
@@ -27,7 +20,7 @@ export interface AdminOptions {
   /** Reads the config file again and applies it; absent when this process cannot reload. */
   readonly reload?: (opts: { readonly dryRun: boolean }) => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[]; readonly dryRun?: boolean }>;
   /** New workers from the code on disk, the old ones drained; absent (409) when the data plane runs in this process. */
-  readonly upgrade?: (opts: { readonly wait: boolean }) => Promise<UpgradeAnswerBody>;
+  readonly upgrade?: (opts: { readonly wait: boolean }) => Promise<UpgradeOutcome>;
   /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
   readonly streamIntervalMs?: number;
 }
