@@ -6,7 +6,7 @@ import type { Agent } from 'undici';
 import { onTestFinished } from 'vitest';
 import { api } from './api.js';
 import type { AdminAt } from './api.js';
-import { clientAgent } from './http.js';
+import { boundedLoops, clientAgent } from './http.js';
 
 // Helpers for the hold tests (SPEC "Hold and limits"): an app that stops the way a real one does,
 // mixed load with latencies, and reading hold events and metrics.
@@ -105,39 +105,24 @@ export function holdLoad(
   opts: { connections: number; maxMs: number; maxRequests: number; postEvery?: number; path?: (i: number) => string; agent?: Agent },
 ): { stop: () => Promise<LoadOutcome[]>; outcomes: LoadOutcome[] } {
   const agent = opts.agent ?? clientAgent(opts.connections);
-  const outcomes: LoadOutcome[] = [];
-  let running = true;
-  let n = 0;
-  const deadline = Date.now() + opts.maxMs;
   const postEvery = opts.postEvery ?? 0;
-  const loop = async (): Promise<void> => {
-    while (running && Date.now() < deadline && n < opts.maxRequests) {
-      const i = n++;
-      const method = postEvery > 0 && i % postEvery === 0 ? 'POST' : 'GET';
-      const startedAt = performance.now();
-      try {
-        const res = await request(`${base}${opts.path?.(i) ?? `/r/${i}`}`, {
-          dispatcher: agent,
-          method,
-          ...(method === 'POST' ? { body: `order=${i}&${'x'.repeat(100 + (i % 400))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
-        });
-        await res.body.text();
-        const te = res.headers['x-turnout-error'];
-        outcomes.push({ i, method, status: res.statusCode, startedAt, ms: performance.now() - startedAt, ...(typeof te === 'string' ? { turnoutError: te } : {}) });
-      } catch (err) {
-        outcomes.push({ i, method, status: 0, startedAt, ms: performance.now() - startedAt, error: (err as Error).message });
-      }
+  const { stop, results } = boundedLoops(opts, async (i): Promise<LoadOutcome> => {
+    const method = postEvery > 0 && i % postEvery === 0 ? 'POST' : 'GET';
+    const startedAt = performance.now();
+    try {
+      const res = await request(`${base}${opts.path?.(i) ?? `/r/${i}`}`, {
+        dispatcher: agent,
+        method,
+        ...(method === 'POST' ? { body: `order=${i}&${'x'.repeat(100 + (i % 400))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+      });
+      await res.body.text();
+      const te = res.headers['x-turnout-error'];
+      return { i, method, status: res.statusCode, startedAt, ms: performance.now() - startedAt, ...(typeof te === 'string' ? { turnoutError: te } : {}) };
+    } catch (err) {
+      return { i, method, status: 0, startedAt, ms: performance.now() - startedAt, error: (err as Error).message };
     }
-  };
-  const loops = Array.from({ length: opts.connections }, () => loop());
-  return {
-    outcomes,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return outcomes;
-    },
-  };
+  });
+  return { outcomes: results, stop };
 }
 
 /** The q-quantile (0..1) of `values`, nearest rank. */

@@ -26,6 +26,33 @@ export async function get(url: string, opts: { agent?: Agent; headers?: Record<s
 }
 
 /**
+ * `connections` loops, each calling `one(i)` (i counts every call) until `stop()`, `maxMs` or
+ * `maxRequests`; `one` records its own outcome (it must not throw). The loop the load helpers share.
+ */
+export function boundedLoops<T>(
+  opts: { connections: number; maxMs: number; maxRequests: number },
+  one: (i: number) => Promise<T>,
+): { stop: () => Promise<T[]>; done: Promise<T[]>; results: T[] } {
+  const results: T[] = [];
+  let running = true;
+  let n = 0;
+  const deadline = Date.now() + opts.maxMs;
+  const loop = async (): Promise<void> => {
+    while (running && Date.now() < deadline && n < opts.maxRequests) results.push(await one(n++));
+  };
+  const all = Promise.all(Array.from({ length: opts.connections }, () => loop())).then(() => results);
+  return {
+    results,
+    /** Resolves once every loop ended by itself (count or time reached). */
+    done: all,
+    stop() {
+      running = false;
+      return all;
+    },
+  };
+}
+
+/**
  * Runs a steady load: `connections` loops sending GETs until `stop()` (bounded by `maxMs` and
  * `maxRequests`). Returns the status (or error) of every request with its start time.
  */
@@ -42,33 +69,17 @@ export function steadyLoad(
   },
 ): { stop: () => Promise<LoadResult[]>; results: LoadResult[] } {
   const agent = opts.agent ?? clientAgent(opts.connections);
-  const results: LoadResult[] = [];
-  let running = true;
-  let n = 0;
-  const deadline = Date.now() + opts.maxMs;
-  const max = opts.maxRequests ?? 1_000_000;
-  const loop = async (): Promise<void> => {
-    while (running && Date.now() < deadline && n < max) {
-      const i = n++;
-      const startedAt = Date.now();
-      try {
-        const res = await request(`${url}${opts.path ? opts.path(i) : '/'}`, { dispatcher: agent, reset: opts.newConnections === true });
-        const text = await res.body.text();
-        results.push({ startedAt, endedAt: Date.now(), status: res.statusCode, backend: res.headers['x-backend'] as string | undefined, text });
-      } catch (err) {
-        results.push({ startedAt, endedAt: Date.now(), status: 0, error: (err as Error).message });
-      }
+  const { stop, results } = boundedLoops({ connections: opts.connections, maxMs: opts.maxMs, maxRequests: opts.maxRequests ?? 1_000_000 }, async (i): Promise<LoadResult> => {
+    const startedAt = Date.now();
+    try {
+      const res = await request(`${url}${opts.path ? opts.path(i) : '/'}`, { dispatcher: agent, reset: opts.newConnections === true });
+      const text = await res.body.text();
+      return { startedAt, endedAt: Date.now(), status: res.statusCode, backend: res.headers['x-backend'] as string | undefined, text };
+    } catch (err) {
+      return { startedAt, endedAt: Date.now(), status: 0, error: (err as Error).message };
     }
-  };
-  const loops = Array.from({ length: opts.connections }, () => loop());
-  return {
-    results,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return results;
-    },
-  };
+  });
+  return { stop, results };
 }
 
 export interface LoadResult {

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { Agent } from 'undici';
-import { clientAgent } from './http.js';
+import { boundedLoops, clientAgent } from './http.js';
 
 export interface Outcome {
   readonly i: number;
@@ -30,28 +30,21 @@ export async function runRequests(
   },
 ): Promise<Outcome[]> {
   const agent = opts.agent ?? clientAgent(opts.connections);
-  const deadline = Date.now() + (opts.maxMs ?? 40_000);
-  const out: Outcome[] = [];
-  let next = 0;
-  const loop = async (): Promise<void> => {
-    while (next < opts.count && Date.now() < deadline) {
-      const i = next++;
-      try {
-        const res = await request(`${base}${opts.path ? opts.path(i) : '/'}`, {
-          dispatcher: agent,
-          method: (opts.method ?? 'GET') as 'GET',
-          headers: opts.headers ?? {},
-          ...(opts.body ? { body: opts.body(i) } : {}),
-        });
-        const text = await res.body.text();
-        out.push({ i, status: res.statusCode, backend: res.headers['x-backend'] as string | undefined, text });
-      } catch (err) {
-        out.push({ i, status: 0, backend: undefined, text: '', error: (err as Error).message });
-      }
+  const { done } = boundedLoops({ connections: opts.connections, maxMs: opts.maxMs ?? 40_000, maxRequests: opts.count }, async (i): Promise<Outcome> => {
+    try {
+      const res = await request(`${base}${opts.path ? opts.path(i) : '/'}`, {
+        dispatcher: agent,
+        method: (opts.method ?? 'GET') as 'GET',
+        headers: opts.headers ?? {},
+        ...(opts.body ? { body: opts.body(i) } : {}),
+      });
+      const text = await res.body.text();
+      return { i, status: res.statusCode, backend: res.headers['x-backend'] as string | undefined, text };
+    } catch (err) {
+      return { i, status: 0, backend: undefined, text: '', error: (err as Error).message };
     }
-  };
-  await Promise.all(Array.from({ length: opts.connections }, () => loop()));
-  return out;
+  });
+  return done;
 }
 
 /** How many outcomes each backend answered. */
