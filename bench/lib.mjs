@@ -202,6 +202,18 @@ export function cannon(opts) {
   });
 }
 
+/**
+ * `over(group, a, b, key)`: target a's figure over target b's in `results[group]`, or undefined
+ * when either is missing or b's is 0 (the ratios the bench reports).
+ */
+export function ratioOver(results) {
+  return (group, a, b, k) => {
+    const x = results[group]?.[a]?.[k];
+    const y = results[group]?.[b]?.[k];
+    return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : undefined;
+  };
+}
+
 /** The figures we keep from an autocannon result. */
 export function summarize(r) {
   return {

@@ -15,6 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  ratioOver,
   HOST,
   cannon,
   cpuSeconds,
@@ -319,13 +320,7 @@ async function main() {
   }
 
   // --- ratios, goals, report -------------------------------------------------------------------
-  const get = (label, t, k) => results[label]?.[t]?.[k];
-  /** a's figure over b's, or undefined when either is missing or b's is 0. */
-  const over = (label, a, b, k) => {
-    const x = get(label, a, k);
-    const y = get(label, b, k);
-    return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : undefined;
-  };
+  const over = ratioOver(results);
   const ratio = (label, a, b) => over(label, a, b, 'rps');
   const cpuRatio = (label, a, b) => over(label, a, b, 'cpuUsPerReq');
   const RPS_RATIOS = ['turnout/nginx', 'turnout/floor', 'turnout/bare-undici', 'turnout/haproxy', 'turnout/bare-http-proxy', 'turnout/direct', 'turnout-2b/turnout', 'floor/nginx'];

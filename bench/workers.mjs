@@ -29,6 +29,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  ratioOver,
   ADMIN_TOKEN,
   BENCH_DIR,
   HOST,
@@ -415,12 +416,7 @@ async function main() {
   }
 
   // --- figures ---------------------------------------------------------------------------------
-  const get = (v, t, k) => results[v]?.[t]?.[k];
-  const over = (v, a, b, k) => {
-    const x = get(v, a, k);
-    const y = get(v, b, k);
-    return typeof x === 'number' && typeof y === 'number' && y > 0 ? x / y : undefined;
-  };
+  const over = ratioOver(results);
   const ratios = {};
   for (const v of variants) {
     ratios[v] = {
