@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { WorkerInfo } from '../store/index.js';
 import type { ToSupervisor, ToWorker, WorkerReport } from './protocol.js';
+import type { OutcomeReplay } from './replay.js';
 
 export type WorkerState = WorkerInfo['state'];
 
@@ -39,6 +40,8 @@ export class WorkerChild {
   constructor(
     script: string,
     readonly generation: number,
+    /** Its outcome records into the supervisor's telemetry (its own string table). */
+    readonly replay: OutcomeReplay,
     onMessage: (w: WorkerChild, m: ToSupervisor) => void,
   ) {
     this.process = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });

@@ -45,7 +45,6 @@ const MAX_PENDING = 4096;
  */
 export class WorkerPool implements RemoteFacts {
   private readonly workers = new Set<WorkerChild>();
-  private readonly replays = new Map<WorkerChild, OutcomeReplay>();
   private listener: Server | undefined;
   private readonly pending: Socket[] = [];
   private config: Config;
@@ -73,7 +72,7 @@ export class WorkerPool implements RemoteFacts {
   constructor(private readonly opts: WorkerPoolOptions) {
     this.config = opts.config;
     this.sweepTimer = setInterval(() => {
-      for (const r of this.replays.values()) r.sweep();
+      for (const w of this.workers) w.replay.sweep();
     }, 60_000);
     this.sweepTimer.unref();
   }
@@ -187,10 +186,9 @@ export class WorkerPool implements RemoteFacts {
   // Workers' lives.
 
   private spawn(generation: number, replaceable = true): WorkerChild {
-    const w = new WorkerChild(this.opts.script, generation, (c, m) => this.onMessage(c, m));
+    const w = new WorkerChild(this.opts.script, generation, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
     w.replaceable = replaceable;
     this.workers.add(w);
-    this.replays.set(w, new OutcomeReplay(this.telemetry, this.runtime));
     // The state it starts from is the one the next delta (followState) builds on.
     this.sent = this.control.current.services;
     w.send({ t: 'init', generation, config: this.config, state: stateForWorkers(this.control.current), health: this.runtime.healthFacts() });
@@ -215,7 +213,7 @@ export class WorkerPool implements RemoteFacts {
     const { rec: _rec, strings: _s, events, ...facts } = r;
     w.report = facts;
     w.received(r.accepted);
-    this.replays.get(w)?.apply(r);
+    w.replay.apply(r);
     for (const [service, ev] of events) this.runtime.event(service, ev);
     this.countsChanged();
   }
@@ -256,8 +254,7 @@ export class WorkerPool implements RemoteFacts {
     this.workers.delete(w);
     // Connections sent that it never received: unread, they go to another worker.
     for (const s of w.takeUnreceived()) this.dispatch(s);
-    this.replays.get(w)?.sweep();
-    this.replays.delete(w);
+    w.replay.sweep();
     this.countsChanged();
     if (!wasServing || this.stopping || !this.started) return;
     // A worker died (or its replacement failed to start): its connections are gone; the others
