@@ -114,7 +114,17 @@ describe.skipIf(!hasRedisServer())('redis store (fleet mode)', () => {
 describe.skipIf(!hasRedisServer()).each(PROCESS_MODELS)('draining in a fleet (the other instance: $name)', ({ workers }) => {
   test('a backend deregistered through one instance is removed only once the other instance finished its requests on it', async () => {
     const redis = await startRedis();
-    const blue = await startBackend('blue-1');
+    // blue-1 holds /held requests until the test releases them: the drain's end is the test's choice.
+    const held: (() => void)[] = [];
+    const blue = await startBackend('blue-1', (req, res, self) => {
+      const answer = (): void => {
+        res.writeHead(200, { 'x-backend': self.id, 'content-length': 2 });
+        res.end('ok');
+      };
+      req.resume();
+      if (req.url === '/held') held.push(answer);
+      else answer();
+    });
     const green = await startBackend('green-1');
     const a = await startTestTurnout(fleetDoc(redis, blue, green));
     const b = await startTestTurnout(fleetDoc(redis, blue, green), { workers });
@@ -130,25 +140,28 @@ describe.skipIf(!hasRedisServer()).each(PROCESS_MODELS)('draining in a fleet (th
       }, 3000, 50).catch(() => undefined);
       expect(seen).toBe(want);
     }
-    // A slow request through b on blue-1.
-    const slow = get(`${b.proxyUrl}/slow?ms=2000`).then((r) => ({ status: r.status, at: Date.now() }));
-    const end = Date.now() + 3000;
-    while (Date.now() < end && (b.runtime.backendView('web', 'blue-1')?.inFlight ?? 0) === 0) await sleep(10);
-    await sleep(600); // b's heartbeat has reported it
+    // A request through b held on blue-1.
+    const slow = get(`${b.proxyUrl}/held`);
+    await until('the request is in flight on b', () => held.length === 1 && (b.runtime.backendView('web', 'blue-1')?.inFlight ?? 0) === 1, 3000);
     expect((await api(a, 'POST', '/v1/services/web/flip', { to: 'green' })).status).toBe(200);
-    const started = Date.now();
-    const del = await api(a, 'DELETE', '/v1/services/web/pools/blue/backends/blue-1?wait=true&timeout=20s');
-    const answeredAt = Date.now();
-    const done = await slow;
-    expect(done.status).toBe(200);
-    expect(del.status).toBe(200);
-    expect(del.body.removed).toBe(true);
-    // Not removed while b still had the request: the answer came after it ended.
-    expect(answeredAt).toBeGreaterThanOrEqual(done.at - 50);
-    expect(answeredAt - started).toBeGreaterThan(800);
-    const sync = Date.now() + 2000;
-    while (Date.now() < sync && b.runtime.hasBackend('web', 'blue-1')) await sleep(10);
-    expect(b.runtime.hasBackend('web', 'blue-1')).toBe(false);
+    let answeredAt = 0;
+    const del = api(a, 'DELETE', '/v1/services/web/pools/blue/backends/blue-1?wait=true&timeout=20s').then((r) => {
+      answeredAt = Date.now();
+      return r;
+    });
+    // Past the fleet's report lag and several heartbeats: a's removal must still wait for b's request.
+    await sleep(2500);
+    expect(answeredAt).toBe(0);
+    expect((await api(a, 'GET', '/v1/services/web/pools/blue/backends/blue-1')).body).toMatchObject({ backend: { state: 'draining' } });
+    const releasedAt = Date.now();
+    held.shift()?.();
+    expect((await slow).status).toBe(200);
+    const answer = await del;
+    expect(answer.status).toBe(200);
+    expect(answer.body.removed).toBe(true);
+    // Removed only once b's request ended.
+    expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
+    await until('b dropped blue-1 too', () => !b.runtime.hasBackend('web', 'blue-1'), 2000);
   });
 });
 
