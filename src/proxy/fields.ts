@@ -27,7 +27,6 @@ function classify(buf: Buffer, s: number, len: number, forRequest: boolean): num
     case 10:
       if (c === 0x63 && equalsLower(buf, s, len, 'connection')) return H.CONNECTION;
       if (c === 0x6b && equalsLower(buf, s, len, 'keep-alive')) return H.HOP;
-      if (c === 0x73 && equalsLower(buf, s, len, 'set-cookie')) return H.SET_COOKIE;
       return H.OTHER;
     case 12:
       return c === 0x78 && equalsLower(buf, s, len, 'x-request-id') ? H.X_REQUEST_ID : H.OTHER;

@@ -45,7 +45,6 @@ export const H = {
   X_TURNOUT_POOL: 12,
   /** A name with `_`: dropped unless listen.allowUnderscoreHeaders. */
   UNDERSCORE: 13,
-  SET_COOKIE: 14,
 } as const;
 
 /** Most fields a head may have; more gets 431 (Node's llhttp default is 2000, nginx's is bounded by its buffers). */

@@ -78,6 +78,16 @@ test('hop-by-hop headers, and the ones Connection names, do not reach the backen
   expect(seen.headers.accept).toBe('text/plain');
 });
 
+test('end-to-end fields the proxy has no rule for reach the backend, Set-Cookie in a request included', async () => {
+  const b = await startBackend('b1');
+  const t = await startTestTurnout(webService({ blue: [{ id: 'b1', url: b.url }] }));
+  const seen = await rawSeen(portOf(t.proxyUrl), ['GET /h HTTP/1.1', 'Host: a.example', 'Connection: close', 'Set-Cookie: a=1', 'Cookie: b=2', 'X-Anything: 3']);
+  // Node's parser gives set-cookie as a list.
+  expect(seen.headers['set-cookie']).toEqual(['a=1']);
+  expect(seen.headers.cookie).toBe('b=2');
+  expect(seen.headers['x-anything']).toBe('3');
+});
+
 test('hop-by-hop headers from the backend, and the ones its Connection names, do not reach the client', async () => {
   const b = await startBackend('b1', (req, res) => {
     req.resume();
