@@ -152,7 +152,7 @@ export class AnswerRelay {
       return owner.protocolError();
     }
     const newHead = buildResponseHead(resp, tail, false, false, undefined, 0, 0);
-    const ok = writeAnswer(conn.socket, resp, newHead, tail, data, end, stop >= 0 ? stop : data.length);
+    const ok = writeAnswer(conn.socket, resp, newHead, data, end, stop >= 0 ? stop : data.length);
     this.relayed(stop, data.length, ok);
   }
 

@@ -1,5 +1,4 @@
 import type { ResponseHead } from './head.js';
-import { buildResponseHead } from './rewrite.js';
 
 /**
  * Body bytes up to this size are copied behind the head into one buffer (Node's allocation pool
@@ -31,11 +30,10 @@ export function writeRequest(socket: HeadSink, head: Buffer, body: Buffer, bodyS
 }
 
 /**
- * Sends an answer's rewritten head (`newHead`, built with `tail`) and its first body bytes
- * `data[end..bodyEnd)`, where `data[resp.start..end)` is the backend's head. False when the
- * client's socket is full.
+ * Sends an answer's rewritten head (`newHead`) and its first body bytes `data[end..bodyEnd)`,
+ * where `data[resp.start..end)` is the backend's head. False when the client's socket is full.
  */
-export function writeAnswer(socket: HeadSink, resp: ResponseHead, newHead: Buffer, tail: string, data: Buffer, end: number, bodyEnd: number): boolean {
+export function writeAnswer(socket: HeadSink, resp: ResponseHead, newHead: Buffer, data: Buffer, end: number, bodyEnd: number): boolean {
   if (newHead.length <= end - resp.start) {
     // The usual case: the rewritten head is no longer than the backend's (hop-by-hop lines went
     // out). It takes the old head's place in the receive buffer, which is ours, and the answer
@@ -44,7 +42,15 @@ export function writeAnswer(socket: HeadSink, resp: ResponseHead, newHead: Buffe
     newHead.copy(data, at);
     return socket.write(data.subarray(at, bodyEnd));
   }
-  if (bodyEnd - end <= INLINE_BODY) return socket.write(buildResponseHead(resp, tail, false, false, data, end, bodyEnd));
+  // Longer (a backend that sends no Connection line, a sticky Set-Cookie): the head built once,
+  // a small body copied behind it.
+  if (bodyEnd === end) return socket.write(newHead);
+  if (bodyEnd - end <= INLINE_BODY) {
+    const out = Buffer.allocUnsafe(newHead.length + bodyEnd - end);
+    newHead.copy(out, 0);
+    data.copy(out, newHead.length, end, bodyEnd);
+    return socket.write(out);
+  }
   socket.cork();
   socket.write(newHead);
   const ok = socket.write(data.subarray(end, bodyEnd));

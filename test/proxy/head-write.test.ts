@@ -44,7 +44,7 @@ describe('writing an answer head with its first body bytes', () => {
     const newHead = buildResponseHead(resp, tail, false, false, undefined, 0, 0);
     const expected = newHead.toString('latin1') + body;
     const sink = new Recorder();
-    expect(writeAnswer(sink, resp, newHead, tail, data, end, data.length)).toBe(true);
+    expect(writeAnswer(sink, resp, newHead, data, end, data.length)).toBe(true);
     expect(sink.calls).toEqual(calls);
     expect(sink.bytes).toBe(expected);
     // In place: the one write is a slice of the receive buffer itself (no copy of the body).
