@@ -10,6 +10,9 @@ import { buildResponseHead } from './rewrite.js';
 import type { ServiceTable } from './table.js';
 import type { UpstreamConn } from './upstream.js';
 
+/** `Connection: keep-alive`, as nginx sends it (no Keep-Alive line: the head stays no longer than a Node backend's). */
+const KEEP_ALIVE_LINE = 'connection: keep-alive\r\n';
+
 /** A backend's answer head may take this many bytes; more is a 502. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
@@ -136,7 +139,7 @@ export class AnswerRelay {
     answerFraming(f, head.method, head.version, resp, conn.keepAlive && !conn.ctx.closing && conn.reqBodyDone && !owner.holdBody && !owner.upgrade);
     conn.keepAlive = f.keepAlive;
     let tail = owner.sticky;
-    tail += f.keepAlive ? conn.ctx.keepAliveLines : 'connection: close\r\n';
+    tail += f.keepAlive ? KEEP_ALIVE_LINE : 'connection: close\r\n';
     const body = this.body;
     body.reset(f.mode, resp.contentLength);
     this.started = true;

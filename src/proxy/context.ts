@@ -16,8 +16,6 @@ export interface EngineContext {
   readonly proto: string;
   readonly limits: ParseLimits;
   readonly listenConfig: Config['listen'];
-  /** `Connection: keep-alive`, as nginx sends it (no Keep-Alive line: the head stays no longer than a Node backend's). */
-  readonly keepAliveLines: string;
   /** Access log: undefined when off. */
   readonly accessLogger: Logger | undefined;
   readonly accessSample: number;

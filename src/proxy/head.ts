@@ -77,9 +77,6 @@ export class RequestHead {
   /** End of the request line (its CR). */
   lineEnd = 0;
   method = '';
-  /** Offsets of the target in `buf`. */
-  targetStart = 0;
-  targetEnd = 0;
   /** The target as routing sees it: origin-form (an absolute-form target is reduced to its path). */
   path = '';
   absoluteForm = false;
@@ -98,7 +95,6 @@ export class RequestHead {
   connOther = false;
   upgrade = false;
   expectContinue = false;
-  hasUnderscore = false;
   fieldCount = 0;
   /** Transfer-Encoding state while the head is read (no shared scratch object). */
   readonly te: CodingState = { last: -1, seenChunked: false, unknown: false };

@@ -59,7 +59,6 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   head.connOther = false;
   head.upgrade = false;
   head.expectContinue = false;
-  head.hasUnderscore = false;
   head.absoluteForm = false;
   head.host = '';
   head.hostname = '';
@@ -86,8 +85,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   while (pos < end && TARGET_CHAR[buf[pos] as number] === 1) pos++;
   if (pos >= end) return NEED_MORE;
   if (pos === ts || buf[pos] !== SP) return ParseError.BAD_REQUEST;
-  head.targetStart = ts;
-  head.targetEnd = pos;
+  const targetEnd = pos;
   pos++;
 
   if (end - pos < 10) return NEED_MORE;
@@ -102,12 +100,12 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   // Target forms (RFC 9112 §3.2): origin-form, absolute-form (http/https), `*` for OPTIONS only.
   const first = buf[ts] as number;
   if (first === 0x2f /* / */) {
-    head.path = buf.toString('latin1', ts, head.targetEnd);
-  } else if (first === 0x2a /* * */ && head.targetEnd === ts + 1) {
+    head.path = buf.toString('latin1', ts, targetEnd);
+  } else if (first === 0x2a /* * */ && targetEnd === ts + 1) {
     if (method !== 'OPTIONS') return ParseError.BAD_REQUEST;
     head.path = '*';
   } else {
-    const r = absoluteForm(buf, ts, head.targetEnd, head);
+    const r = absoluteForm(buf, ts, targetEnd, head);
     if (r < 0) return r;
   }
 
@@ -154,9 +152,6 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
         break;
       case H.EXPECT:
         if (equalsLower(buf, vs, ve - vs, '100-continue')) head.expectContinue = true;
-        break;
-      case H.UNDERSCORE:
-        head.hasUnderscore = true;
         break;
       default:
         break;

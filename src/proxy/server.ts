@@ -44,7 +44,6 @@ export class ProxyServer implements EngineContext {
   listenConfig: Config['listen'];
   readonly accessLogger: Logger | undefined;
   readonly accessSample: number;
-  readonly keepAliveLines: string;
   closing = false;
   /** Shutting down with an idle grace: wait for the client connections to close as well. */
   private drainConnections = false;
@@ -68,7 +67,6 @@ export class ProxyServer implements EngineContext {
     this.accessLogger = opts.accessLog ? opts.logger : undefined;
     this.accessSample = opts.accessSample;
     this.limits = { maxHeaderSize: opts.listen.maxHeaderSize };
-    this.keepAliveLines = 'connection: keep-alive\r\n';
     const tlsFiles = opts.listen.tls;
     this.proto = tlsFiles ? 'https' : 'http';
     if (tlsFiles) {
