@@ -186,7 +186,7 @@ describe.each(PROCESS_MODELS)('flip barrier ($name)', ({ workers }) => {
     const agent = clientAgent(8);
     // Three connections: with workers, both have at least one of them.
     const slow = [1200, 1800, 2400].map((ms) => get(`${t.proxyUrl}/slow?ms=${ms}`, { agent }).then((r) => ({ r, at: Date.now() })));
-    await sleep(200);
+    await until('the 3 slow requests are in flight on blue', () => (t.runtime.backendView('web', 'blue-1')?.inFlight ?? 0) === 3, 3000);
     if (workers !== undefined) {
       const perWorker = await workersInFlight(t);
       expect(perWorker).toHaveLength(workers);

@@ -49,6 +49,7 @@ export async function apiAs(
 /** One worker process as `GET /v1/fleet` shows it (reported every 50 ms while anything changes). */
 export interface FleetWorker {
   readonly pid: number;
+  readonly generation: number;
   readonly state: string;
   /** Its requests and upgrades in flight. */
   readonly inFlight: number;

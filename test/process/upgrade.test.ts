@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { TOKEN } from '../helpers/api.js';
+import { TOKEN, fleetWorkers } from '../helpers/api.js';
+import type { FleetWorker } from '../helpers/api.js';
 import { startBackend } from '../helpers/backends.js';
 import { expectFreshCliBuild, runCli } from '../helpers/cli.js';
 import { steadyLoad } from '../helpers/http.js';
@@ -10,18 +11,7 @@ import { sleep } from '../helpers/time.js';
 // Issue acceptance 2: `turnout upgrade --wait` under 16 connections of load, keep-alive and new
 // connections both, with turnout as a child process (supervisor and 2 workers).
 
-interface FleetWorker {
-  readonly pid: number;
-  readonly generation: number;
-  readonly state: string;
-  readonly connections: { readonly total: number; readonly open: number };
-}
-
-async function workersOf(adminPort: number): Promise<FleetWorker[]> {
-  const r = await adminCall(adminPort, TOKEN, 'GET', '/v1/fleet');
-  expect(r.status).toBe(200);
-  return (r.body as { instances: { workers?: FleetWorker[] }[] }).instances[0]?.workers ?? [];
-}
+const workersOf = (adminPort: number): Promise<FleetWorker[]> => fleetWorkers({ adminUrl: `http://127.0.0.1:${adminPort}` });
 
 async function startServe(workers: number): Promise<{ proxy: string; adminPort: number; proc: ReturnType<typeof spawnTurnout> }> {
   expectFreshCliBuild();
