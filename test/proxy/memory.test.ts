@@ -13,8 +13,8 @@ import { rawSend, takeResponse } from '../helpers/raw.js';
 
 /*
  * The engine's memory budget (SPEC "Request path": bodies stream both ways, never sit in memory).
- * turnout runs as a child process (the built `turnout serve`: `npm run build` first) so only its
- * own VmRSS is measured, sampled every 10 ms.
+ * turnout runs as child processes (the built `turnout serve`: `npm run build` first, a supervisor
+ * and its worker) so only their VmRSS is measured, summed over the process tree, sampled every 10 ms.
  *
  * streaming.test.ts already holds today's implementation to < 50 MB growth per 200 MiB transfer and
  * checks backpressure (the sender's lead). This file is the engine's target, stricter and exact:
