@@ -1,3 +1,4 @@
 export { WorkerPool } from './pool.js';
-export type { UpgradeOutcome, WorkerPoolOptions } from './pool.js';
+export type { WorkerPoolOptions } from './pool.js';
+export type { UpgradeOutcome } from './upgrade.js';
 export { workerScript } from './script.js';

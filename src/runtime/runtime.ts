@@ -12,6 +12,7 @@ import { Checks } from './checks.js';
 import type { HealthFacts, RemoteFacts, RemoveBackend, RuntimeContext, RuntimeOptions, RuntimeSignal } from './context.js';
 import { GivenHealth } from './given-health.js';
 import { Drains } from './drain.js';
+import { Entries } from './entries.js';
 import { EventLog } from './events.js';
 import type { ServiceEvent } from './events.js';
 import { OutcomeRelay } from './outcomes.js';
@@ -48,6 +49,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
   private readonly startOf: () => number;
   private readonly compiler: TableCompiler;
   private readonly views: Views;
+  private readonly entries: Entries;
   private closed = false;
 
   constructor(opts: RuntimeOptions) {
@@ -60,6 +62,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     this.drains = new Drains(this);
     this.drains.removeBackend = opts.removeBackend;
     this.checks = opts.givenHealth === true ? new GivenHealth(this) : new Checks(this, opts.random);
+    this.entries = new Entries(this, this.drains, this.checks);
     this.remote = opts.remote;
     this.onEvent = opts.onEvent;
     this.startOf = opts.balancerStart ?? (() => 0);
@@ -105,7 +108,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     for (const [name, svc] of Object.entries(state.services)) if (prev?.services[name] !== svc) changed.add(name);
     if (prev !== undefined) for (const name of Object.keys(prev.services)) if (!(name in state.services)) changed.add(name);
     if (changed.size === 0) return;
-    this.syncServices(changed);
+    this.entries.sync(state, changed);
     this.checks.sync();
     this.rebuild(changed);
     this.emit('change');
@@ -127,7 +130,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     for (const name of added) {
       const settings = config.services[name] as ServiceConfig;
       for (const [pool, p] of Object.entries(state.services[name]?.pools ?? {})) {
-        for (const rec of p.backends) toWarm.push(this.backends.get(name, rec.id) ?? this.createEntry(name, pool, rec, settings));
+        for (const rec of p.backends) toWarm.push(this.backends.get(name, rec.id) ?? this.entries.create(name, pool, rec, settings));
       }
     }
     // Probed with the new settings while the old ones (no check) still decide their eligibility.
@@ -142,7 +145,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
       const next = this.settings(e.service);
       if (next === undefined) {
         // The service left the config: out of the table with this rebuild, its requests finish.
-        this.retireEntry(e);
+        this.entries.retire(e);
         continue;
       }
       const before = prev.services[e.service] ?? next;
@@ -157,71 +160,10 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     }
     // A newer state may have arrived from the store while the probes ran.
     if (this.state === undefined || state.revision >= this.state.revision) this.state = state;
-    this.syncServices(dirty);
+    if (this.state !== undefined) this.entries.sync(this.state, dirty);
     this.checks.sync();
     this.rebuild(dirty);
     this.emit('change');
-  }
-
-  /** Lines the backends of the named services up with the applied state and the served config. */
-  private syncServices(names: ReadonlySet<string>): void {
-    const state = this.state;
-    if (state === undefined) return;
-    const seen = new Set<string>();
-    for (const name of names) {
-      const svc = state.services[name];
-      const settings = this.settings(name);
-      if (svc === undefined || settings === undefined) continue;
-      for (const [poolName, pool] of Object.entries(svc.pools)) {
-        for (const record of pool.backends) {
-          let entry = this.backends.get(name, record.id);
-          if (entry !== undefined && entry.record.url !== record.url) {
-            this.dropEntry(entry, 'url changed');
-            entry = undefined;
-          }
-          if (entry === undefined) {
-            entry = this.createEntry(name, poolName, record, settings);
-          } else {
-            entry.pool = poolName;
-            entry.record = record;
-          }
-          seen.add(entry.key);
-          this.drains.track(entry);
-        }
-      }
-    }
-    for (const e of [...this.backends.values()]) {
-      if (!names.has(e.service) || seen.has(e.key)) continue;
-      if (this.settings(e.service) === undefined || state.services[e.service] === undefined) {
-        // Its service is gone: let what it serves finish rather than cut it.
-        this.retireEntry(e);
-      } else {
-        this.dropEntry(e, 'removed');
-      }
-    }
-  }
-
-  /** Its service is gone: out of the table with the next rebuild, what it serves finishes. */
-  private retireEntry(e: BackendEntry): void {
-    this.backends.delete(e);
-    this.drains.retire(e.upstream, this.now() + e.settings.drainTimeoutMs, { service: e.service, pool: e.pool });
-  }
-
-  private createEntry(service: string, pool: string, record: BackendRecord, settings: ServiceConfig): BackendEntry {
-    const entry = this.backends.create(service, pool, record, settings);
-    this.checks.adopt(entry);
-    entry.upstream.onIdle = () => this.drains.onIdle(entry);
-    return entry;
-  }
-
-  private dropEntry(entry: BackendEntry, why: string): void {
-    this.backends.delete(entry);
-    if (entry.record.state === 'draining') this.drains.ended(entry.service, entry.pool, entry.upstream, this.inFlightOf(entry));
-    else this.log.debug({ service: entry.service, backend: entry.record.id, why }, 'backend dropped');
-    entry.upstream.onIdle = undefined;
-    this.telemetry?.forget(entry.upstream);
-    void entry.upstream.destroy();
-    this.emit('removed', entry.service, entry.record.id);
   }
 
   /**
