@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Turnout } from '../app.js';
-import { isLoopbackHost, loadConfigFile } from '../config/index.js';
+import { describeStore, isLoopbackHost, loadConfigFile } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigError, StateFileError, StoreUnavailableError } from '../errors.js';
 import { FileStore } from '../store/index.js';
@@ -69,7 +69,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     if (err instanceof StoreUnavailableError) {
       // Nothing to serve yet: a supervisor restarts the process until the store is reachable.
-      process.stderr.write(`turnout: cannot start: ${err.message} (state.store ${config.state.store}${config.state.url ? ` at ${config.state.url}` : ''})\n`);
+      // The store named without its password: a URL's is redacted, the others never shown.
+      process.stderr.write(`turnout: cannot start: ${err.message} (state.store ${describeStore(config.state)})\n`);
       return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {

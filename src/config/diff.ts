@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/index.js';
+import { redactUrl } from './state.js';
 import type { Config, ServiceConfig } from './types.js';
 
 /** One difference between the served config and a new one, in the file's words (key paths, "5s"). */
@@ -77,12 +78,25 @@ function flattenRestartOnly(c: Config): Flat {
     ['state.store', c.state.store],
     ['state.path', c.state.path],
     ['state.url', c.state.url],
+    ['state.sentinels', c.state.sentinels],
+    ['state.name', c.state.name],
+    ['state.username', c.state.username],
+    ['state.password', c.state.password],
+    ['state.sentinelPassword', c.state.sentinelPassword],
+    ['state.tls', c.state.tls],
     ['state.prefix', c.state.prefix],
     ['log.level', c.log.level],
     ['log.access', c.log.access],
     ['log.accessSample', c.log.accessSample],
     ['workers', c.workers],
   ]);
+}
+
+/** A restart-only change as it may be shown: tokens and passwords hidden, a Redis URL without its password. */
+function shown(d: { path: string; from: unknown; to: unknown }): { path: string; from: unknown; to: unknown } {
+  if (d.path === 'admin.tokens' || d.path === 'state.password' || d.path === 'state.sentinelPassword') return { path: d.path, from: '(hidden)', to: '(hidden)' };
+  if (d.path === 'state.url') return { path: d.path, from: typeof d.from === 'string' ? redactUrl(d.from) : d.from, to: typeof d.to === 'string' ? redactUrl(d.to) : d.to };
+  return d;
 }
 
 /** Pairs of keys that differ; a section switched on or off is one change on the section's key. */
@@ -123,7 +137,7 @@ export function diffConfig(prev: Config, next: Config): ConfigChange[] {
     out.push({ kind: 'shutdown_changed', path: 'shutdown.timeout', from: dur(prev.shutdownTimeoutMs), to: dur(next.shutdownTimeoutMs) });
   }
   for (const d of differing(flattenRestartOnly(prev), flattenRestartOnly(next))) {
-    out.push({ kind: 'restart_required', ...(d.path === 'admin.tokens' ? { path: d.path, from: '(hidden)', to: '(hidden)' } : d) });
+    out.push({ kind: 'restart_required', ...shown(d) });
   }
   return out;
 }

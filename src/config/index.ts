@@ -3,3 +3,5 @@ export type { Config, ServiceConfig, HealthCheckSettings, OutlierSettings, Admin
 export { ConfigSchema, Duration, Name, BackendUrl, Weight } from './schema.js';
 export { diffConfig, keepUnchanged } from './diff.js';
 export type { ConfigChange } from './diff.js';
+export { describeStore, redactUrl, redactedState } from './state.js';
+export type { StateSettings, RedisTlsSettings } from './types.js';

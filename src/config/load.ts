@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULT_WEIGHT, MAX_POOLS, sumBasisPoints, toBasisPoints } from '../model/index.js';
 import { parseDuration } from '../util/index.js';
 import { ConfigSchema, Name } from './schema.js';
+import { SECRET_STATE_KEYS, normaliseState } from './state.js';
 import type { RawConfig, RawServiceConfig } from './schema.js';
 import type { AdminToken, Config, HealthCheckSettings, OutlierSettings, ServiceConfig } from './types.js';
 
@@ -75,7 +76,9 @@ function describe(e: ValueError): string {
   }
   const expected = schema.description ? ` (expected ${schema.description})` : '';
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `required key is missing${expected}`;
-  const got = e.value === undefined ? '' : `, got ${JSON.stringify(e.value)?.slice(0, 80)}`;
+  // A secret (a Redis password, a URL that may carry one) is never echoed back.
+  const secret = SECRET_STATE_KEYS.includes(keyPath(e.path));
+  const got = e.value === undefined || secret ? '' : `, got ${JSON.stringify(e.value)?.slice(0, 80)}`;
   return `${e.message}${expected}${got}`;
 }
 
@@ -156,9 +159,6 @@ function normalise(raw: RawConfig, problems: string[]): Config {
   for (const t of raw.admin?.tokens ?? []) adminTokens.push({ name: t.name, token: t.token, scope: t.scope });
   const adminHost = raw.admin?.host ?? '127.0.0.1';
 
-  const store = raw.state?.store ?? 'file';
-  if (store === 'redis' && !raw.state?.url) problems.push('state.url: required when state.store is "redis"');
-
   return {
     listen: {
       host: raw.listen?.host ?? '0.0.0.0',
@@ -177,12 +177,7 @@ function normalise(raw: RawConfig, problems: string[]): Config {
       tokens: adminTokens,
       protectMetrics: raw.admin?.protectMetrics ?? false,
     },
-    state: {
-      store,
-      path: raw.state?.path ?? './data/state.json',
-      ...(raw.state?.url ? { url: raw.state.url } : {}),
-      prefix: raw.state?.prefix ?? 'turnout:',
-    },
+    state: normaliseState(raw.state, problems),
     log: { level: raw.log?.level ?? 'info', access: raw.log?.access ?? false, accessSample: raw.log?.accessSample ?? 1 },
     shutdownTimeoutMs: shutdownMs,
     workers: raw.workers ?? 1,

@@ -90,6 +90,12 @@ export const ServiceConfig = Type.Object(
   Strict,
 );
 
+/** A Redis Sentinel's address. */
+export const RedisAddress = Type.Object(
+  { host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) },
+  Strict,
+);
+
 export const TokenConfig = Type.Object(
   {
     name: Name,
@@ -134,8 +140,28 @@ export const ConfigSchema = Type.Object(
         {
           store: Type.Union([Type.Literal('memory'), Type.Literal('file'), Type.Literal('redis')]),
           path: Type.Optional(Type.String({ minLength: 1 })),
-          url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+          url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db] or rediss://… (TLS)' })),
           prefix: Type.Optional(Type.String()),
+          // Redis Sentinel (instead of url): the sentinels to ask and the name of the primary they watch.
+          sentinels: Type.Optional(Type.Array(RedisAddress, { minItems: 1, description: 'a list of {host, port} sentinels' })),
+          name: Type.Optional(Type.String({ minLength: 1, description: 'the primary group name the sentinels watch' })),
+          // ACL user and password for the Redis nodes (a url may carry them instead).
+          username: Type.Optional(Type.String({ minLength: 1 })),
+          password: Type.Optional(Type.String()),
+          // Password of the sentinels themselves (default: none).
+          sentinelPassword: Type.Optional(Type.String()),
+          // TLS to the Redis nodes (and to the sentinels): PEM files; none of them is required.
+          tls: Type.Optional(
+            Type.Object(
+              {
+                ca: Type.Optional(Type.String({ minLength: 1 })),
+                cert: Type.Optional(Type.String({ minLength: 1 })),
+                key: Type.Optional(Type.String({ minLength: 1 })),
+                servername: Type.Optional(Type.String({ minLength: 1 })),
+              },
+              Strict,
+            ),
+          ),
         },
         Strict,
       ),

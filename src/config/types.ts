@@ -69,6 +69,31 @@ export interface ServiceConfig {
   readonly rejectUnauthorized: boolean; // default true
 }
 
+/** TLS to the Redis nodes and sentinels: PEM file paths (read when the store is created). */
+export interface RedisTlsSettings {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  /** The name the certificate must carry (default: the host connected to). */
+  readonly servername?: string;
+}
+
+export interface StateSettings {
+  readonly store: 'memory' | 'file' | 'redis';
+  readonly path: string;
+  /** redis:// or rediss:// (may carry user and password); absent with `sentinels`. */
+  readonly url?: string;
+  readonly prefix: string;
+  /** Redis Sentinel: the sentinels asked for the primary called `name`. */
+  readonly sentinels?: readonly { readonly host: string; readonly port: number }[];
+  readonly name?: string;
+  /** ACL user and password on the Redis nodes. */
+  readonly username?: string;
+  readonly password?: string;
+  readonly sentinelPassword?: string;
+  readonly tls?: RedisTlsSettings;
+}
+
 export interface Config {
   readonly listen: {
     readonly host: string;
@@ -88,12 +113,7 @@ export interface Config {
     readonly tokens: readonly AdminToken[];
     readonly protectMetrics: boolean;
   };
-  readonly state: {
-    readonly store: 'memory' | 'file' | 'redis';
-    readonly path: string;
-    readonly url?: string;
-    readonly prefix: string;
-  };
+  readonly state: StateSettings;
   readonly log: { readonly level: string; readonly access: boolean; readonly accessSample: number };
   readonly shutdownTimeoutMs: number;
   /** Worker processes of `turnout serve` (`auto`: one per available core; 0: the data plane in the main process). */

@@ -13,23 +13,29 @@ import { RevisionMismatchError, StoreUnavailableError } from '../errors.js';
 import type { StateSnapshot } from '../model/index.js';
 import { parseStateFile } from './file.js';
 import { RedisFleet } from './redis-fleet.js';
+import type { ClientOptions, RedisConnection } from './redis-connection.js';
+import { connectedReplicas, replicaWaitOutcome } from './replicas.js';
 import type { StateStore } from './types.js';
 
 /**
- * Compare-and-set of the whole state: the revision key must still hold the expected revision.
- * Publishes the new revision so every instance re-reads within milliseconds.
+ * Compare-and-set of the whole state: the revision key must not be newer than the expected
+ * revision. Equal is the normal case; older means the store went back (a failover lost writes no
+ * replica had, or Redis lost its data), and the writer's state, newer, is written over it so the
+ * revision never goes backwards. Answers {1, stored} when written, {0, stored} when refused.
+ * The change is published by the caller once it is durable.
  */
 const CAS_SCRIPT = `
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
-if cur ~= tonumber(ARGV[1]) then return cur end
+if cur > tonumber(ARGV[1]) then return {0, cur} end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
-redis.call('PUBLISH', KEYS[3], ARGV[3])
-return -1
+return {1, cur}
 `;
 
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** Where Redis is: a URL or Sentinel options (see redisConnection); `url` alone is a plain URL. */
+  readonly connection?: RedisConnection;
+  readonly url?: string;
   /** Key prefix (default "turnout:"); give each fleet its own. */
   readonly prefix: string;
   readonly logger: Logger;
@@ -37,6 +43,8 @@ export interface RedisStoreOptions {
   readonly pollMs?: number;
   /** Fleet heartbeat interval (default 500 ms); an instance unseen for 5 heartbeats is gone. */
   readonly heartbeatMs?: number;
+  /** How long a write waits for a replica to have it, while the primary has any (default 1000 ms). */
+  readonly replicaWaitMs?: number;
 }
 
 /**
@@ -55,6 +63,9 @@ export class RedisStore implements StateStore {
   private readonly listeners: ((state: StateSnapshot) => void)[] = [];
   private readonly log: Logger;
   private readonly pollMs: number;
+  private readonly replicaWaitMs: number;
+  /** Names the store in messages, without a password. */
+  readonly description: string;
   readonly fleet: RedisFleet;
   private lastRevision = 0;
   private poll: NodeJS.Timeout | undefined;
@@ -64,19 +75,24 @@ export class RedisStore implements StateStore {
   constructor(opts: RedisStoreOptions) {
     this.log = opts.logger;
     this.pollMs = opts.pollMs ?? 1000;
+    this.replicaWaitMs = opts.replicaWaitMs ?? 1000;
     const p = opts.prefix;
     this.keys = { state: `${p}state`, revision: `${p}revision`, channel: `${p}changes`, instances: `${p}instances` };
+    const connection = opts.connection ?? { url: opts.url ?? 'redis://127.0.0.1:6379', options: {}, description: 'redis' };
+    this.description = connection.description;
     const common = {
+      ...connection.options,
       lazyConnect: true,
       // Fail at once while disconnected: an admin write answers 503 instead of hanging.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
-      retryStrategy: (times: number) => Math.min(100 * times, 2000),
+      retryStrategy: (times: number) => Math.min(100 * times, 1000),
     };
     const RedisClient = redisClass();
-    this.client = new RedisClient(opts.url, common);
-    this.sub = new RedisClient(opts.url, { ...common, enableOfflineQueue: true });
+    const create = (o: ClientOptions): Redis => (connection.url !== undefined ? new RedisClient(connection.url, o) : new RedisClient(o));
+    this.client = create(common);
+    this.sub = create({ ...common, enableOfflineQueue: true });
     this.fleet = new RedisFleet({
       client: this.client,
       instanceId: this.instanceId,
@@ -132,16 +148,40 @@ export class RedisStore implements StateStore {
   async write(next: StateSnapshot, expectedRevision: number): Promise<void> {
     if (!this.ready()) {
       await this.connect().catch(() => undefined);
-      if (!this.ready()) throw new StoreUnavailableError('redis is not reachable; writes are refused until it is back');
+      if (!this.ready()) throw new StoreUnavailableError(`${this.description} is not reachable; writes are refused until it is back`);
     }
     let result: unknown;
     try {
-      result = await this.client.eval(CAS_SCRIPT, 3, this.keys.state, this.keys.revision, this.keys.channel, String(expectedRevision), JSON.stringify(next), String(next.revision));
+      result = await this.client.eval(CAS_SCRIPT, 2, this.keys.state, this.keys.revision, String(expectedRevision), JSON.stringify(next), String(next.revision));
     } catch (err) {
       throw new StoreUnavailableError(`redis refused the write: ${(err as Error).message}`, err);
     }
-    if (result !== -1) throw new RevisionMismatchError(expectedRevision, Number(result));
+    const [written, stored] = (result as [number, number]);
+    if (written !== 1) throw new RevisionMismatchError(expectedRevision, Number(stored));
+    if (stored < expectedRevision) {
+      this.log.warn({ stored, expected: expectedRevision, revision: next.revision }, 'the stored revision was behind the state this instance serves (a failover lost writes no replica had, or redis lost its data): wrote over it');
+    }
+    await this.durable(next.revision);
     this.lastRevision = Math.max(this.lastRevision, next.revision);
+    // Published only once durable: no instance applies a write a failover could still undo.
+    await this.client.publish(this.keys.channel, String(next.revision)).catch((err: Error) => this.log.debug({ err: err.message }, 'redis publish failed; the others re-read within pollMs'));
+  }
+
+  /**
+   * While the primary has connected replicas, waits until one of them has the write (WAIT 1):
+   * a failover then cannot undo it. A primary without replicas takes the write as it is.
+   */
+  private async durable(revision: number): Promise<void> {
+    let acked: number;
+    try {
+      const replicas = connectedReplicas(await this.client.info('replication'));
+      if (replicas === 0) return;
+      acked = Number(await this.client.call('WAIT', '1', String(this.replicaWaitMs)));
+    } catch (err) {
+      throw new StoreUnavailableError(`revision ${revision} was written but not confirmed by a replica (${(err as Error).message}): the write may stand; the revision tells`, err);
+    }
+    const outcome = replicaWaitOutcome(acked, revision, this.replicaWaitMs);
+    if (outcome !== undefined) throw new StoreUnavailableError(outcome);
   }
 
   private ready(): boolean {
