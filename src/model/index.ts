@@ -7,3 +7,5 @@ export { decide, validateSteps, isActive as isRolloutActive, ACTIVE_ROLLOUT_STAT
 export type { RolloutRecord, RolloutState, RolloutGates, RolloutDecision, GateReading, StepResult } from './rollout.js';
 export { healthAllows, isEligible } from './eligibility.js';
 export type { EligibilityFacts, LocalFacts } from './eligibility.js';
+export { judgeCheck, tolerate, webhookOk, P99_RATIO_FLOOR_MS } from './rollout-judge.js';
+export type { PoolReading, MetricReading, WebhookAnswer, CheckReadings, CheckGates, Tolerance } from './rollout-judge.js';
