@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: child processes that are always cleaned up, free loopback
 // ports, readiness polling, autocannon runs, machine info and result files.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -332,12 +332,13 @@ export function turnoutBenchConfig(port, adminPort, backendPorts) {
  * warn/error log lines (pino levels 40+). `nodeArgs` are node's own flags (e.g. `--cpu-prof`); they
  * reach the supervisor only (turnout forks its workers with no exec flags). Measure CPU with
  * `cpuTree(t.pid)` (supervisor + workers), not `cpuSeconds(t.pid)` (the supervisor alone).
+ * `node`: the node binary that runs turnout (its workers are forked with the same one).
  */
-export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000, nodeArgs = [], workers = 1, inProcess = false, env = {} } = {}) {
+export async function startTurnout(configFile, adminPort, { readyTimeoutMs = 30000, nodeArgs = [], workers = 1, inProcess = false, env = {}, node = process.execPath } = {}) {
   const args = inProcess
     ? [...nodeArgs, path.join(BENCH_DIR, 'inproc-turnout.mjs'), '--config', configFile]
     : [...nodeArgs, path.join(ROOT, 'bin', 'turnout.js'), 'serve', '--config', configFile, '--workers', String(workers)];
-  const t = startChild('turnout', process.execPath, args, {
+  const t = startChild('turnout', node, args, {
     env: { TURNOUT_ADMIN_TOKEN: ADMIN_TOKEN, TURNOUT_LOG_FORMAT: 'json', NODE_ENV: 'production', ...env },
     watch: /"level":\s*(4|5|6)0/,
   });
@@ -504,4 +505,139 @@ export async function backendStats(info) {
   for (let i = 0; i < 100 && info.stats.length === n; i++) await sleep(10);
   const m = /stats connections=(\d+) requests=(\d+)/.exec(info.stats[info.stats.length - 1] ?? '');
   return m && info.stats.length > n ? { connections: Number(m[1]), requests: Number(m[2]) } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// System commands (nginx, haproxy) and nginx as a bench peer.
+
+function hasCommand(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Tries to install a system package when its command is missing (root, apt; never with
+ * BENCH_NO_INSTALL). Returns whether the command exists; why not goes into `notes`.
+ */
+export function ensureCommand(cmd, pkg, notes) {
+  if (hasCommand(cmd)) return true;
+  if (process.env.BENCH_NO_INSTALL) {
+    notes.push(`${cmd} not installed (BENCH_NO_INSTALL set): skipped`);
+    return false;
+  }
+  progress(`${cmd} missing: trying apt-get install -y ${pkg}`);
+  try {
+    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], { stdio: 'ignore', timeout: 300_000 });
+  } catch (err) {
+    notes.push(`${cmd}: apt-get install ${pkg} failed (${err.message.split('\n')[0]}): skipped`);
+    return false;
+  }
+  if (!hasCommand(cmd)) {
+    notes.push(`${cmd}: still missing after apt-get install ${pkg}: skipped`);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * nginx as the benches run it: `worker_processes 1`, per path prefix an upstream of `routes[prefix]`
+ * (backend ports) with `keepalive 64`, HTTP/1.1 upstream, access log off, X-Forwarded-For, buffers
+ * big enough that a 64 KiB answer or request body stays in memory (the defaults spill to temp files).
+ */
+export function nginxConfig(prefix, port, routes) {
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  const names = Object.keys(routes).map((_, i) => `be${i === 0 ? '' : i + 1}`);
+  const upstreams = Object.values(routes).map(
+    (ports, i) => `  upstream ${names[i]} {
+${ports.map((p) => `    server ${HOST}:${p};`).join('\n')}
+    keepalive 64;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+  }`,
+  );
+  const locations = Object.keys(routes).map(
+    (loc, i) => `    location ${loc} {
+      proxy_pass http://${names[i]};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      # Keep a 64 KiB response in memory buffers (the default 8 x 4k would spill to a temp file).
+      proxy_buffer_size 8k;
+      proxy_buffers 16 8k;
+    }`,
+  );
+  return `${user}worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/client_body;
+  # A 64 KiB request body stays in memory (the default 16k would write it to a temp file).
+  client_body_buffer_size 128k;
+  proxy_temp_path ${prefix}/proxy_temp;
+  fastcgi_temp_path ${prefix}/fastcgi_temp;
+  uwsgi_temp_path ${prefix}/uwsgi_temp;
+  scgi_temp_path ${prefix}/scgi_temp;
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+${upstreams.join('\n')}
+  server {
+    listen ${HOST}:${port};
+${locations.join('\n')}
+  }
+}
+`;
+}
+
+/** Starts nginx (`daemon off`, its own prefix under `tmp`) on `port` with `routes` (see nginxConfig). */
+export function startNginx(tmp, port, routes) {
+  const prefix = path.join(tmp, 'nginx');
+  mkdirSync(prefix, { recursive: true });
+  chmodSync(tmp, 0o755);
+  chmodSync(prefix, 0o755);
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(prefix, port, routes));
+  return startChild('nginx', 'nginx', ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log'), '-g', 'daemon off;']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory of a process tree: minor page faults and RSS, from /proc/<pid>/stat.
+
+let pageSize;
+function pageBytes() {
+  if (pageSize === undefined) {
+    try {
+      pageSize = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
+    } catch {
+      pageSize = 4096;
+    }
+  }
+  return pageSize;
+}
+
+/**
+ * Minor page faults and RSS of a process tree (turnout's supervisor and workers, nginx's master
+ * and worker), summed over its processes: `minflt` (field 10, plus cminflt, field 11: exited and
+ * reaped children's), `rssBytes` (field 24, resident pages). Sample at both ends of a window.
+ */
+export function memTree(pid) {
+  let minflt = 0;
+  let rssBytes = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // rest[0] is field 3: minflt is field 10, cminflt 11, rss 24.
+      minflt += Number(rest[7]) + Number(rest[8]);
+      rssBytes += Number(rest[21]) * pageBytes();
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { minflt, rssBytes };
 }

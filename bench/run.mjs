@@ -11,8 +11,8 @@
 // latest.json), BENCH_WORKERS (turnout's worker processes, default 1), BENCH_PROFILE=1 (then run
 // bench/profile.mjs: a CPU profile of turnout). A proxy's CPU is its whole process tree's
 // (lib.mjs cpuTree): turnout's supervisor + workers, nginx's master + worker.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ratioOver,
@@ -21,6 +21,7 @@ import {
   cpuSeconds,
   cpuTree,
   cpuTreeDelta,
+  ensureCommand,
   fmt,
   machineBusySeconds,
   freePort,
@@ -32,6 +33,7 @@ import {
   sleep,
   startBackend,
   startChild,
+  startNginx,
   startTurnout,
   stopChild,
   summarize,
@@ -67,75 +69,6 @@ const GOALS = {
 
 const ALL_TARGETS = ['direct', 'turnout', 'turnout-2b', 'floor', 'bare-http-proxy', 'bare-undici', 'nginx', 'haproxy'];
 const sizeLabel = (n) => (n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
-
-function has(cmd) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Tries to install a system package when it is missing (root, apt). Returns whether the command exists. */
-function ensure(cmd, pkg, notes) {
-  if (has(cmd)) return true;
-  if (process.env.BENCH_NO_INSTALL) {
-    notes.push(`${cmd} not installed (BENCH_NO_INSTALL set): skipped`);
-    return false;
-  }
-  progress(`${cmd} missing: trying apt-get install -y ${pkg}`);
-  try {
-    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], { stdio: 'ignore', timeout: 300_000 });
-  } catch (err) {
-    notes.push(`${cmd}: apt-get install ${pkg} failed (${err.message.split('\n')[0]}): skipped`);
-    return false;
-  }
-  if (!has(cmd)) {
-    notes.push(`${cmd}: still missing after apt-get install ${pkg}: skipped`);
-    return false;
-  }
-  return true;
-}
-
-// --- target starters: each returns { url, child? } ----------------------------------------------
-
-function nginxConfig(prefix, port, backendPorts) {
-  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
-  return `${user}worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy_temp;
-  fastcgi_temp_path ${prefix}/fastcgi_temp;
-  uwsgi_temp_path ${prefix}/uwsgi_temp;
-  scgi_temp_path ${prefix}/scgi_temp;
-  keepalive_timeout 65s;
-  keepalive_requests 1000000;
-  upstream be {
-${backendPorts.map((p) => `    server ${HOST}:${p};`).join('\n')}
-    keepalive 64;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-  }
-  server {
-    listen ${HOST}:${port};
-    location / {
-      proxy_pass http://be;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      # Keep a 64 KiB response in memory buffers (the default 8 x 4k would spill to a temp file).
-      proxy_buffer_size 8k;
-      proxy_buffers 16 8k;
-    }
-  }
-}
-`;
-}
 
 function haproxyConfig(port, backendPorts) {
   return `global
@@ -184,13 +117,7 @@ async function startTarget(name, backendPorts, tmp) {
     }
     case 'nginx': {
       const port = await freePort();
-      const prefix = path.join(tmp, 'nginx');
-      mkdirSync(prefix, { recursive: true });
-      chmodSync(tmp, 0o755);
-      chmodSync(prefix, 0o755);
-      const conf = path.join(prefix, 'nginx.conf');
-      writeFileSync(conf, nginxConfig(prefix, port, [p1]));
-      const child = startChild('nginx', 'nginx', ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log'), '-g', 'daemon off;']);
+      const child = startNginx(tmp, port, { '/': [p1] });
       return { url: `http://${HOST}:${port}/`, child };
     }
     case 'haproxy': {
@@ -219,8 +146,8 @@ async function main() {
     `load generator (autocannon, in the bench process), backend and proxy share the machine's ${machineInfo().cpus} CPU cores: absolute figures are lower than on separate machines, and a proxy's CPU use takes cores away from the backend and the load generator.`,
   ];
   let targets = ALL_TARGETS.filter((t) => ONLY === undefined || ONLY.has(t));
-  if (targets.includes('nginx') && !ensure('nginx', 'nginx', notes)) targets = targets.filter((t) => t !== 'nginx');
-  if (targets.includes('haproxy') && !ensure('haproxy', 'haproxy', notes)) targets = targets.filter((t) => t !== 'haproxy');
+  if (targets.includes('nginx') && !ensureCommand('nginx', 'nginx', notes)) targets = targets.filter((t) => t !== 'nginx');
+  if (targets.includes('haproxy') && !ensureCommand('haproxy', 'haproxy', notes)) targets = targets.filter((t) => t !== 'haproxy');
 
   const machine = machineInfo();
   const perRun = targets.length * SIZES.length * (ROUNDS * DURATION + WARMUP);
