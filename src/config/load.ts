@@ -170,6 +170,7 @@ function normalise(raw: RawConfig, problems: string[]): Config {
       keepAliveTimeoutMs: ms(raw.listen?.keepAliveTimeout, 65_000),
       maxHeaderSize: raw.listen?.maxHeaderSize ?? 16_384,
       allowUnderscoreHeaders: raw.listen?.allowUnderscoreHeaders ?? false,
+      http2: http2Listen(raw.listen?.http2),
     },
     admin: {
       host: adminHost,
@@ -182,6 +183,17 @@ function normalise(raw: RawConfig, problems: string[]): Config {
     shutdownTimeoutMs: shutdownMs,
     workers: raw.workers ?? 1,
     services,
+  };
+}
+
+/** `listen.http2`: `true`/absent = on with the defaults, `false` = off, an object = on with those limits. */
+function http2Listen(raw: NonNullable<RawConfig['listen']>['http2']): Config['listen']['http2'] {
+  const o = typeof raw === 'object' ? raw : {};
+  return {
+    enabled: raw !== false,
+    maxConcurrentStreams: o.maxConcurrentStreams ?? 100,
+    maxHeaderListSize: o.maxHeaderListSize ?? 16_384,
+    initialWindowSize: o.initialWindowSize ?? 65_535,
   };
 }
 

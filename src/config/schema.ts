@@ -119,6 +119,20 @@ export const ConfigSchema = Type.Object(
           keepAliveTimeout: Type.Optional(Duration), // default 65s
           maxHeaderSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })), // default 16384
           allowUnderscoreHeaders: Type.Optional(Type.Boolean()), // default false: names with "_" are dropped
+          // default true: HTTP/2 to clients (ALPN h2 on TLS, prior-knowledge h2c on plain); false = HTTP/1.1 only
+          http2: Type.Optional(
+            Type.Union([
+              Type.Boolean(),
+              Type.Object(
+                {
+                  maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })), // default 100
+                  maxHeaderListSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })), // default 16384
+                  initialWindowSize: Type.Optional(Type.Integer({ minimum: 65535, maximum: 2147483647 })), // default 65535
+                },
+                Strict,
+              ),
+            ]),
+          ),
         },
         Strict,
       ),

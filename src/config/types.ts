@@ -94,6 +94,14 @@ export interface StateSettings {
   readonly tls?: RedisTlsSettings;
 }
 
+/** `listen.http2`: HTTP/2 to clients and its per-connection limits. */
+export interface Http2Listen {
+  readonly enabled: boolean;
+  readonly maxConcurrentStreams: number; // default 100
+  readonly maxHeaderListSize: number; // default 16384
+  readonly initialWindowSize: number; // default 65535
+}
+
 export interface Config {
   readonly listen: {
     readonly host: string;
@@ -106,6 +114,8 @@ export interface Config {
     readonly maxHeaderSize: number;
     /** Forward header names containing "_" (default false: they are dropped, as nginx does). */
     readonly allowUnderscoreHeaders: boolean;
+    /** HTTP/2 to clients (SPEC "HTTP/2 and gRPC"); `enabled: false` = HTTP/1.1 only. */
+    readonly http2: Http2Listen;
   };
   readonly admin: {
     readonly host: string;

@@ -40,3 +40,13 @@ export interface ClientSide {
   /** The backend answered 101: join the sockets. */
   startTunnel(c: UpstreamConn, up: Upstream, head101: Buffer): void;
 }
+
+/**
+ * Shutdown with a grace (pure): how long an idle keep-alive connection whose idle deadline is
+ * `deadline` stays open, so it closes `graceMs` after its last answer; 0 = close now.
+ */
+export function idleGraceLeft(deadline: number, keepAliveMs: number, clock: number, graceMs: number): number {
+  if (graceMs <= 0 || deadline === 0) return 0;
+  const left = deadline - keepAliveMs + graceMs - clock;
+  return left > 0 ? left : 0;
+}

@@ -3,7 +3,7 @@ import type { ProxyErrorCode } from '../errors.js';
 import type { ServiceTable } from './table.js';
 import { refusal } from './answers.js';
 import type { EngineContext } from './context.js';
-import { Deadline } from './client-side.js';
+import { Deadline, idleGraceLeft } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import { RequestDispatch } from './dispatch.js';
 import type { DispatchHost } from './dispatch.js';
@@ -13,6 +13,7 @@ import type { RequestHead } from './head.js';
 import type { HoldTicket } from './hold-ticket.js';
 import { ClientIntake } from './intake.js';
 import type { IntakeHost } from './intake.js';
+import { prefaceRead } from './h2/index.js';
 import { isWebSocket } from './request-facts.js';
 import { Tunnel } from './tunnel.js';
 import type { RequestSlot, SlotPool } from './slot.js';
@@ -171,6 +172,8 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
 
   /** A request turnout will not forward: the status, then the connection closes. Nothing reached a backend. */
   refuse(status: number): void {
+    // The HTTP/2 preface parses as version 2.0: as the first bytes, prior-knowledge h2c (SPEC "HTTP/2 and gRPC").
+    if (status === 505 && this.ctx.listenConfig.http2.enabled && prefaceRead(this.intake.inbox)) return this.handOverH2();
     this.intake.inbox.clear();
     this.keepAlive = false;
     if (!this.ending && !this.closed) this.socket.write(refusal(status), 'latin1');
@@ -186,22 +189,14 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   }
 
   /**
-   * Closes an idle keep-alive connection (shutdown); one answering a request, or receiving its
-   * head, is left alone (its answer carries Connection: close). With `graceMs`, one idle for less
-   * than that is closed when it has been: a client that just got an answer is likely writing its
-   * next request, and closing under it would fail that request.
+   * Closes an idle keep-alive connection (shutdown); one answering a request, or receiving its head, is left alone.
+   * With `graceMs`, one idle for less than that is closed once it has been: its client may be writing its next request.
    */
   closeIfIdle(graceMs = 0): void {
     if (this.reqActive || this.closed || this.deadlineKind === Deadline.HEAD) return;
-    if (graceMs > 0 && this.deadlineKind === Deadline.IDLE && this.deadline !== 0) {
-      const idleSince = this.deadline - this.ctx.listenConfig.keepAliveTimeoutMs;
-      const left = idleSince + graceMs - this.ctx.clock;
-      if (left > 0) {
-        if (this.deadline > this.ctx.clock + left) this.setDeadline(Deadline.IDLE, left);
-        return;
-      }
-    }
-    this.endSoon();
+    const left = this.deadlineKind === Deadline.IDLE ? idleGraceLeft(this.deadline, this.ctx.listenConfig.keepAliveTimeoutMs, this.ctx.clock, graceMs) : 0;
+    if (left === 0) return this.endSoon();
+    if (this.deadline > this.ctx.clock + left) this.setDeadline(Deadline.IDLE, left);
   }
 
   /** UpgradedConnection, before the backend's 101: both sides are simply closed. */
@@ -213,24 +208,31 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   /** The backend accepted the upgrade: the two sockets are joined and this object steps aside. */
   startTunnel(c: UpstreamConn, up: Upstream, head101: Buffer): void {
     const socket = this.socket;
-    socket.off('data', this.onData);
-    socket.off('drain', this.onDrain);
-    socket.off('end', this.onEnd);
-    socket.off('close', this.onClose);
-    this.closed = true;
-    this.reqActive = false;
-    this.setDeadline(Deadline.NONE, 0);
-    const inbox = this.intake.inbox;
-    const pending = inbox.buf === null ? undefined : inbox.buf.subarray(inbox.start);
-    inbox.clear();
+    const pending = this.detach();
     const websocket = isWebSocket(this.head);
     this.giveSlot();
     // The tunnel is counted before this request stops being: in-flight never dips to 0 between.
-    const tunnel = new Tunnel(this.ctx, socket, c, up, websocket);
-    tunnel.open(head101, pending);
+    new Tunnel(this.ctx, socket, c, up, websocket).open(head101, pending);
     this.dispatch.upgradeOver();
     this.ctx.connectionClosed(this);
     if (this.intake.paused) socket.resume();
+  }
+
+  /** The socket leaves the engine (a tunnel, HTTP/2); returns the bytes read and not used yet. */
+  private detach(): Buffer | undefined {
+    this.socket.off('data', this.onData).off('drain', this.onDrain).off('end', this.onEnd).off('close', this.onClose);
+    this.closed = true;
+    this.reqActive = false;
+    this.setDeadline(Deadline.NONE, 0);
+    return this.intake.inbox.take();
+  }
+
+  /** Prior-knowledge h2c: the bytes read go back on the socket, which the HTTP/2 side takes. */
+  private handOverH2(): void {
+    this.socket.pause().unshift(this.detach() as Buffer);
+    this.giveSlot();
+    this.ctx.connectionClosed(this);
+    this.ctx.takeH2(this.socket);
   }
 
   /** The server's sweep: a deadline passed. */
@@ -253,8 +255,6 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
       case Deadline.HOLD:
         // hold.timeout passed: 503 no_backend, or the last error the tries met.
         this.dispatch.holdOver('timed_out');
-        break;
-      default:
         break;
     }
   }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/index.js';
 import type { TableSource, ProxyObserver } from './observer.js';
@@ -30,6 +31,11 @@ export interface EngineContext {
   upgradeStarted(conn: UpgradedConnection): void;
   upgradeDone(conn: UpgradedConnection): void;
   connectionClosed(conn: object): void;
+  /**
+   * A plain connection that opened with the HTTP/2 preface (its bytes read so far unshifted back):
+   * the HTTP/2 side serves it (only called with `listen.http2` on).
+   */
+  takeH2(socket: Socket): void;
   /**
    * Puts `waiter` in `service`'s hold queue (at the front when it waited before: arrival order
    * holds). False when the queue is full (hold.maxWaiting).

@@ -289,7 +289,7 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     if (ctx.accessLogger !== undefined && (ctx.accessSample >= 1 || Math.random() < ctx.accessSample)) {
       // JSON-escaped by pino; never interpolated into a format string.
       ctx.accessLogger.info(
-        { method: this.conn.head.method, url: this.conn.head.path, status: this.status, service: this.svc.name, pool: this.pool.name, backend: this.up.id, ms: Math.round(ms * 10) / 10 },
+        { method: this.conn.head.method, url: this.conn.head.path, protocol: (this.conn.socket as { alpnProtocol?: unknown }).alpnProtocol === 'h2' ? 'h2' : 'http/1.1', status: this.status, service: this.svc.name, pool: this.pool.name, backend: this.up.id, ms: Math.round(ms * 10) / 10 },
         'access',
       );
     }

@@ -48,6 +48,14 @@ export class Inbox {
     this.scanFrom = 0;
   }
 
+  /** The bytes not used yet (undefined when none); the inbox is empty after. */
+  take(): Buffer | undefined {
+    const buf = this.buf;
+    const out = buf === null ? undefined : buf.subarray(this.start);
+    this.clear();
+    return out;
+  }
+
   clear(): void {
     this.buf = null;
   }

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ClientConnection } from './connection.js';
+import { createListener } from './listener.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { EngineContext, HoldWaiter } from './context.js';
+import { H2Front } from './h2/index.js';
+import type { StreamSocket } from './h2/index.js';
 import { HoldRegistry } from './hold-registry.js';
 import type { ProxyObserver, TableSource } from './observer.js';
 import type { ParseLimits } from './head.js';
@@ -67,24 +70,35 @@ export class ProxyServer implements EngineContext {
     this.accessLogger = opts.accessLog ? opts.logger : undefined;
     this.accessSample = opts.accessSample;
     this.limits = { maxHeaderSize: opts.listen.maxHeaderSize };
-    const tlsFiles = opts.listen.tls;
-    this.proto = tlsFiles ? 'https' : 'http';
-    if (tlsFiles) {
-      const server = tls.createServer({ cert: readFileSync(tlsFiles.certFile), key: readFileSync(tlsFiles.keyFile), allowHalfOpen: true, ALPNProtocols: ['http/1.1'] }, this.onConnection);
-      // A failed handshake says nothing to answer; the socket is already gone.
-      server.on('tlsClientError', () => undefined);
-      this.server = server;
-    } else {
-      this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
-    }
-    if (opts.listen.maxConnections > 0) this.server.maxConnections = opts.listen.maxConnections;
+    this.proto = opts.listen.tls ? 'https' : 'http';
+    this.server = createListener(opts.listen, this.onConnection);
     this.sweepTimer = setInterval(this.sweep, TICK_MS);
     this.sweepTimer.unref();
   }
 
+  /** The HTTP/2 side, made with the first HTTP/2 connection. */
+  private h2: H2Front | undefined;
+
   private readonly onConnection = (socket: Socket): void => {
+    // One property read per TLS connection; plain ones find the preface in the engine's parse (takeH2).
+    if ((socket as TLSSocket).alpnProtocol === 'h2') return this.takeH2(socket);
     this.conns.add(new ClientConnection(this, socket, this.slots));
   };
+
+  /** EngineContext: a connection that speaks HTTP/2 goes to the HTTP/2 side. */
+  takeH2(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.h2 ??= new H2Front(this);
+    this.h2.handle(socket);
+  }
+
+  /** H2Host: a stream is served as a client connection of the engine (counted, swept, drained like one). */
+  adoptStream(socket: StreamSocket): void {
+    this.conns.add(new ClientConnection(this, socket as unknown as Socket, this.slots));
+  }
 
   private readonly sweep = (): void => {
     const now = performance.now();
@@ -191,6 +205,8 @@ export class ProxyServer implements EngineContext {
     // With a grace, drained means every client connection closed too (each after its last answer).
     this.drainConnections = opts.idleGraceMs !== undefined;
     for (const c of this.conns) c.closeIfIdle(opts.idleGraceMs);
+    // HTTP/2 clients: the two-step GOAWAY; their open streams finish.
+    this.h2?.shutdown();
     if (!this.drained()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -212,6 +228,7 @@ export class ProxyServer implements EngineContext {
     // Let the close frames and last bytes leave before the caller exits.
     await Promise.race([closed, new Promise((r) => setTimeout(r, closedUpgrades > 0 ? 300 : 1500).unref())]);
     for (const c of [...this.conns]) c.socket.destroy();
+    this.h2?.destroyAll();
     this.holds.stop();
     clearInterval(this.sweepTimer);
     return { cutRequests, closedUpgrades };
@@ -236,6 +253,7 @@ export class ProxyServer implements EngineContext {
     clearInterval(this.sweepTimer);
     for (const conn of [...this.upgrades]) conn.close();
     for (const c of [...this.conns]) c.socket.destroy();
+    this.h2?.destroyAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -260,11 +278,7 @@ export class ProxyServer implements EngineContext {
    */
   async rebind(host: string, port: number): Promise<{ host: string; port: number }> {
     const old = this.server;
-    const files = this.listenConfig.tls;
-    const next: Server = files
-      ? tls.createServer({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), allowHalfOpen: true, ALPNProtocols: ['http/1.1'] }, this.onConnection).on('tlsClientError', () => undefined)
-      : net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
-    if (this.listenConfig.maxConnections > 0) next.maxConnections = this.listenConfig.maxConnections;
+    const next = createListener(this.listenConfig, this.onConnection);
     const addr = await new Promise<{ host: string; port: number }>((resolve, reject) => {
       next.once('error', reject);
       next.listen(port, host, () => {

@@ -1,0 +1,130 @@
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { BodyTracker, Framing, FRAMING_ERROR, MORE } from '../framing.js';
+import { ResponseHead } from '../head.js';
+import { findHeadEnd, parseResponseHead } from '../parser.js';
+
+/** The engine's answer head may take this many bytes (it only ever writes heads it built). */
+const MAX_HEAD = 64 * 1024;
+
+/** Response fields that do not exist in HTTP/2 (RFC 9113 §8.2.2); the body is unframed instead. */
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+
+/** Where a reader sends the heads it read. */
+export interface AnswerHeads {
+  /** A 1xx answer (100, 102, 103): relayed as an informational HEADERS frame. */
+  informational(headers: OutgoingHttpHeaders): void;
+  /** The final head; `bodyless` when no body byte may follow (HEAD, 204, 304, or an empty length). */
+  final(headers: OutgoingHttpHeaders, bodyless: boolean): void;
+}
+
+/** The header list of an HTTP/1.1 answer head, for node:http2's respond(). */
+export function answerHeaders(resp: ResponseHead): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': resp.status };
+  const f = resp.fields;
+  for (let i = 0; i < resp.fieldCount; i++) {
+    const name = resp.nameLower(i);
+    if (HOP.has(name)) continue;
+    const value = resp.buf.toString('latin1', f[i * 4 + 1] as number, f[i * 4 + 2] as number);
+    const had = out[name];
+    if (had === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = [String(had), value];
+  }
+  return out;
+}
+
+/**
+ * Reads the HTTP/1.1 answer the engine writes to a stream's connection: 1xx heads, then the
+ * final head, then its body unframed (a chunked body is decoded: HTTP/2 frames it). The body
+ * pieces of each feed are collected in `pieces` for the caller to write; `done` says the body is
+ * complete. A body that runs until close (no length) is complete when the engine ends.
+ */
+export class AnswerReader {
+  /** The request's method: a HEAD answer has no body whatever its length says. */
+  method = 'GET';
+  readonly resp = new ResponseHead();
+  private readonly body = new BodyTracker();
+  private pending: Buffer | null = null;
+  headDone = false;
+  done = false;
+  readonly pieces: Buffer[] = [];
+  private readonly heads: AnswerHeads;
+
+  constructor(heads: AnswerHeads) {
+    this.heads = heads;
+  }
+
+  private readonly onDecoded = (buf: Buffer, start: number, end: number): void => {
+    if (end > start) this.pieces.push(buf.subarray(start, end));
+  };
+
+  /** Consumes bytes the engine wrote; false when they are not an answer (nothing more is read). */
+  feed(chunk: Buffer): boolean {
+    this.pieces.length = 0;
+    if (this.done) return true;
+    if (this.headDone) return this.feedBody(chunk, 0);
+    const data = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    let start = 0;
+    for (;;) {
+      const end = findHeadEnd(data, start, data.length);
+      if (end < 0) {
+        if (data.length - start > MAX_HEAD) return false;
+        this.pending = start === 0 ? data : data.subarray(start);
+        return true;
+      }
+      if (parseResponseHead(data, start, end, this.resp) <= 0) return false;
+      const status = this.resp.status;
+      if (status >= 200) {
+        this.pending = null;
+        this.headDone = true;
+        return this.startBody(data, end);
+      }
+      if (status !== 101) this.heads.informational(answerHeaders(this.resp));
+      start = end;
+      if (start === data.length) {
+        this.pending = null;
+        return true;
+      }
+    }
+  }
+
+  private startBody(data: Buffer, end: number): boolean {
+    const resp = this.resp;
+    const status = resp.status;
+    let mode: number = Framing.CLOSE;
+    if (this.method === 'HEAD' || status === 204 || status === 304) mode = Framing.NONE;
+    else if (resp.chunked) mode = Framing.CHUNKED;
+    else if (resp.contentLength >= 0) mode = Framing.LENGTH;
+    const body = this.body;
+    body.reset(mode, resp.contentLength);
+    if (mode === Framing.CHUNKED) body.sink = this.onDecoded;
+    this.done = body.done;
+    this.heads.final(answerHeaders(resp), this.done);
+    if (this.done || end === data.length) return true;
+    return this.feedBody(data, end);
+  }
+
+  private feedBody(chunk: Buffer, start: number): boolean {
+    const body = this.body;
+    if (body.mode === Framing.CLOSE) {
+      this.pieces.push(start === 0 ? chunk : chunk.subarray(start));
+      return true;
+    }
+    const stop = body.feed(chunk, start, chunk.length);
+    if (stop === FRAMING_ERROR) return false;
+    if (body.mode === Framing.LENGTH) {
+      const until = stop === MORE ? chunk.length : stop;
+      if (until > start) this.pieces.push(start === 0 && until === chunk.length ? chunk : chunk.subarray(start, until));
+    }
+    if (stop !== MORE) this.done = true;
+    return true;
+  }
+
+  reset(): void {
+    this.pending = null;
+    this.headDone = false;
+    this.done = false;
+    this.pieces.length = 0;
+    this.resp.buf = Buffer.alloc(0);
+  }
+}

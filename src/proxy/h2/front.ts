@@ -1,0 +1,124 @@
+import http2 from 'node:http2';
+import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Config } from '../../config/index.js';
+import { StreamSocket } from './stream-socket.js';
+
+/** The highest stream id (RFC 9113 §5.1.1): the first GOAWAY of a graceful close names it. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+/** Between the two GOAWAYs of a graceful close: a round trip's time for streams already sent. */
+const GOAWAY_GAP_MS = 1000;
+
+/** What the HTTP/2 side needs from the server it belongs to. */
+export interface H2Host {
+  readonly listenConfig: Config['listen'];
+  /** A stream, as a client connection of the engine: served like one. */
+  adoptStream(socket: StreamSocket): void;
+}
+
+/** node:http2 server options for `listen.http2`'s limits, and the flood limits (SPEC "HTTP/2 and gRPC": Limits). */
+/** Options node reads that its type definitions do not list yet (the rapid-reset limits, node >= 20.12). */
+type SessionOptions = http2.ServerOptions & { readonly streamResetBurst?: number; readonly streamResetRate?: number };
+
+export function sessionOptions(listen: Config['listen']): SessionOptions {
+  const h = listen.http2;
+  return {
+    settings: {
+      maxConcurrentStreams: h.maxConcurrentStreams,
+      maxHeaderListSize: h.maxHeaderListSize,
+      initialWindowSize: h.initialWindowSize,
+      enablePush: false,
+    },
+    maxHeaderListPairs: 256 + 4,
+    // Flood limits nghttp2 and node enforce for each session.
+    maxSessionInvalidFrames: 100,
+    maxSessionRejectedStreams: 100,
+    maxOutstandingPings: 10,
+    maxSettings: 32,
+    maxSessionMemory: 10,
+    streamResetBurst: 1000,
+    streamResetRate: 33,
+  };
+}
+
+/**
+ * The HTTP/2 side of the listener: sockets that speak HTTP/2 (ALPN h2, or the prior-knowledge
+ * preface on a plain listener) are given to one node:http2 server (nghttp2: framing, HPACK, flow
+ * control); each stream it opens becomes a StreamSocket handed to the engine. Keeps the sessions
+ * for graceful shutdown and idle close.
+ */
+export class H2Front {
+  private readonly host: H2Host;
+  private readonly server: Http2Server;
+  /** Open sessions and their streams in progress. */
+  private readonly sessions = new Map<Http2Session, number>();
+  private closing = false;
+
+  constructor(host: H2Host) {
+    this.host = host;
+    this.server = http2.createServer(sessionOptions(host.listenConfig));
+    this.server.on('session', this.onSession);
+    this.server.on('stream', this.onStream);
+    this.server.on('sessionError', () => undefined);
+  }
+
+  /** A socket that speaks HTTP/2 (bytes already read are unshifted back onto it). */
+  handle(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit('connection', socket);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private readonly onSession = (session: Http2Session): void => {
+    this.sessions.set(session, 0);
+    session.on('error', () => undefined);
+    session.on('close', () => this.sessions.delete(session));
+    // Idle: no stream for listen.keepAliveTimeout (a long quiet stream keeps its session).
+    session.setTimeout(this.host.listenConfig.keepAliveTimeoutMs, () => {
+      if ((this.sessions.get(session) ?? 0) === 0) session.close();
+    });
+  };
+
+  private readonly onStream = (stream: ServerHttp2Stream, _headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
+    const session = stream.session;
+    if (session !== undefined) {
+      this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
+      stream.once('close', () => {
+        const n = this.sessions.get(session);
+        if (n !== undefined) this.sessions.set(session, n - 1);
+      });
+    }
+    this.host.adoptStream(new StreamSocket(stream, rawHeaders, stream.endAfterHeaders));
+  };
+
+  /**
+   * Graceful close of every session (shutdown, upgrade): a GOAWAY naming the highest stream id
+   * (no new stream after this), then, a round trip later, the real last stream id (what the client
+   * opened in between is still served); open streams finish, then each session closes.
+   */
+  shutdown(): void {
+    if (this.closing) return;
+    this.closing = true;
+    for (const session of this.sessions.keys()) {
+      if (session.closed || session.destroyed) continue;
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+    }
+    const timer = setTimeout(() => {
+      for (const session of this.sessions.keys()) if (!session.closed && !session.destroyed) session.close();
+    }, GOAWAY_GAP_MS);
+    timer.unref();
+  }
+
+  /** Cuts every session now. */
+  destroyAll(): void {
+    this.closing = true;
+    for (const session of [...this.sessions.keys()]) session.destroy();
+    this.server.close();
+  }
+}
