@@ -154,6 +154,8 @@ describe('accepted configs', () => {
       keepAliveTimeoutMs: 65_000,
       maxHeaderSize: 16_384,
       allowUnderscoreHeaders: false,
+      // SPEC "HTTP/2 and gRPC": listen.http2 is on by default, with these limits.
+      http2: { enabled: true, maxConcurrentStreams: 100, maxHeaderListSize: 16_384, initialWindowSize: 65_535 },
     });
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 9901, tokens: [], protectMetrics: false });
     expect(config.state).toEqual({ store: 'file', path: './data/state.json', prefix: 'turnout:' });
