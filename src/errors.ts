@@ -72,13 +72,16 @@ export class StoreUnavailableError extends TurnoutError {
 }
 
 // Data plane: answers the proxy itself gives.
-export type ProxyErrorCode = 'no_backend' | 'upstream_error' | 'upstream_timeout' | 'no_route';
+export type ProxyErrorCode = 'no_backend' | 'upstream_error' | 'upstream_timeout' | 'no_route' | 'unsupported_protocol';
 
 export const PROXY_ERROR_STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   no_backend: 503,
   upstream_error: 502,
   upstream_timeout: 504,
   no_route: 404,
+  // A gRPC request to a service whose upstreamProtocol is http1 (gRPC needs h2 to the backend); a
+  // gRPC client sees grpc-status 12 UNIMPLEMENTED, never this status.
+  unsupported_protocol: 501,
 };
 
 /** A reload's config file is invalid: 400 with the key-path problems start-up gives; nothing changed. */

@@ -9,6 +9,7 @@ const MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
   upstream_error: 'the backend failed to answer',
   upstream_timeout: 'the backend did not answer in time',
   no_route: 'no route matches this request',
+  unsupported_protocol: 'this service cannot carry this protocol to its backends',
 };
 
 const BODIES = Object.fromEntries(

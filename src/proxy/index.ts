@@ -7,3 +7,18 @@ export type { UpgradedConnection, UpstreamOptions } from './upstream.js';
 export { choosePool } from './choose.js';
 export { RoutingTable, buildServiceTable, pathMatches, EMPTY_TABLE } from './table.js';
 export type { ServiceTable, PoolTable } from './table.js';
+export {
+  GRPC_STATUS_NAMES,
+  GRPC_STATUS_FOR,
+  grpcStatusName,
+  isGrpcError,
+  parseGrpcStatus,
+  grpcErrorHeaders,
+  encodeGrpcMessage,
+  decodeGrpcMessage,
+  parseGrpcTimeout,
+  formatGrpcTimeout,
+  remainingGrpcTimeout,
+  isGrpc,
+} from './grpc.js';
+export type { GrpcErrorHeaders } from './grpc.js';
