@@ -104,7 +104,9 @@ export class AnswerRelay {
       const end = findHeadEnd(data, start, data.length);
       if (end < 0) {
         if (data.length - start > MAX_RESPONSE_HEAD) return owner.protocolError();
-        this.pending = start === 0 ? data : data.subarray(start);
+        // A head that spans reads outlives this one: `chunk` is the backend socket's read buffer,
+        // reused by the next read, so the bytes are copied (a concatenation already is a copy).
+        this.pending = data === chunk ? Buffer.from(chunk.subarray(start)) : start === 0 ? data : data.subarray(start);
         return;
       }
       if (parseResponseHead(data, start, end, this.resp) <= 0) return owner.protocolError();
@@ -164,8 +166,9 @@ export class AnswerRelay {
   };
 
   private onBodyBytes(chunk: Buffer): void {
+    // No reclaimer count: `chunk` is the upstream connection's own read buffer, reused, not garbage
+    // (UpstreamConn reports the buffers it leaves behind).
     const conn = this.owner.conn;
-    conn.ctx.reclaimer.add(chunk.length);
     const stop = this.body.feed(chunk, 0, chunk.length);
     if (stop === FRAMING_ERROR) return this.owner.cut('error');
     let ok: boolean;

@@ -73,7 +73,7 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     // With hold on, a request that could not be sent twice (a body, or not idempotent) takes a new
     // connection: a kept-alive one may be the socket a stopping app is closing as idle, and a
     // reset there, after the app may have read the request, could be neither retried nor held.
-    const c = this.up.acquire(this, this.svc.settings.hold.timeoutMs > 0 && !(this.bodyless && IDEMPOTENT.has(this.conn.head.method)));
+    const c = this.up.acquire(this, this.conn.socket, this.svc.settings.hold.timeoutMs > 0 && !(this.bodyless && IDEMPOTENT.has(this.conn.head.method)));
     this.uconn = c;
     this.out.write(c.socket);
     if (c.connected) {

@@ -30,6 +30,7 @@ export class Tunnel implements UpstreamOwner, UpgradedConnection {
   /** Sends the 101 (and any bytes after it) to the client and the client's read-ahead to the backend. */
   open(head101: Buffer, pending: Buffer | undefined): void {
     this.conn.owner = this;
+    this.conn.sink = this.client;
     this.up.upgrades.add(this);
     this.ctx.upgradeStarted(this);
     const client = this.client;

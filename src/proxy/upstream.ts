@@ -1,6 +1,11 @@
 import net from 'node:net';
-import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import type { OnReadOpts } from 'node:net';
+import { UpstreamConn } from './upstream-conn.js';
+import type { RelaySink, UpstreamOwner } from './upstream-conn.js';
+
+export { READ_BUFFER_SIZE, UpstreamConn } from './upstream-conn.js';
+export type { RelaySink, UpstreamOwner } from './upstream-conn.js';
 
 /** Options for the keep-alive connections to one backend. */
 export interface UpstreamOptions {
@@ -19,74 +24,6 @@ export interface UpstreamOptions {
 export interface UpgradedConnection {
   /** Closes both sides; a WebSocket client gets a close frame 1001 (going away) first. */
   close(): void;
-}
-
-/** What owns an upstream connection while a request uses it (the client connection). */
-export interface UpstreamOwner {
-  onUpstreamConnect(conn: UpstreamConn): void;
-  onUpstreamData(conn: UpstreamConn, chunk: Buffer): void;
-  onUpstreamDrain(conn: UpstreamConn): void;
-  /** The socket closed (cleanly or not) while owned; `err` is the socket error, if any. */
-  onUpstreamClose(conn: UpstreamConn, err: Error | undefined): void;
-}
-
-/**
- * One keep-alive connection to a backend. Its listeners are bound once and hand every event to
- * the current owner; an idle connection has none, and anything it receives ends it.
- */
-export class UpstreamConn {
-  readonly socket: Socket;
-  readonly upstream: Upstream;
-  /** The drain generation it was opened in; a connection from before a drain is not reused. */
-  readonly generation: number;
-  owner: UpstreamOwner | null = null;
-  connected = false;
-  closed = false;
-  /** When it went idle (performance.now() ms). */
-  idleSince = 0;
-  private error: Error | undefined;
-
-  constructor(upstream: Upstream, socket: Socket, generation: number, secure: boolean) {
-    this.upstream = upstream;
-    this.socket = socket;
-    this.generation = generation;
-    socket.on(secure ? 'secureConnect' : 'connect', this.onConnect);
-    socket.on('data', this.onData);
-    socket.on('drain', this.onDrain);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
-  }
-
-  private readonly onConnect = (): void => {
-    this.connected = true;
-    this.socket.setNoDelay(true);
-    this.owner?.onUpstreamConnect(this);
-  };
-
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.owner !== null) this.owner.onUpstreamData(this, chunk);
-    else this.socket.destroy(); // bytes nobody asked for: the connection's framing is lost
-  };
-
-  private readonly onDrain = (): void => {
-    this.owner?.onUpstreamDrain(this);
-  };
-
-  private readonly onError = (err: Error): void => {
-    this.error = err;
-  };
-
-  private readonly onClose = (): void => {
-    this.closed = true;
-    this.upstream.forget(this);
-    const owner = this.owner;
-    this.owner = null;
-    owner?.onUpstreamClose(this, this.error);
-  };
-
-  destroy(): void {
-    this.socket.destroy();
-  }
 }
 
 const WS_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]); // FIN+close, len 2, code 1001
@@ -155,12 +92,14 @@ export class Upstream {
 
   /**
    * The most recently used idle connection, or a new one (connecting). `fresh`: always a new one
-   * (a request that must not meet a kept-alive socket the backend is closing).
+   * (a request that must not meet a kept-alive socket the backend is closing). `sink`: where the
+   * owner relays the backend's bytes (the client's socket; see UpstreamConn).
    */
-  acquire(owner: UpstreamOwner, fresh = false): UpstreamConn {
+  acquire(owner: UpstreamOwner, sink: RelaySink, fresh = false): UpstreamConn {
     if (fresh) {
       const conn = this.connect();
       conn.owner = owner;
+      conn.sink = sink;
       return conn;
     }
     let conn = this.idle.pop();
@@ -172,25 +111,34 @@ export class Upstream {
     }
     conn ??= this.connect();
     conn.owner = owner;
+    conn.sink = sink;
     return conn;
   }
 
   private connect(): UpstreamConn {
-    const socket = this.secure
-      ? tls.connect({
-          host: this.host,
-          port: this.port,
-          rejectUnauthorized: this.options.rejectUnauthorized,
-          ALPNProtocols: ['http/1.1'],
-          ...(this.servername === undefined ? {} : { servername: this.servername }),
-        })
-      : net.connect({ host: this.host, port: this.port });
-    return new UpstreamConn(this, socket, this.generation, this.secure);
+    return new UpstreamConn(this, this.generation, this.secure, this.open);
   }
+
+  /** Plain and TLS sockets alike read into the connection's own buffer (`onread`, see UpstreamConn). */
+  private readonly open = (onread: OnReadOpts) => {
+    if (!this.secure) return net.connect({ host: this.host, port: this.port, onread });
+    // tls.connect takes `onread` for the cleartext side when it opens the TCP socket itself (Node
+    // 15.x and later; its types do not list it).
+    const options: tls.ConnectionOptions & { onread: OnReadOpts } = {
+      host: this.host,
+      port: this.port,
+      rejectUnauthorized: this.options.rejectUnauthorized,
+      ALPNProtocols: ['http/1.1'],
+      onread,
+      ...(this.servername === undefined ? {} : { servername: this.servername }),
+    };
+    return tls.connect(options);
+  };
 
   /** A request is done with `conn`: keep it for the next one, or close it. */
   release(conn: UpstreamConn, reusable: boolean): void {
     conn.owner = null;
+    conn.sink = null;
     if (!reusable || conn.closed || this.destroyed || conn.generation !== this.generation || this.idle.length >= this.maxIdle) {
       conn.destroy();
       return;
