@@ -164,6 +164,7 @@ const MiB = 1024 * 1024;
 
 /** How far a pattern backend got, and since when (performance.now() ms) its socket has been full (0: it is not). */
 interface BackendState {
+  readonly total: number;
   sent: number;
   blockedSince: number;
 }
@@ -173,7 +174,7 @@ interface BackendState {
  * setImmediate) every `every` pieces: turnout reads the pieces one by one.
  */
 async function patternBackend(total: number, piece: number, every: number, pauseMs: number): Promise<{ url: string; state: BackendState }> {
-  const state: BackendState = { sent: 0, blockedSince: 0 };
+  const state: BackendState = { total, sent: 0, blockedSince: 0 };
   const b = await startBackend('pattern', (req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
@@ -199,7 +200,8 @@ async function patternBackend(total: number, piece: number, every: number, pause
 
 /**
  * Resolves once the backend's socket has been full for 200 ms, and at least that long after the
- * client stopped reading: turnout's reading stopped because the client's socket is full.
+ * client stopped reading: turnout's reading stopped because the client's socket is full. Or once
+ * the backend sent everything (the client's receive buffer, grown while it read fast, took it all).
  */
 function backendStalled(state: BackendState): Promise<void> {
   const pausedAt = performance.now();
@@ -207,7 +209,8 @@ function backendStalled(state: BackendState): Promise<void> {
     const deadline = pausedAt + 20_000;
     const poll = setInterval(() => {
       const now = performance.now();
-      if (state.blockedSince > 0 && now - Math.max(state.blockedSince, pausedAt) > 200) {
+      const stalled = state.blockedSince > 0 && now - Math.max(state.blockedSince, pausedAt) > 200;
+      if (stalled || state.sent === state.total) {
         clearInterval(poll);
         resolve();
       } else if (now > deadline) {
