@@ -100,7 +100,6 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
   sendBody(buf: Buffer, start: number, end: number): boolean {
     const c = this.uconn;
     if (c === null) return true; // the answer came early and the request is over: drop
-    this.conn.ctx.reclaimer.add(end - start);
     return c.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 

@@ -61,6 +61,9 @@ export class ClientIntake {
   /** Bytes from the client. */
   data(chunk: Buffer): void {
     const host = this.host;
+    // Every client read is a fresh Buffer (Node reads accepted sockets into its own): garbage to
+    // count, wherever its bytes go (a body that came with its head included).
+    host.ctx.reclaimer.add(chunk.length);
     if (host.ending || host.closed) return;
     // Body bytes go straight to the backend once it can take them; until then (connecting, or
     // waiting for 100 Continue) they wait here, so a refused connect can still be retried.

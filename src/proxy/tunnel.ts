@@ -44,6 +44,7 @@ export class Tunnel implements UpstreamOwner, UpgradedConnection {
   }
 
   private readonly onClientData = (chunk: Buffer): void => {
+    this.ctx.reclaimer.add(chunk.length); // a fresh Buffer per client read
     if (!this.conn.socket.write(chunk)) this.client.pause();
   };
 
