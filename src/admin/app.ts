@@ -11,6 +11,7 @@ import { adminErrorHandler, adminNotFoundHandler } from './error-handler.js';
 import { configRoutes } from './config-routes.js';
 import { fleetRoute } from './fleet-route.js';
 import { historyRoutes } from './history-routes.js';
+import { lingerOnClose } from './linger.js';
 import { metricsRoute } from './metrics-route.js';
 import { probeRoutes } from './probe-routes.js';
 import { rolloutRoutes } from './rollout-routes.js';
@@ -48,6 +49,8 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true } },
     return503OnClosing: false,
   });
+  // An early answer (401, 403, 404, 413) reaches a client still sending its body.
+  lingerOnClose(app.server);
 
   await app.register(swagger, {
     openapi: {
