@@ -1,0 +1,138 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { onTestFinished } from 'vitest';
+import { freePort } from './serve.js';
+
+export function hasRedisSentinel(): boolean {
+  try {
+    execFileSync('redis-sentinel', ['--version'], { stdio: 'ignore' });
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One command on a fresh connection (no retries, 2 s at most); rejects when nothing answers. */
+export async function redisCommand(port: number, args: readonly string[]): Promise<unknown> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await client.call(args[0] ?? 'PING', ...args.slice(1));
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function waitPing(port: number, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const r = await redisCommand(port, ['PING']).catch(() => '');
+    if (r === 'PONG') return;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`nothing answered PING on 127.0.0.1:${port}`);
+}
+
+export interface Node {
+  readonly port: number;
+  readonly child: ChildProcess;
+  kill(): Promise<void>;
+}
+
+function startNode(bin: string, args: string[]): ChildProcess {
+  const child = spawn(bin, args, { stdio: 'ignore' });
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+    }
+  });
+  return child;
+}
+
+function node(port: number, child: ChildProcess): Node {
+  return {
+    port,
+    child,
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+export interface SentinelSet {
+  readonly name: string;
+  primary: Node;
+  readonly replica: Node;
+  readonly sentinels: readonly Node[];
+  /** The primary's port as the sentinels say it now. */
+  primaryPort(): Promise<number | undefined>;
+}
+
+/**
+ * A real primary, one replica and three sentinels (quorum 2) on free ports, no persistence,
+ * with short timeouts (down after 1 s, failover timeout 3 s) so a failover takes seconds. Every
+ * process is killed after the test. `dir` holds the sentinels' config files (they rewrite them).
+ */
+export async function startSentinelSet(dir: string, name = 'turnout'): Promise<SentinelSet> {
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const pPort = await freePort();
+  const primary = node(pPort, startNode('redis-server', ['--port', String(pPort), ...common]));
+  await waitPing(pPort);
+  const rPort = await freePort();
+  const replica = node(rPort, startNode('redis-server', ['--port', String(rPort), ...common, '--replicaof', '127.0.0.1', String(pPort)]));
+  await waitPing(rPort);
+  const sentinels: Node[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const file = join(dir, `sentinel-${i}.conf`);
+    writeFileSync(
+      file,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `sentinel monitor ${name} 127.0.0.1 ${pPort} 2`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 3000`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    sentinels.push(node(port, startNode('redis-sentinel', [file])));
+  }
+  for (const s of sentinels) await waitPing(s.port);
+  // Ready once the replica is in sync and every sentinel knows it and the two other sentinels.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const info = String(await redisCommand(rPort, ['INFO', 'replication']));
+    const known = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'replicas', name]).catch(() => [])));
+    const peers = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'sentinels', name]).catch(() => [])));
+    const synced = info.includes('master_link_status:up') && known.every((k) => JSON.stringify(k).includes(`"${rPort}"`));
+    if (synced && peers.every((p) => Array.isArray(p) && p.length === 2)) break;
+    if (Date.now() > deadline) throw new Error('the sentinel set did not come up');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const set: SentinelSet = {
+    name,
+    primary,
+    replica,
+    sentinels,
+    async primaryPort() {
+      for (const s of sentinels) {
+        const r = await redisCommand(s.port, ['SENTINEL', 'get-master-addr-by-name', name]).catch(() => undefined);
+        if (Array.isArray(r) && r.length === 2) return Number(r[1]);
+      }
+      return undefined;
+    },
+  };
+  return set;
+}
