@@ -102,6 +102,8 @@ export class RedisStore implements StateStore {
     });
     this.client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
     this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
+    // A client that ended while the store is open (ioredis gives up in a few paths) connects again.
+    for (const c of [this.client, this.sub]) c.on('end', () => this.revive(c));
     this.client.on('ready', () => {
       if (this.lastRevision > 0) {
         this.log.info('redis reachable again: re-reading the state');
@@ -112,6 +114,18 @@ export class RedisStore implements StateStore {
       const rev = Number(message);
       if (Number.isFinite(rev) && rev > this.lastRevision) void this.refresh();
     });
+  }
+
+  private revive(c: Redis): void {
+    if (this.closed) return;
+    setTimeout(() => {
+      if (this.closed || c.status !== 'end') return;
+      this.log.info('redis connection ended: connecting again');
+      // A failed attempt ends in 'reconnecting' (retryStrategy) or in 'end' again, which comes back here.
+      c.connect()
+        .then(() => (c === this.sub ? this.sub.subscribe(this.keys.channel) : undefined))
+        .catch(() => undefined);
+    }, 500).unref();
   }
 
   private async connect(): Promise<void> {

@@ -42,6 +42,8 @@ export interface Node {
   readonly port: number;
   readonly child: ChildProcess;
   kill(): Promise<void>;
+  /** SIGSTOP (frozen: its connections stay open, it answers nothing) or SIGCONT. */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void;
 }
 
 function startNode(bin: string, args: string[]): ChildProcess {
@@ -60,6 +62,7 @@ function node(port: number, child: ChildProcess): Node {
   return {
     port,
     child,
+    signal: (sig) => void child.kill(sig),
     kill: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -67,6 +70,23 @@ function node(port: number, child: ChildProcess): Node {
         child.kill('SIGKILL');
       }),
   };
+}
+
+/** A real redis-server primary and one replica of it on free ports, no persistence; ready once the replica is in sync. */
+export async function startReplicated(): Promise<{ primary: Node; replica: Node }> {
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const pPort = await freePort();
+  const primary = node(pPort, startNode('redis-server', ['--port', String(pPort), ...common]));
+  await waitPing(pPort);
+  const rPort = await freePort();
+  const replica = node(rPort, startNode('redis-server', ['--port', String(rPort), ...common, '--replicaof', '127.0.0.1', String(pPort)]));
+  await waitPing(rPort);
+  const deadline = Date.now() + 10_000;
+  while (!String(await redisCommand(rPort, ['INFO', 'replication'])).includes('master_link_status:up')) {
+    if (Date.now() > deadline) throw new Error('the replica did not sync');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return { primary, replica };
 }
 
 export interface SentinelSet {
@@ -84,13 +104,8 @@ export interface SentinelSet {
  * process is killed after the test. `dir` holds the sentinels' config files (they rewrite them).
  */
 export async function startSentinelSet(dir: string, name = 'turnout'): Promise<SentinelSet> {
-  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const pPort = await freePort();
-  const primary = node(pPort, startNode('redis-server', ['--port', String(pPort), ...common]));
-  await waitPing(pPort);
-  const rPort = await freePort();
-  const replica = node(rPort, startNode('redis-server', ['--port', String(rPort), ...common, '--replicaof', '127.0.0.1', String(pPort)]));
-  await waitPing(rPort);
+  const { primary, replica } = await startReplicated();
+  const [pPort, rPort] = [primary.port, replica.port];
   const sentinels: Node[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort();

@@ -179,17 +179,20 @@ describe.skipIf(!hasRedisSentinel())('fleet on Redis Sentinel: SIGKILL the prima
       expect(seen.filter((r, k) => k > 0 && r < (seen[k - 1] ?? 0))).toEqual([]);
     }
     // Both instances take writes within 10 s of the promotion and apply the last one.
-    for (const i of both) expect(backOn(i.name), `${i.name} had a write acknowledged after the promotion`).toBeDefined();
+    for (const i of both) expect(backOn(i.name), `${i.name} had a write acknowledged after the promotion; its stderr: ${i.proc.output.stderr.slice(-2000)}`).toBeDefined();
     expect(Math.max(...Object.values(figures.firstBackMs))).toBeLessThan(10_000);
     expect(await applied()).toEqual([last, last]);
     expect(stored.revision).toBe(last);
-    // /v1/fleet lists both, each with the last revision.
+    // Pub/sub followed the new primary: both instances' subscribers are on it.
+    expect(await redisCommand(newPort, ['PUBSUB', 'NUMSUB', `${prefix}changes`])).toEqual([`${prefix}changes`, 2]);
+    // /v1/fleet lists both, each with the last revision (the other's report is a heartbeat old at most).
     const fleetBy = Date.now() + 5000;
+    const listed = (body: { instances: { revision: number }[] }): number[] => body.instances.map((x) => x.revision);
     let fleet = await adminCall(a.adminPort, READ_TOKEN, 'GET', '/v1/fleet');
-    while (Date.now() < fleetBy && (fleet.body.instances as unknown[]).length !== 2) {
+    while (Date.now() < fleetBy && JSON.stringify(listed(fleet.body)) !== JSON.stringify([last, last])) {
       await sleep(100);
       fleet = await adminCall(a.adminPort, READ_TOKEN, 'GET', '/v1/fleet');
     }
-    expect((fleet.body.instances as { revision: number }[]).map((x) => x.revision)).toEqual([last, last]);
+    expect(listed(fleet.body)).toEqual([last, last]);
   });
 });
