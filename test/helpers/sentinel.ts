@@ -72,9 +72,10 @@ function node(port: number, child: ChildProcess): Node {
   };
 }
 
-/** A real redis-server primary and one replica of it on free ports, no persistence; ready once the replica is in sync. */
-export async function startReplicated(): Promise<{ primary: Node; replica: Node }> {
-  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+/** A real redis-server primary and one replica of it on free ports, no persistence, files in `dir`; ready once the replica is in sync. */
+export async function startReplicated(dir: string): Promise<{ primary: Node; replica: Node }> {
+  // --dir: a replica's full sync writes dump.rdb there, not in the working directory.
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   const pPort = await freePort();
   const primary = node(pPort, startNode('redis-server', ['--port', String(pPort), ...common]));
   await waitPing(pPort);
@@ -104,7 +105,7 @@ export interface SentinelSet {
  * process is killed after the test. `dir` holds the sentinels' config files (they rewrite them).
  */
 export async function startSentinelSet(dir: string, name = 'turnout'): Promise<SentinelSet> {
-  const { primary, replica } = await startReplicated();
+  const { primary, replica } = await startReplicated(dir);
   const [pPort, rPort] = [primary.port, replica.port];
   const sentinels: Node[] = [];
   for (let i = 0; i < 3; i++) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import { webService } from '../helpers/config.js';
+import { tempDir } from '../helpers/serve.js';
 import { hasRedisSentinel, redisCommand, startReplicated } from '../helpers/sentinel.js';
 import { until } from '../helpers/time.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
@@ -11,7 +12,7 @@ import { api, startTestTurnout } from '../helpers/turnout.js';
 
 describe.skipIf(!hasRedisSentinel())('durable writes on a primary with a replica', () => {
   test('acknowledged once the replica has it; a frozen replica: 503 store_unavailable "may stand", the revision tells; no replica left: writes as before', { timeout: 30_000 }, async () => {
-    const { primary, replica } = await startReplicated();
+    const { primary, replica } = await startReplicated(await tempDir());
     const prefix = `turnout-durable:${process.pid}:`;
     const blue = await startBackend('blue-1');
     const green = await startBackend('green-1');
