@@ -71,6 +71,8 @@ export class RedisStore implements StateStore {
   private poll: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private closed = false;
+  /** The client's last error event (why a connection failed; never carries a password). */
+  private lastError: string | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.log = opts.logger;
@@ -100,7 +102,10 @@ export class RedisStore implements StateStore {
       leasePrefix: `${this.keys.state}:lease:`,
       heartbeatMs: opts.heartbeatMs ?? 500,
     });
-    this.client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
+    this.client.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.log.debug({ err: err.message }, 'redis error');
+    });
     this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
     // A client that ended while the store is open (ioredis gives up in a few paths) connects again.
     for (const c of [this.client, this.sub]) c.on('end', () => this.revive(c));
@@ -137,7 +142,10 @@ export class RedisStore implements StateStore {
         await this.sub.subscribe(this.keys.channel);
       }
     } catch (err) {
-      throw new StoreUnavailableError(`cannot reach redis: ${(err as Error).message}`, err);
+      // ioredis rejects with "Connection is closed." and tells why in an error event (WRONGPASS…).
+      const why = this.lastError ?? (err as Error).message;
+      if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(why)) throw new StoreUnavailableError(`redis refused the credentials: ${why}`, err);
+      throw new StoreUnavailableError(`cannot reach redis: ${why}`, err);
     }
     this.poll ??= setInterval(() => void this.checkRevision(), this.pollMs);
     this.poll.unref();
