@@ -45,6 +45,8 @@ export interface RedisStoreOptions {
   readonly heartbeatMs?: number;
   /** How long a write waits for a replica to have it, while the primary has any (default 1000 ms). */
   readonly replicaWaitMs?: number;
+  /** How long the first connection may take before start-up gives up (default 5000 ms). */
+  readonly connectWaitMs?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class RedisStore implements StateStore {
   private readonly log: Logger;
   private readonly pollMs: number;
   private readonly replicaWaitMs: number;
+  private readonly connectWaitMs: number;
   /** Names the store in messages, without a password. */
   readonly description: string;
   readonly fleet: RedisFleet;
@@ -78,6 +81,7 @@ export class RedisStore implements StateStore {
     this.log = opts.logger;
     this.pollMs = opts.pollMs ?? 1000;
     this.replicaWaitMs = opts.replicaWaitMs ?? 1000;
+    this.connectWaitMs = opts.connectWaitMs ?? 5000;
     const p = opts.prefix;
     this.keys = { state: `${p}state`, revision: `${p}revision`, channel: `${p}changes`, instances: `${p}instances` };
     const connection = opts.connection ?? { url: opts.url ?? 'redis://127.0.0.1:6379', options: {}, description: 'redis' };
@@ -135,17 +139,28 @@ export class RedisStore implements StateStore {
 
   private async connect(): Promise<void> {
     if (this.client.status === 'ready') return;
+    let timer: NodeJS.Timeout | undefined;
+    // With Sentinel, ioredis keeps asking the sentinels and never rejects: bound the first connect.
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.connectWaitMs}ms`)), this.connectWaitMs);
+    });
     try {
-      if (this.client.status === 'wait') await this.client.connect();
-      if (this.sub.status === 'wait') {
-        await this.sub.connect();
-        await this.sub.subscribe(this.keys.channel);
-      }
+      const both = (async () => {
+        if (this.client.status === 'wait') await this.client.connect();
+        if (this.sub.status === 'wait') {
+          await this.sub.connect();
+          await this.sub.subscribe(this.keys.channel);
+        }
+      })();
+      both.catch(() => undefined);
+      await Promise.race([both, deadline]);
     } catch (err) {
       // ioredis rejects with "Connection is closed." and tells why in an error event (WRONGPASS…).
-      const why = this.lastError ?? (err as Error).message;
-      if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(why)) throw new StoreUnavailableError(`redis refused the credentials: ${why}`, err);
+      const why = (this.lastError ?? (err as Error).message).replace(/ Retrying from scratch after \d+ms\./, '');
+      if (/WRONGPASS|NOAUTH|NOPERM/.test(why)) throw new StoreUnavailableError(`redis refused the credentials: ${why}`, err);
       throw new StoreUnavailableError(`cannot reach redis: ${why}`, err);
+    } finally {
+      clearTimeout(timer);
     }
     this.poll ??= setInterval(() => void this.checkRevision(), this.pollMs);
     this.poll.unref();

@@ -79,7 +79,7 @@ async function startTlsRedis(dir: string): Promise<TlsRedis> {
 describe.skipIf(!hasRedisServer() || !hasOpenssl())('fleet store on TLS Redis with an ACL user', () => {
   beforeAll(() => expectFreshCliBuild());
 
-  test('two instances connect (user in the URL; username/password keys), share the state; a wrong password stops start-up with exit 1 naming the store; no password in logs, answers, metrics', { timeout: 60_000 }, async () => {
+  test('two instances connect (user in the URL; username/password keys), share the state; a wrong password stops start-up with exit 1 naming the store; no password in logs, answers, metrics', { timeout: 90_000 }, async () => {
     const dir = await tempDir();
     const redis = await startTlsRedis(dir);
     const blue = await startBackend('blue-1');
@@ -99,7 +99,7 @@ describe.skipIf(!hasRedisServer() || !hasOpenssl())('fleet store on TLS Redis wi
       const [port, adminPort] = [await freePort(), await freePort()];
       const file = await writeYaml(dir, `${name}.yaml`, doc(port, adminPort, state));
       const proc = spawnTurnout(['serve', '--config', file]);
-      await waitReady(proc, adminPort);
+      await waitReady(proc, adminPort, 40_000);
       return { proc, adminPort, proxy: `http://127.0.0.1:${port}`, file };
     };
     const [a, b] = await Promise.all([

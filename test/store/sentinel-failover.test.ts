@@ -32,7 +32,7 @@ interface Write {
 describe.skipIf(!hasRedisSentinel())('fleet on Redis Sentinel: SIGKILL the primary under load', () => {
   beforeAll(() => expectFreshCliBuild());
 
-  test('no data-plane request fails, no acknowledged write is lost, no revision goes backwards, both instances write again within 10 s', { timeout: 60_000 }, async () => {
+  test('no data-plane request fails, no acknowledged write is lost, no revision goes backwards, both instances write again within 10 s', { timeout: 90_000 }, async () => {
     const dir = await tempDir();
     const set = await startSentinelSet(dir);
     const blue = await startBackend('blue-1');
@@ -58,7 +58,7 @@ describe.skipIf(!hasRedisSentinel())('fleet on Redis Sentinel: SIGKILL the prima
         },
       });
       const proc = spawnTurnout(['serve', '--config', file]);
-      await waitReady(proc, adminPort);
+      await waitReady(proc, adminPort, 40_000);
       return { name, proc, proxy: `http://127.0.0.1:${port}`, adminPort };
     };
     const a = await start('a');
