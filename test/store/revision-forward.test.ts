@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import type { StateSnapshot } from '../../src/model/index.js';
 import { MemoryStore } from '../../src/store/index.js';
+import type { StateStore } from '../../src/store/index.js';
 import { startBackend } from '../helpers/backends.js';
 import { webService } from '../helpers/config.js';
 import { until } from '../helpers/time.js';
@@ -12,31 +13,42 @@ import { api, startTestTurnout } from '../helpers/turnout.js';
  * instance's write built on this one, arriving by pub/sub or the re-read). The real Redis race is
  * not reproducible on demand; this is the same sequence, step by step.
  */
-class WaitingStore extends MemoryStore {
+class WaitingStore implements StateStore {
+  readonly kind = 'memory' as const;
+  private readonly inner = new MemoryStore();
+  readonly fleet = this.inner.fleet;
   private listeners: ((s: StateSnapshot) => void)[] = [];
   private held: (() => void) | undefined;
   stored: StateSnapshot | undefined;
   hold = false;
 
-  override async write(next: StateSnapshot, expectedRevision: number): Promise<void> {
-    await super.write(next, expectedRevision);
+  load(): Promise<StateSnapshot | undefined> {
+    return this.inner.load();
+  }
+
+  async write(next: StateSnapshot, expectedRevision: number): Promise<void> {
+    await this.inner.write(next, expectedRevision);
     this.stored = next;
     if (this.hold) await new Promise<void>((resolve) => (this.held = resolve));
   }
 
-  override onChange(listener: (s: StateSnapshot) => void): void {
+  onChange(listener: (s: StateSnapshot) => void): void {
     this.listeners.push(listener);
   }
 
   /** Another instance writes `next` over what is stored and the change fans out. */
   async otherWrites(next: StateSnapshot): Promise<void> {
-    await super.write(next, next.revision - 1);
+    await this.inner.write(next, next.revision - 1);
     this.stored = next;
     for (const l of this.listeners) l(next);
   }
 
   release(): void {
     this.held?.();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }
 
