@@ -17,8 +17,8 @@ export function hasRedisSentinel(): boolean {
 }
 
 /** One command on a fresh connection (no retries, 2 s at most); rejects when nothing answers. */
-export async function redisCommand(port: number, args: readonly string[]): Promise<unknown> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+export async function redisCommand(port: number, args: readonly string[], password?: string): Promise<unknown> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, ...(password !== undefined ? { password } : {}) });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -28,10 +28,10 @@ export async function redisCommand(port: number, args: readonly string[]): Promi
   }
 }
 
-async function waitPing(port: number, timeoutMs = 5000): Promise<void> {
+async function waitPing(port: number, password?: string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const r = await redisCommand(port, ['PING']).catch(() => '');
+    const r = await redisCommand(port, ['PING'], password).catch(() => '');
     if (r === 'PONG') return;
     await new Promise((res) => setTimeout(res, 25));
   }
@@ -73,9 +73,10 @@ function node(port: number, child: ChildProcess): Node {
 }
 
 /** A real redis-server primary and one replica of it on free ports, no persistence, files in `dir`; ready once the replica is in sync. */
-export async function startReplicated(dir: string): Promise<{ primary: Node; replica: Node }> {
+export async function startReplicated(dir: string, user?: AclUser): Promise<{ primary: Node; replica: Node }> {
   // --dir: a replica's full sync writes dump.rdb there, not in the working directory.
   const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (user !== undefined) common.push('--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all');
   const pPort = await freePort();
   const primary = node(pPort, startNode('redis-server', ['--port', String(pPort), ...common]));
   await waitPing(pPort);
@@ -88,6 +89,21 @@ export async function startReplicated(dir: string): Promise<{ primary: Node; rep
     await new Promise((res) => setTimeout(res, 50));
   }
   return { primary, replica };
+}
+
+/** An ACL user on the nodes (the `default` user stays, without a password, for the helpers). */
+export interface AclUser {
+  readonly name: string;
+  readonly password: string;
+}
+
+export interface SentinelSetOptions {
+  /** The primary group name (default "turnout"). */
+  readonly name?: string;
+  /** An ACL user on the nodes; the sentinels log in as it (auth-user, auth-pass). */
+  readonly user?: AclUser;
+  /** The sentinels' own password (requirepass; they use it with each other too). */
+  readonly sentinelPassword?: string;
 }
 
 export interface SentinelSet {
@@ -104,8 +120,10 @@ export interface SentinelSet {
  * with short timeouts (down after 1 s, failover timeout 3 s) so a failover takes seconds. Every
  * process is killed after the test. `dir` holds the sentinels' config files (they rewrite them).
  */
-export async function startSentinelSet(dir: string, name = 'turnout'): Promise<SentinelSet> {
-  const { primary, replica } = await startReplicated(dir);
+export async function startSentinelSet(dir: string, opts: SentinelSetOptions = {}): Promise<SentinelSet> {
+  const name = opts.name ?? 'turnout';
+  const spw = opts.sentinelPassword;
+  const { primary, replica } = await startReplicated(dir, opts.user);
   const [pPort, rPort] = [primary.port, replica.port];
   const sentinels: Node[] = [];
   for (let i = 0; i < 3; i++) {
@@ -120,18 +138,20 @@ export async function startSentinelSet(dir: string, name = 'turnout'): Promise<S
         `sentinel down-after-milliseconds ${name} 1000`,
         `sentinel failover-timeout ${name} 3000`,
         `sentinel parallel-syncs ${name} 1`,
+        ...(opts.user !== undefined ? [`sentinel auth-user ${name} ${opts.user.name}`, `sentinel auth-pass ${name} ${opts.user.password}`] : []),
+        ...(spw !== undefined ? [`requirepass ${spw}`, `sentinel sentinel-pass ${spw}`] : []),
         '',
       ].join('\n'),
     );
     sentinels.push(node(port, startNode('redis-sentinel', [file])));
   }
-  for (const s of sentinels) await waitPing(s.port);
+  for (const s of sentinels) await waitPing(s.port, spw);
   // Ready once the replica is in sync and every sentinel knows it and the two other sentinels.
   const deadline = Date.now() + 15_000;
   for (;;) {
     const info = String(await redisCommand(rPort, ['INFO', 'replication']));
-    const known = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'replicas', name]).catch(() => [])));
-    const peers = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'sentinels', name]).catch(() => [])));
+    const known = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'replicas', name], spw).catch(() => [])));
+    const peers = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'sentinels', name], spw).catch(() => [])));
     const synced = info.includes('master_link_status:up') && known.every((k) => JSON.stringify(k).includes(`"${rPort}"`));
     if (synced && peers.every((p) => Array.isArray(p) && p.length === 2)) break;
     if (Date.now() > deadline) throw new Error('the sentinel set did not come up');
@@ -144,7 +164,7 @@ export async function startSentinelSet(dir: string, name = 'turnout'): Promise<S
     sentinels,
     async primaryPort() {
       for (const s of sentinels) {
-        const r = await redisCommand(s.port, ['SENTINEL', 'get-master-addr-by-name', name]).catch(() => undefined);
+        const r = await redisCommand(s.port, ['SENTINEL', 'get-master-addr-by-name', name], spw).catch(() => undefined);
         if (Array.isArray(r) && r.length === 2) return Number(r[1]);
       }
       return undefined;

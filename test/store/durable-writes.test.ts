@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { startBackend } from '../helpers/backends.js';
 import { webService } from '../helpers/config.js';
 import { tempDir } from '../helpers/serve.js';
-import { hasRedisSentinel, redisCommand, startReplicated } from '../helpers/sentinel.js';
+import { hasRedisServer } from '../helpers/redis.js';
+import { redisCommand, startReplicated } from '../helpers/sentinel.js';
 import { until } from '../helpers/time.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
 
@@ -10,7 +11,7 @@ import { api, startTestTurnout } from '../helpers/turnout.js';
 // replica has it (WAIT 1); a replica that does not confirm in time makes it a 503 that says the
 // write may stand; a primary with no replica left takes writes as before.
 
-describe.skipIf(!hasRedisSentinel())('durable writes on a primary with a replica', () => {
+describe.skipIf(!hasRedisServer())('durable writes on a primary with a replica', () => {
   test('acknowledged once the replica has it; a frozen replica: 503 store_unavailable "may stand", the revision tells; no replica left: writes as before', { timeout: 30_000 }, async () => {
     const { primary, replica } = await startReplicated(await tempDir());
     const prefix = `turnout-durable:${process.pid}:`;
