@@ -159,7 +159,7 @@ describe.skipIf(!hasRedisSentinel())('fleet on Redis Sentinel: SIGKILL the prima
     expect(writes.filter((w) => w.status !== 201 && w.status !== 503)).toEqual([]);
     for (const w of unavailable) {
       expect(w.code).toBe('store_unavailable');
-      expect(w.message).toMatch(/may stand|not reachable|refused the write/);
+      expect(w.message).toMatch(/may stand|not reachable|refused the write|cannot read the state/);
     }
     // Every acknowledged write is still in the state after the failover: on both instances and in
     // the new primary.
@@ -175,7 +175,7 @@ describe.skipIf(!hasRedisSentinel())('fleet on Redis Sentinel: SIGKILL the prima
     // No instance's revision went backwards.
     for (const i of both) {
       const seen = revisions[i.name] ?? [];
-      expect(seen.length).toBeGreaterThan(20);
+      expect(seen.length).toBeGreaterThan(10);
       expect(seen.filter((r, k) => k > 0 && r < (seen[k - 1] ?? 0))).toEqual([]);
     }
     // Both instances take writes within 10 s of the promotion and apply the last one.
