@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { onTestFinished } from 'vitest';
@@ -16,9 +16,27 @@ export function hasRedisSentinel(): boolean {
   }
 }
 
+/** PEM files for TLS on every node and sentinel (server side) and for the helpers' connections (client side). */
+export interface TlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** How the helpers connect: a password (the `default` user), TLS. */
+export interface Access {
+  readonly password?: string | undefined;
+  readonly tls?: TlsFiles | undefined;
+}
+
 /** One command on a fresh connection (no retries, 2 s at most); rejects when nothing answers. */
-export async function redisCommand(port: number, args: readonly string[], password?: string): Promise<unknown> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, ...(password !== undefined ? { password } : {}) });
+export async function redisCommand(port: number, args: readonly string[], access: Access = {}): Promise<unknown> {
+  const { password, tls } = access;
+  const client = new Redis({
+    host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+    ...(password !== undefined ? { password } : {}),
+    ...(tls !== undefined ? { tls: { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -28,10 +46,10 @@ export async function redisCommand(port: number, args: readonly string[], passwo
   }
 }
 
-async function waitPing(port: number, password?: string, timeoutMs = 5000): Promise<void> {
+async function waitPing(port: number, access: Access = {}, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const r = await redisCommand(port, ['PING'], password).catch(() => '');
+    const r = await redisCommand(port, ['PING'], access).catch(() => '');
     if (r === 'PONG') return;
     await new Promise((res) => setTimeout(res, 25));
   }
@@ -73,22 +91,30 @@ function node(port: number, child: ChildProcess): Node {
 }
 
 /** A real redis-server primary and one replica of it on free ports, no persistence, files in `dir`; ready once the replica is in sync. */
-export async function startReplicated(dir: string, user?: AclUser): Promise<{ primary: Node; replica: Node }> {
+export async function startReplicated(dir: string, user?: AclUser, tls?: TlsFiles): Promise<{ primary: Node; replica: Node }> {
   // --dir: a replica's full sync writes dump.rdb there, not in the working directory.
   const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   if (user !== undefined) common.push('--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all');
+  if (tls !== undefined) common.push(...tlsArgs(tls).flatMap((line) => line.split(' ').map((w, i) => (i === 0 ? `--${w}` : w))));
+  const listen = (port: number): string[] => (tls !== undefined ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)]);
+  const access = { tls };
   const pPort = await freePort();
-  const primary = node(pPort, startNode('redis-server', ['--port', String(pPort), ...common]));
-  await waitPing(pPort);
+  const primary = node(pPort, startNode('redis-server', [...listen(pPort), ...common]));
+  await waitPing(pPort, access);
   const rPort = await freePort();
-  const replica = node(rPort, startNode('redis-server', ['--port', String(rPort), ...common, '--replicaof', '127.0.0.1', String(pPort)]));
-  await waitPing(rPort);
+  const replica = node(rPort, startNode('redis-server', [...listen(rPort), ...common, '--replicaof', '127.0.0.1', String(pPort)]));
+  await waitPing(rPort, access);
   const deadline = Date.now() + 10_000;
-  while (!String(await redisCommand(rPort, ['INFO', 'replication'])).includes('master_link_status:up')) {
+  while (!String(await redisCommand(rPort, ['INFO', 'replication'], access)).includes('master_link_status:up')) {
     if (Date.now() > deadline) throw new Error('the replica did not sync');
     await new Promise((res) => setTimeout(res, 50));
   }
   return { primary, replica };
+}
+
+/** TLS config lines (server side, TLS to the other nodes too; client certificates optional). */
+function tlsArgs(tls: TlsFiles): string[] {
+  return [`tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`, 'tls-auth-clients optional', 'tls-replication yes'];
 }
 
 /** An ACL user on the nodes (the `default` user stays, without a password, for the helpers). */
@@ -104,6 +130,8 @@ export interface SentinelSetOptions {
   readonly user?: AclUser;
   /** The sentinels' own password (requirepass; they use it with each other too). */
   readonly sentinelPassword?: string;
+  /** TLS only, on every node and sentinel (and between them). */
+  readonly tls?: TlsFiles;
 }
 
 export interface SentinelSet {
@@ -123,8 +151,10 @@ export interface SentinelSet {
 export async function startSentinelSet(dir: string, opts: SentinelSetOptions = {}): Promise<SentinelSet> {
   const name = opts.name ?? 'turnout';
   const spw = opts.sentinelPassword;
-  const { primary, replica } = await startReplicated(dir, opts.user);
+  const { primary, replica } = await startReplicated(dir, opts.user, opts.tls);
   const [pPort, rPort] = [primary.port, replica.port];
+  const access: Access = { password: spw, tls: opts.tls };
+  const nodeAccess: Access = { tls: opts.tls };
   const sentinels: Node[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
@@ -132,7 +162,7 @@ export async function startSentinelSet(dir: string, opts: SentinelSetOptions = {
     writeFileSync(
       file,
       [
-        `port ${port}`,
+        ...(opts.tls !== undefined ? ['port 0', `tls-port ${port}`, ...tlsArgs(opts.tls)] : [`port ${port}`]),
         'bind 127.0.0.1',
         `sentinel monitor ${name} 127.0.0.1 ${pPort} 2`,
         `sentinel down-after-milliseconds ${name} 1000`,
@@ -145,13 +175,13 @@ export async function startSentinelSet(dir: string, opts: SentinelSetOptions = {
     );
     sentinels.push(node(port, startNode('redis-sentinel', [file])));
   }
-  for (const s of sentinels) await waitPing(s.port, spw);
+  for (const s of sentinels) await waitPing(s.port, access);
   // Ready once the replica is in sync and every sentinel knows it and the two other sentinels.
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const info = String(await redisCommand(rPort, ['INFO', 'replication']));
-    const known = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'replicas', name], spw).catch(() => [])));
-    const peers = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'sentinels', name], spw).catch(() => [])));
+    const info = String(await redisCommand(rPort, ['INFO', 'replication'], nodeAccess));
+    const known = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'replicas', name], access).catch(() => [])));
+    const peers = await Promise.all(sentinels.map((s) => redisCommand(s.port, ['SENTINEL', 'sentinels', name], access).catch(() => [])));
     const synced = info.includes('master_link_status:up') && known.every((k) => JSON.stringify(k).includes(`"${rPort}"`));
     if (synced && peers.every((p) => Array.isArray(p) && p.length === 2)) break;
     if (Date.now() > deadline) throw new Error('the sentinel set did not come up');
@@ -164,7 +194,7 @@ export async function startSentinelSet(dir: string, opts: SentinelSetOptions = {
     sentinels,
     async primaryPort() {
       for (const s of sentinels) {
-        const r = await redisCommand(s.port, ['SENTINEL', 'get-master-addr-by-name', name], spw).catch(() => undefined);
+        const r = await redisCommand(s.port, ['SENTINEL', 'get-master-addr-by-name', name], access).catch(() => undefined);
         if (Array.isArray(r) && r.length === 2) return Number(r[1]);
       }
       return undefined;
