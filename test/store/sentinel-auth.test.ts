@@ -49,9 +49,9 @@ describe.skipIf(!hasRedisSentinel())('fleet store on Sentinel with passwords', (
 
     const store = `redis via sentinels ${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')} (primary ${set.name}) as turnout`;
     const escaped = store.replace(/[.()]/g, '\\$&');
-    expect((await waitExit(badSentinel, 30_000)).code).toBe(1);
+    expect((await waitExit(badSentinel, 45_000)).code).toBe(1);
     expect(badSentinel.output.stderr).toMatch(new RegExp(`^turnout: cannot start: redis refused the credentials: .*WRONGPASS.* \\(state\\.store ${escaped}\\)\\n$`));
-    expect((await waitExit(badNode, 30_000)).code).toBe(1);
+    expect((await waitExit(badNode, 45_000)).code).toBe(1);
     expect(badNode.output.stderr).toMatch(new RegExp(`^turnout: cannot start: redis refused the credentials: WRONGPASS .*\\(state\\.store ${escaped}\\)\\n$`));
 
     const fleet = await adminCall(good.adminPort, READ_TOKEN, 'GET', '/v1/fleet');
