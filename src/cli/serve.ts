@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Turnout } from '../app.js';
-import { describeStore, isLoopbackHost, loadConfigFile } from '../config/index.js';
+import { describeStore, isLoopbackHost, loadConfigFile, redactedState } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigError, StateFileError, StoreUnavailableError } from '../errors.js';
 import { FileStore } from '../store/index.js';
@@ -80,7 +80,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     throw err;
   }
   logger.info(
-    { proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind, workers: turnout.workers?.workersInfo().map((w) => w.pid) },
+    // The state section as it may be shown: passwords hidden, a URL's password as ***.
+    { proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind, state: redactedState(config.state), workers: turnout.workers?.workersInfo().map((w) => w.pid) },
     'turnout ready',
   );
   if (generatedToken !== undefined) {
