@@ -14,6 +14,7 @@ import { historyRoutes } from './history-routes.js';
 import { lingerOnClose } from './linger.js';
 import { metricsRoute } from './metrics-route.js';
 import { probeRoutes } from './probe-routes.js';
+import { mirrorRoutes } from './mirror-routes.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import type { AdminOptions, RouteOptions } from './route-options.js';
 import { BackendViewSchema, ErrorBody, ServiceViewSchema } from './schemas.js';
@@ -30,7 +31,7 @@ declare module 'fastify' {
 const BODY_LIMIT = 1024 * 1024;
 
 /** Every route of the admin listener, one plugin per resource, each registered the same way. */
-const ROUTES = [probeRoutes, docsRoutes, dashboardRoute, metricsRoute, serviceRoutes, historyRoutes, backendRoutes, rolloutRoutes, configRoutes, fleetRoute, streamRoute];
+const ROUTES = [probeRoutes, docsRoutes, dashboardRoute, metricsRoute, serviceRoutes, historyRoutes, backendRoutes, rolloutRoutes, configRoutes, fleetRoute, streamRoute, mirrorRoutes];
 
 /**
  * The admin API: fastify, bearer tokens, schemas for every body, param, query and response. What

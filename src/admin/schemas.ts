@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
-import { BackendUrl, Duration, Name, Weight } from '../config/index.js';
+import { BackendUrl, Duration, MirrorConfig, Name, Weight } from '../config/index.js';
 
 /**
  * One source of truth: these schemas validate requests, shape responses, make /openapi.json and
@@ -55,6 +55,7 @@ export const ServiceViewSchema = Type.Object(
     name: Type.String(),
     split: SplitSchema,
     pools: Type.Record(Type.String(), Type.Object({ backends: Type.Array(refTo(BackendViewSchema)) })),
+    mirror: Type.Optional(Type.Required(MirrorConfig, { description: 'where copies of a share of its requests go (SPEC "Mirroring"), defaults filled in' })),
   },
   { $id: 'Service' },
 );
@@ -250,6 +251,8 @@ export const CanaryBody = Type.Object(
   { pool: Name, percent: Type.Number({ minimum: 0, maximum: 100 }) },
   { additionalProperties: false },
 );
+/** `PUT /v1/services/:svc/mirror`: the config file's `mirror:` shape. */
+export const MirrorBody = MirrorConfig;
 export const RegisterBody = Type.Object(
   { id: Name, url: BackendUrl, weight: Type.Optional(Weight) },
   { additionalProperties: false },
@@ -279,6 +282,7 @@ export type SplitBodyT = Static<typeof SplitBody>;
 export type FlipBodyT = Static<typeof FlipBody>;
 export type CanaryBodyT = Static<typeof CanaryBody>;
 export type RegisterBodyT = Static<typeof RegisterBody>;
+export type MirrorBodyT = Static<typeof MirrorBody>;
 export type PatchBodyT = Static<typeof PatchBody>;
 export type RolloutStartBodyT = Static<typeof RolloutStartBody>;
 export type WriteQueryT = Static<typeof WriteQuery>;

@@ -5,6 +5,7 @@ import { UsageError, WRITE_OPTIONS, defineCommand, duration, wholeNumber, writeQ
 import type { Command } from './command.js';
 import { formatHistory, formatReload, formatService, formatSplit, formatUpgrade } from './format.js';
 import type { UpgradeAnswer } from './format.js';
+import { MIRROR_COMMAND } from './mirror.js';
 import { runRollout } from './rollout.js';
 import type { BackendAnswer, BackendView, HistoryAnswer, ReloadAnswer, ServiceAnswer, ServicesAnswer } from './views.js';
 import { watchStatus } from './watch.js';
@@ -131,6 +132,7 @@ export const CLIENT_COMMANDS: readonly Command[] = [
     },
     format: formatUpgrade,
   }),
+  MIRROR_COMMAND,
   defineCommand({
     name: 'rollout',
     usage:

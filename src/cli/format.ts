@@ -8,6 +8,7 @@ export function formatSplit(split: Readonly<Record<string, number>>): string {
 
 export function formatService(s: ServiceView): string {
   const lines = [`${s.name}  split: ${formatSplit(s.split)}`];
+  if (s.mirror !== undefined) lines.push(`  mirror: ${s.mirror.percent}% of ${s.mirror.methods.join(', ')} copied to ${s.mirror.pool}`);
   for (const [pool, p] of Object.entries(s.pools)) {
     lines.push(`  ${pool} (${s.split[pool] ?? 0}%)`);
     if (p.backends.length === 0) lines.push('    (no backends)');

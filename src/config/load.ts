@@ -8,6 +8,7 @@ import { DEFAULT_WEIGHT, MAX_POOLS, sumBasisPoints, toBasisPoints } from '../mod
 import { parseDuration } from '../util/index.js';
 import { ConfigSchema, Name } from './schema.js';
 import { SECRET_STATE_KEYS, normaliseState } from './state.js';
+import { seedMirror } from './mirror.js';
 import type { RawConfig, RawServiceConfig } from './schema.js';
 import type { AdminToken, Config, HealthCheckSettings, OutlierSettings, ServiceConfig } from './types.js';
 
@@ -261,6 +262,7 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
       poolNames.map((p) => [p, (svc.pools[p] ?? []).map((b) => ({ id: b.id, url: b.url.replace(/\/$/, ''), weight: b.weight ?? DEFAULT_WEIGHT }))]),
     ),
     seedSplit: split,
+    ...seedMirror(svc.mirror, poolNames, at, problems),
     healthCheck,
     outlier,
     slowStartMs: ms(svc.slowStart, 0),

@@ -47,6 +47,24 @@ export const OutlierConfig = Type.Object(
   Strict,
 );
 
+/** `mirror:` of a service and the body of `PUT /v1/services/:svc/mirror` (SPEC "Mirroring"). */
+export const MirrorConfig = Type.Object(
+  {
+    pool: Name,
+    percent: Type.Number({ minimum: 0, maximum: 100, description: 'share of the requests copied, two decimals' }),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z][A-Z_-]{0,31}$', description: 'an HTTP method in upper case' }), {
+        minItems: 1,
+        maxItems: 32,
+        description: 'methods copied (default GET, HEAD)',
+      }),
+    ),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'a request with a larger body is not copied (default 1048576)' })),
+    maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'copies out at once; past it they are dropped (default 100)' })),
+  },
+  Strict,
+);
+
 export const ServiceConfig = Type.Object(
   {
     routes: Type.Array(RouteConfig, { minItems: 1 }),
@@ -86,6 +104,8 @@ export const ServiceConfig = Type.Object(
       ),
     ),
     tls: Type.Optional(Type.Object({ rejectUnauthorized: Type.Optional(Type.Boolean()) }, Strict)),
+    // Copies of a share of the requests to a pool; seeds the state like split (SPEC "Mirroring").
+    mirror: Type.Optional(MirrorConfig),
   },
   Strict,
 );

@@ -1,3 +1,5 @@
+import type { MirrorRecord } from '../model/index.js';
+
 /** The normalised config: durations in ms, defaults filled. Produced by loadConfigFile. */
 
 export interface AdminToken {
@@ -50,6 +52,8 @@ export interface ServiceConfig {
   readonly poolNames: readonly string[];
   readonly seedPools: Readonly<Record<string, readonly SeedBackend[]>>;
   readonly seedSplit: Readonly<Record<string, number>>;
+  /** `mirror:` of the file, defaults filled: seeds the state like the split (absent: no mirror). */
+  readonly seedMirror?: MirrorRecord;
   readonly healthCheck: HealthCheckSettings | undefined;
   readonly outlier: OutlierSettings | undefined;
   readonly slowStartMs: number; // default 0 (off)

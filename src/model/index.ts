@@ -1,4 +1,4 @@
-export type { AdminState, Health, Split, DrainRecord, BackendRecord, PoolRecord, HistoryEntry, ServiceRecord, StateSnapshot } from './types.js';
+export type { AdminState, Health, Split, DrainRecord, BackendRecord, PoolRecord, HistoryEntry, ServiceRecord, StateSnapshot, MirrorRecord } from './types.js';
 export { HISTORY_LIMIT, MAX_POOLS, MAX_WEIGHT, DEFAULT_WEIGHT } from './types.js';
 export { applyCommand, poolHasEligible } from './commands.js';
 export type { Command, CommandContext, CommandResult } from './commands.js';
@@ -9,3 +9,5 @@ export { healthAllows, isEligible } from './eligibility.js';
 export type { EligibilityFacts, LocalFacts } from './eligibility.js';
 export { judgeCheck, tolerate, webhookOk, P99_RATIO_FLOOR_MS } from './rollout-judge.js';
 export type { PoolReading, MetricReading, WebhookAnswer, CheckReadings, CheckGates, Tolerance } from './rollout-judge.js';
+export { checkMirror, MIRROR_DEFAULT_METHODS, MIRROR_DEFAULT_MAX_BODY_BYTES, MIRROR_DEFAULT_MAX_IN_FLIGHT } from './mirror.js';
+export type { MirrorRequest } from './mirror.js';

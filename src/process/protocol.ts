@@ -38,6 +38,8 @@ export const OP_PROXY_ERROR = 1; // a: status, b: duration ms
 export const OP_UPSTREAM_FAILURE = 2; // backend; a: reason (a string index), b: retried 0/1
 export const OP_HOLD_DONE = 3; // a: timed out 0/1, b: waited ms
 export const OP_EJECTION = 4;
+export const OP_MIRROR_ANSWER = 5; // a mirrored copy: pool, backend; a: status, b: duration ms
+export const OP_MIRROR_DROPPED = 6; // a copy not sent: pool; a: reason (a string index)
 export const REC_SIZE = 6;
 
 /**

@@ -1,5 +1,5 @@
 import type { TelemetrySink, TelemetrySource } from '../telemetry/index.js';
-import { OP_EJECTION, OP_HOLD_DONE, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import { OP_EJECTION, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
 
 /**
  * A worker's telemetry: outcomes are appended to a flat number buffer (six numbers, names as
@@ -42,6 +42,14 @@ export class RelayTelemetry implements TelemetrySink {
 
   onEjection(service: string, pool: string, backendId: string): void {
     this.push(OP_EJECTION, service, pool, backendId, 0, 0);
+  }
+
+  onMirrorAnswer(service: string, pool: string, backendId: string, status: number, durationMs: number): void {
+    this.push(OP_MIRROR_ANSWER, service, pool, backendId, status, durationMs);
+  }
+
+  onMirrorDropped(service: string, pool: string, reason: string): void {
+    this.push(OP_MIRROR_DROPPED, service, pool, '', this.str(reason), 0);
   }
 
   /** Anything to report since the last take. */

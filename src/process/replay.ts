@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/index.js';
 import type { Telemetry } from '../telemetry/index.js';
-import { OP_EJECTION, OP_HOLD_DONE, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import { OP_EJECTION, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
 import type { WorkerReport } from './protocol.js';
 
 /**
@@ -44,6 +44,12 @@ export class OutcomeReplay {
           break;
         case OP_EJECTION:
           this.telemetry.onEjection(service, pool, backend);
+          break;
+        case OP_MIRROR_ANSWER:
+          this.telemetry.onMirrorAnswer(service, pool, backend, a, b);
+          break;
+        case OP_MIRROR_DROPPED:
+          this.telemetry.onMirrorDropped(service, pool, s[a] ?? 'error');
           break;
         default:
           break;

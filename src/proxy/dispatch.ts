@@ -55,6 +55,8 @@ export class RequestDispatch implements HoldWaiter {
   private readonly picked: PickResult = { pool: undefined, full: false };
   /** The backend an upgrade request went to, so a drain can close it before its 101. */
   private upgradeUp: Upstream | undefined;
+  /** The mirror had its say on this request (a request that waits and starts again is copied once). */
+  private mirrored = false;
 
   constructor(conn: DispatchHost) {
     this.conn = conn;
@@ -84,6 +86,7 @@ export class RequestDispatch implements HoldWaiter {
     this.reqHeadEnd = headEnd;
     this.reqBodyEnd = bodyEnd;
     this.upgradeReq = upgrade;
+    this.mirrored = false;
     conn.hold.reset();
     const svc = ctx.tables.current.match(head.hostname, head.path);
     if (svc === undefined) return this.answer('no_route', undefined, undefined);
@@ -102,7 +105,14 @@ export class RequestDispatch implements HoldWaiter {
       this.upgradeUp = up;
       up.upgrades.add(conn);
     }
-    (conn.exchange as Exchange).start(svc, pool, up, this.started, this.reqBuf, this.reqHeadEnd, this.reqBodyEnd, this.upgradeReq);
+    const ex = conn.exchange as Exchange;
+    ex.start(svc, pool, up, this.started, this.reqBuf, this.reqHeadEnd, this.reqBodyEnd, this.upgradeReq);
+    // After the real request went: a copy is the mirror's business and never holds it up.
+    const m = svc.mirror;
+    if (m !== undefined && !this.mirrored && !this.upgradeReq) {
+      this.mirrored = true;
+      ex.mirror = m.take(ex.conn, ex.out.requestId, Math.random(), this.reqBuf, this.reqHeadEnd, this.reqBodyEnd);
+    }
     return true;
   }
 
@@ -167,6 +177,12 @@ export class RequestDispatch implements HoldWaiter {
   /** The request is over: its buffer is let go and it stops being counted. */
   over(): void {
     const conn = this.conn;
+    const ex = conn.exchange;
+    if (ex !== undefined && ex.mirror !== null) {
+      // The request ended before its body was whole: its copy is not sent.
+      ex.mirror.abandon();
+      ex.mirror = null;
+    }
     this.reqBuf = EMPTY;
     conn.hold.reset();
     conn.head.release();

@@ -9,21 +9,21 @@ import { Deadline } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import { Framing } from './framing.js';
 import { H } from './head.js';
+import type { MirrorCopy } from './mirror-copy.js';
 import { OutgoingRequest } from './outgoing.js';
 import { attemptFailure, IDEMPOTENT, replayable, retryTarget } from './retry.js';
 import { buildResponseHead } from './rewrite.js';
 import type { Upstream, UpstreamConn, UpstreamOwner } from './upstream.js';
 
 /**
- * The request in progress on one client connection: picks up an upstream connection, sends the
- * rewritten head (OutgoingRequest), relays the answer (AnswerRelay), retries once when SPEC
- * allows, and counts the backend's in-flight exactly once. One per client connection, reused for
- * each of its requests (no allocation per request); its listeners are methods, not closures.
+ * The request in progress on one client connection: picks up an upstream connection, sends the rewritten head (OutgoingRequest),
+ * relays the answer (AnswerRelay), retries once when SPEC allows, and counts the backend's in-flight exactly once. One per client
+ * connection, reused for each of its requests (no allocation per request); its listeners are methods, not closures.
  */
 export class Exchange implements UpstreamOwner, AnswerOwner {
   /** The connection this exchange serves now (exchanges are pooled by the server). */
   conn!: ClientSide;
-  private readonly out = new OutgoingRequest();
+  readonly out = new OutgoingRequest();
   private readonly answer = new AnswerRelay(this);
   svc!: ServiceTable;
   pool!: PoolTable;
@@ -37,16 +37,14 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
   status = 0;
   /** The Set-Cookie line of a sticky service, or ''. */
   sticky = '';
+  mirror: MirrorCopy | null = null; // a mirrored copy waiting for the rest of the body (mirror.ts), or null
   private started = 0;
   private attempt = 0;
   private counted = false;
   private timedOut = false;
   private bodyless = true;
 
-  /**
-   * Starts forwarding the request whose head the connection just parsed. `body[bodyStart..bodyEnd)`
-   * are the body bytes that arrived with the head.
-   */
+  /** Starts forwarding the request whose head the connection just parsed. `body[bodyStart..bodyEnd)` are the body bytes that arrived with the head. */
   start(svc: ServiceTable, pool: PoolTable, up: Upstream, started: number, body: Buffer, bodyStart: number, bodyEnd: number, upgrade: boolean): void {
     const head = this.conn.head;
     this.svc = svc;
@@ -70,9 +68,8 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     this.counted = true;
     this.answer.reset();
     this.timedOut = false;
-    // With hold on, a request that could not be sent twice (a body, or not idempotent) takes a new
-    // connection: a kept-alive one may be the socket a stopping app is closing as idle, and a
-    // reset there, after the app may have read the request, could be neither retried nor held.
+    // With hold on, a request that could not be sent twice (a body, or not idempotent) takes a new connection: a kept-alive
+    // one may be the socket a stopping app is closing as idle, and a reset there, after the app may have read it, could be neither retried nor held.
     const c = this.up.acquire(this, this.svc.settings.hold.timeoutMs > 0 && !(this.bodyless && IDEMPOTENT.has(this.conn.head.method)));
     this.uconn = c;
     this.out.write(c.socket);
@@ -100,12 +97,14 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
   sendBody(buf: Buffer, start: number, end: number): boolean {
     const c = this.uconn;
     if (c === null) return true; // the answer came early and the request is over: drop
+    this.mirror?.bodyBytes(buf, start, end);
     this.conn.ctx.reclaimer.add(end - start);
     return c.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 
   /** The client's body ended: the backend's time to answer starts. */
   bodyDone(): void {
+    if (this.mirror !== null) this.mirror = this.mirror.bodyDone();
     if (this.uconn !== null && this.uconn.connected && !this.answer.headDone) this.armResponse();
   }
 

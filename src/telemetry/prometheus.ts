@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ByPool } from './by-pool.js';
 import { histogramText } from './exposition.js';
+import { MirrorMetrics } from './mirror-metrics.js';
 import type { HistogramSeries } from './exposition.js';
 import type { TelemetrySource } from './source.js';
 import { registerStateGauges } from './state-gauges.js';
@@ -50,6 +51,7 @@ export class PrometheusMetrics {
   private readonly healthChecks: Counter;
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
+  readonly mirror: MirrorMetrics;
   private readonly backends = new Map<object, BackendCodes>();
   /** Counts of backends that left, kept so counters never go down. */
   private departed: (BackendCodes & { goneAt: number })[] = [];
@@ -135,6 +137,7 @@ export class PrometheusMetrics {
       labelNames: ['route', 'code'],
       registers,
     });
+    this.mirror = new MirrorMetrics(registers);
     registerStateGauges(this.registry, (cb) => this.eachService(cb), () => this.source?.revision ?? 0);
   }
 

@@ -17,6 +17,10 @@ export interface TelemetrySink {
   onHoldDone(service: string, waitedMs: number, timedOut: boolean): void;
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void;
   onEjection(service: string, pool: string, backendId: string): void;
+  /** A mirrored copy's answer was read (`status`; 502 when it failed, 504 when it timed out). */
+  onMirrorAnswer(service: string, pool: string, backendId: string, status: number, durationMs: number): void;
+  /** A copy was not sent: max_in_flight, no_backend, body_too_large, body_incomplete. */
+  onMirrorDropped(service: string, pool: string, reason: string): void;
   /** A backend left: its windows and (later) its counters go. */
   forget(backendKey: object): void;
 }
