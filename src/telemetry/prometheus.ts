@@ -3,6 +3,7 @@ import { ByPool } from './by-pool.js';
 import { histogramText } from './exposition.js';
 import type { HistogramSeries } from './exposition.js';
 import type { TelemetrySource } from './source.js';
+import { RolloutMetrics } from './rollout-metrics.js';
 import { registerStateGauges } from './state-gauges.js';
 import type { ScrapedService } from './state-gauges.js';
 
@@ -50,6 +51,7 @@ export class PrometheusMetrics {
   private readonly healthChecks: Counter;
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
+  readonly rollouts: RolloutMetrics;
   private readonly backends = new Map<object, BackendCodes>();
   /** Counts of backends that left, kept so counters never go down. */
   private departed: (BackendCodes & { goneAt: number })[] = [];
@@ -135,6 +137,7 @@ export class PrometheusMetrics {
       labelNames: ['route', 'code'],
       registers,
     });
+    this.rollouts = new RolloutMetrics(this.registry);
     registerStateGauges(this.registry, (cb) => this.eachService(cb), () => this.source?.revision ?? 0);
   }
 

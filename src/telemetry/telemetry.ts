@@ -64,6 +64,16 @@ export class Telemetry implements TelemetrySink {
     return this.waiting.get(service) ?? 0;
   }
 
+  /** A rollout check was judged (turnout_rollout_checks_total). */
+  onRolloutCheck(service: string, passed: boolean): void {
+    this.prometheus.rollouts.onCheck(service, passed);
+  }
+
+  /** The state of a service's current rollout (turnout_rollout_state). */
+  onRolloutState(service: string, state: string): void {
+    this.prometheus.rollouts.onState(service, state);
+  }
+
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {
     this.prometheus.onHealthCheck(service, pool, backendId, passed);
   }

@@ -125,7 +125,8 @@ function renderRollout(card, r) {
     const gates = el('div', 'gates');
     gates.append(
       gate('requests', 'requests', String(p.requests), 'min ' + g.minRequests, p.requests >= g.minRequests ? 'ok' : 'wait'),
-      gate('errorRate', 'error rate', fmtRate(p.errorRate), 'max ' + fmtRate(g.maxErrorRate), p.errorRate <= g.maxErrorRate ? 'ok' : 'bad'),
+      gate('errorRate', 'error rate', fmtRate(p.errorRate), g.maxErrorRate === undefined ? 'no limit' : 'max ' + fmtRate(g.maxErrorRate),
+        g.maxErrorRate === undefined || p.errorRate <= g.maxErrorRate ? 'ok' : 'bad'),
       gate('p99', 'p99', fmtMs(p.p99Ms, p.requests === 0) + ' ms', g.maxP99Ms === undefined ? 'no limit' : 'max ' + g.maxP99Ms + ' ms',
         g.maxP99Ms === undefined || p.p99Ms <= g.maxP99Ms ? 'ok' : 'bad'),
     );
