@@ -126,7 +126,7 @@ export const RolloutStartBody = Type.Object(
     pool: Name,
     strategy: Type.Optional(Type.Union([Type.Literal('canary'), Type.Literal('blueGreen')])),
     // The bounds apply to the percents; a pause step is an object.
-    steps: Type.Optional(Type.Array(Type.Union([Type.Number(), PauseStep], { exclusiveMinimum: 0, maximum: 100 }), { minItems: 1, maxItems: 20 })),
+    steps: Type.Optional(Type.Array(Type.Union([Type.Number(), PauseStep], { type: ['number', 'object'], exclusiveMinimum: 0, maximum: 100 }), { minItems: 1, maxItems: 20 })),
     stepDuration: Type.Optional(Duration),
     gates: Type.Optional(GatesSchema),
     webhooks: Type.Optional(Type.Array(WebhookSchema, { maxItems: 20 })),

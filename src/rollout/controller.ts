@@ -71,6 +71,9 @@ export class RolloutController {
     this.hooks = new RolloutHooks(opts.webhooks ?? httpWebhook, opts.events, opts.logger);
     this.recorder = new Recorder(opts.control, this.hooks, opts.logger, this.now);
     this.metrics = opts.metrics ?? noPrometheus;
+    opts.telemetry.readRolloutStatesFrom(function* states() {
+      for (const [name, svc] of Object.entries(opts.control.current.services)) if (svc.rollout !== undefined) yield [name, svc.rollout.state] as const;
+    });
   }
 
   start(): void {
@@ -236,7 +239,6 @@ export class RolloutController {
     try {
       for (const [name, svc] of Object.entries(this.opts.control.current.services)) {
         const r = svc.rollout;
-        if (r !== undefined) this.opts.telemetry.onRolloutState(name, r.state);
         if (r === undefined || !isRolloutActive(r)) {
           this.windows.forget(name);
           continue;

@@ -6,7 +6,7 @@ const STATES = ['running', 'paused', 'promoted', 'rolled_back', 'aborted'] as co
 /** turnout_rollout_checks_total{service,result} and turnout_rollout_state{service,state}. */
 export class RolloutMetrics {
   private readonly checks: Counter;
-  private readonly states = new Map<string, string>();
+  private states: () => Iterable<readonly [string, string]> = () => [];
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -16,7 +16,7 @@ export class RolloutMetrics {
       labelNames: ['service', 'result'],
       registers,
     });
-    const states = this.states;
+    const self = this;
     new Gauge({
       name: 'turnout_rollout_state',
       help: 'State of the current (or last) rollout of a service: 1 for its state, 0 for the others.',
@@ -24,7 +24,7 @@ export class RolloutMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [service, state] of states) for (const s of STATES) this.set({ service, state: s }, s === state ? 1 : 0);
+        for (const [service, state] of self.states()) for (const s of STATES) this.set({ service, state: s }, s === state ? 1 : 0);
       },
     });
   }
@@ -33,7 +33,8 @@ export class RolloutMetrics {
     this.checks.labels(service, passed ? 'passed' : 'failed').inc();
   }
 
-  onState(service: string, state: string): void {
-    this.states.set(service, state);
+  /** Where the gauge reads each service's rollout state at scrape time. */
+  readStatesFrom(states: () => Iterable<readonly [string, string]>): void {
+    this.states = states;
   }
 }

@@ -69,9 +69,9 @@ export class Telemetry implements TelemetrySink {
     this.prometheus.rollouts.onCheck(service, passed);
   }
 
-  /** The state of a service's current rollout (turnout_rollout_state). */
-  onRolloutState(service: string, state: string): void {
-    this.prometheus.rollouts.onState(service, state);
+  /** Where turnout_rollout_state reads the state of each service's current rollout, at scrape time. */
+  readRolloutStatesFrom(states: () => Iterable<readonly [string, string]>): void {
+    this.prometheus.rollouts.readStatesFrom(states);
   }
 
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {
