@@ -45,3 +45,30 @@ export async function waitRollout(t: AdminAt, states: readonly string[], ms: num
   }
   return r;
 }
+
+export interface HookCall {
+  readonly path: string;
+  readonly body: Record<string, any>;
+}
+
+/** A real HTTP server recording every webhook call; `answer` picks the status per call. */
+export async function startHookServer(answer: (call: HookCall, calls: readonly HookCall[]) => number = () => 200): Promise<{ url: string; calls: HookCall[] }> {
+  const { createServer } = await import('node:http');
+  const { onTestFinished } = await import('vitest');
+  const calls: HookCall[] = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (text += d));
+    req.on('end', () => {
+      const call = { path: req.url ?? '/', body: JSON.parse(text || '{}') as Record<string, any> };
+      calls.push(call);
+      res.writeHead(answer(call, calls));
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const a = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${a.port}`, calls };
+}
