@@ -52,6 +52,8 @@ function webhooksOf(body: RolloutStartBodyT): RolloutWebhook[] {
  */
 export function startOf(body: RolloutStartBodyT): StartRollout {
   const webhooks = webhooksOf(body);
+  const m = body.mirror;
+  const mirror = m !== undefined ? { mirror: { percent: m.percent, durationMs: ms(m.duration) ?? 60_000 } } : {};
   if (body.strategy === 'blueGreen') {
     const i = (body.steps ?? []).findIndex((s) => typeof s !== 'number');
     if (i >= 0) throw refuse(`steps/${i}`, 'is a pause: a blue-green rollout has no pauses (one flip, then postPromotion)');
@@ -66,6 +68,7 @@ export function startOf(body: RolloutStartBodyT): StartRollout {
       stepDurationMs: ms(body.postPromotion.duration) ?? 60_000,
       gates: gatesOf(body.postPromotion.gates, 'postPromotion/gates'),
       webhooks,
+      ...mirror,
     };
   }
   if (body.postPromotion !== undefined) throw refuse('postPromotion', 'is for strategy "blueGreen" only');
@@ -84,5 +87,5 @@ export function startOf(body: RolloutStartBodyT): StartRollout {
     pauses.push({ before: steps.length, ...(d !== undefined ? { ms: d } : {}) });
   });
   if (steps.length === 0) throw refuse('steps', 'needs at least one percent');
-  return { pool: body.pool, steps, stepDurationMs: ms(body.stepDuration) ?? 60_000, gates: gatesOf(body.gates, 'gates'), pauses, webhooks };
+  return { pool: body.pool, steps, stepDurationMs: ms(body.stepDuration) ?? 60_000, gates: gatesOf(body.gates, 'gates'), pauses, webhooks, ...mirror };
 }

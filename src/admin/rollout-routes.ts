@@ -42,6 +42,8 @@ function view(service: string, r: RolloutRecord, progress: RolloutProgress | und
     // Webhook URLs are shown as origin and path: a query string may carry a token.
     ...(r.webhooks !== undefined ? { webhooks: r.webhooks.map((w) => ({ name: w.name, type: w.type, url: safeUrl(w.url), timeout: formatDuration(w.timeoutMs) })) } : {}),
     ...(r.hookAnswers !== undefined ? { hookAnswers: r.hookAnswers.map((a) => ({ ...a })) } : {}),
+    ...(r.mirror !== undefined ? { mirror: { percent: r.mirror.percent, duration: formatDuration(r.mirror.durationMs) } } : {}),
+    ...(r.mirroring === true ? { mirroring: true } : {}),
     ...(r.failures !== undefined ? { failures: r.failures } : {}),
     ...(r.awaitingConfirmation === true ? { awaitingConfirmation: true } : {}),
     ...(r.failedRequests !== undefined ? { failedRequests: r.failedRequests } : {}),

@@ -96,6 +96,8 @@ export const RolloutView = Type.Object({
   ),
   webhooks: Type.Optional(Type.Array(Type.Object({ name: Type.String(), type: Type.String(), url: Type.String({ description: 'origin and path only' }), timeout: Type.String() }))),
   hookAnswers: Type.Optional(Type.Array(WebhookAnswerSchema)),
+  mirror: Type.Optional(Type.Object({ percent: Type.Number(), duration: Type.String() })),
+  mirroring: Type.Optional(Type.Boolean({ description: 'the mirror-first phase runs: checks judge the mirrored answers' })),
   failures: Type.Optional(Type.Integer({ description: 'failed checks in a row' })),
   awaitingConfirmation: Type.Optional(Type.Boolean()),
   failedRequests: Type.Optional(Type.Integer({ description: 'errors of the canary pool summed over the checks' })),
@@ -131,6 +133,12 @@ export const RolloutStartBody = Type.Object(
     gates: Type.Optional(GatesSchema),
     webhooks: Type.Optional(Type.Array(WebhookSchema, { maxItems: 20 })),
     postPromotion: Type.Optional(Type.Object({ duration: Duration, gates: Type.Optional(GatesSchema) }, { additionalProperties: false })),
+    mirror: Type.Optional(
+      Type.Object(
+        { percent: Type.Number({ exclusiveMinimum: 0, maximum: 100 }), duration: Duration },
+        { additionalProperties: false, description: 'mirror first: copies of live traffic to the pool before step 1, gated like a step' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

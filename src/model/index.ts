@@ -9,5 +9,5 @@ export { healthAllows, isEligible } from './eligibility.js';
 export type { EligibilityFacts, LocalFacts } from './eligibility.js';
 export { judgeCheck, tolerate, webhookOk, P99_RATIO_FLOOR_MS } from './rollout-judge.js';
 export type { PoolReading, MetricReading, WebhookAnswer, CheckReadings, CheckGates, Tolerance } from './rollout-judge.js';
-export { admit, conclude, resumeFromPause, intervalOf, windowStartOf, hasWebhook, needsConfirmation } from './rollout-plan.js';
+export { admit, conclude, resumeFromPause, durationOf, intervalOf, windowStartOf, hasWebhook, needsConfirmation } from './rollout-plan.js';
 export type { Admission, Outcome } from './rollout-plan.js';

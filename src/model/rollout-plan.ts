@@ -7,8 +7,11 @@ import type { RolloutRecord, StepResult } from './rollout.js';
 import { judgeCheck, tolerate, webhookOk } from './rollout-judge.js';
 import type { CheckReadings, PoolReading, WebhookAnswer } from './rollout-judge.js';
 
+/** How long the current step holds: the mirror-first phase's duration while it runs. */
+export const durationOf = (r: RolloutRecord): number => (r.mirroring === true && r.mirror !== undefined ? r.mirror.durationMs : r.stepDurationMs);
+
 /** A check judges the last interval (default: the step duration). */
-export const intervalOf = (r: RolloutRecord): number => r.gates.intervalMs ?? r.stepDurationMs;
+export const intervalOf = (r: RolloutRecord): number => r.gates.intervalMs ?? durationOf(r);
 
 /** Epoch ms the current check window began: the last judged check in this step, or the step's start. */
 export const windowStartOf = (r: RolloutRecord): number => Math.max(r.lastCheckAtMs ?? r.stepStartedAtMs, r.stepStartedAtMs);
@@ -17,7 +20,7 @@ export const hasWebhook = (r: RolloutRecord, type: string): boolean => (r.webhoo
 
 /** Is the step past its duration, and is the next one the last (or, with one step, the promotion)? */
 export function needsConfirmation(r: RolloutRecord, nowMs: number): boolean {
-  if (!hasWebhook(r, 'confirm-promotion') || nowMs < r.stepStartedAtMs + r.stepDurationMs) return false;
+  if (r.mirroring === true || !hasWebhook(r, 'confirm-promotion') || nowMs < r.stepStartedAtMs + durationOf(r)) return false;
   return r.stepIndex + 1 === r.steps.length - 1 || r.steps.length === 1;
 }
 
@@ -34,8 +37,9 @@ const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 function resultOf(r: RolloutRecord, readings: CheckReadings, nowMs: number, reasons: readonly string[]): StepResult {
   const c = readings.canary;
   return {
-    step: r.stepIndex + 1,
-    percent: r.steps[r.stepIndex] ?? 0,
+    // The mirror-first phase is step 0, at 0 % of real traffic.
+    step: r.mirroring === true ? 0 : r.stepIndex + 1,
+    percent: r.mirroring === true ? 0 : (r.steps[r.stepIndex] ?? 0),
     requests: c.requests,
     errorRate: c.requests === 0 ? 0 : round6(c.errors / c.requests),
     p99Ms: c.p99Ms,
@@ -46,7 +50,8 @@ function resultOf(r: RolloutRecord, readings: CheckReadings, nowMs: number, reas
   };
 }
 
-const stepName = (r: RolloutRecord): string => `step ${r.stepIndex + 1} (${r.steps[r.stepIndex] ?? 0}%)`;
+const stepName = (r: RolloutRecord): string =>
+  r.mirroring === true ? `mirror (${r.mirror?.percent ?? 0}% copied)` : `step ${r.stepIndex + 1} (${r.steps[r.stepIndex] ?? 0}%)`;
 
 /** First look, on the pool counts since the window began. */
 export function admit(r: RolloutRecord, canary: PoolReading, nowMs: number): Admission {
@@ -54,7 +59,7 @@ export function admit(r: RolloutRecord, canary: PoolReading, nowMs: number): Adm
     return r.hold?.untilMs !== undefined && nowMs >= r.hold.untilMs ? { kind: 'resume' } : { kind: 'wait', why: 'paused' };
   }
   if (r.state !== 'running') return { kind: 'wait', why: 'not_running' };
-  const stepEnd = r.stepStartedAtMs + r.stepDurationMs;
+  const stepEnd = r.stepStartedAtMs + durationOf(r);
   const from = windowStartOf(r);
   const dueAt = from < stepEnd ? Math.min(from + intervalOf(r), stepEnd) : from + intervalOf(r);
   if (nowMs < dueAt) return { kind: 'wait', why: 'not_due' };
@@ -89,6 +94,11 @@ function ended(r: RolloutRecord, state: 'promoted' | 'rolled_back', reason: stri
 
 /** On to the next step (its window starts now), or promoted after the last. */
 function goOn(r: RolloutRecord, nowMs: number): Outcome {
+  if (r.mirroring === true) {
+    // Mirror first passed: the copies stop and step 1 moves real traffic.
+    const { lastCheckAtMs: _last, ...rest } = r;
+    return { kind: 'advance', percent: r.steps[0] ?? 0, record: { ...rest, mirroring: false, stepIndex: 0, stepStartedAtMs: nowMs, failures: 0 } };
+  }
   const next = r.steps[r.stepIndex + 1];
   if (next === undefined) return { kind: 'promote', record: ended(r, 'promoted', undefined, nowMs) };
   const { hold: _hold, awaitingConfirmation: _awaiting, lastCheckAtMs: _last, ...rest } = r;
@@ -120,11 +130,11 @@ export function conclude(r: RolloutRecord, readings: CheckReadings, confirmation
     if (r.strategy === 'blueGreen') reason += `; ${failedRequests} request(s) failed on ${r.pool} after the flip`;
     return { kind: 'rollback', reason, record: ended(checked, 'rolled_back', reason, nowMs) };
   }
-  if (t.kind === 'held' || nowMs < r.stepStartedAtMs + r.stepDurationMs) return { kind: 'check', record: checked };
+  if (t.kind === 'held' || nowMs < r.stepStartedAtMs + durationOf(r)) return { kind: 'check', record: checked };
   if (confirmations !== undefined) {
     if (!confirmations.every(webhookOk)) return { kind: 'check', record: { ...checked, awaitingConfirmation: true } };
   }
-  const pause = (r.pauses ?? []).find((p) => p.before === r.stepIndex + 1);
+  const pause = r.mirroring === true ? undefined : (r.pauses ?? []).find((p) => p.before === r.stepIndex + 1);
   if (pause !== undefined) {
     const { awaitingConfirmation: _awaiting, ...rest } = checked;
     return { kind: 'pause', record: { ...rest, state: 'paused', hold: { before: pause.before, ...(pause.ms !== undefined ? { untilMs: nowMs + pause.ms } : {}) } } };

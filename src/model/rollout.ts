@@ -95,6 +95,10 @@ export interface RolloutRecord {
   readonly awaitingConfirmation?: boolean;
   /** Errors of the canary pool summed over the rollout's checks (blue-green: what failed before a flip back). */
   readonly failedRequests?: number;
+  /** Mirror first: before step 1 the canary gets `percent` % copies of live traffic for `durationMs`, gated like a step. */
+  readonly mirror?: { readonly percent: number; readonly durationMs: number };
+  /** The mirror-first phase runs (no split moved yet; the checks judge the mirrored answers). */
+  readonly mirroring?: boolean;
   /** Answers of the hooks that are not part of a check: pre-rollout, post-rollout, rollback. */
   readonly hookAnswers?: readonly (WebhookAnswer & { readonly at: string })[];
 }

@@ -1,27 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidRequestError, NotFoundError, TurnoutError } from '../errors.js';
 import { admit, canarySplit, conclude, flipSplit, hasWebhook, isRolloutActive, resumeFromPause, validateSteps, webhookOk } from '../model/index.js';
-import type { GateReading, MetricReading, Outcome, RolloutGates, RolloutPause, RolloutRecord, RolloutWebhook, ServiceRecord } from '../model/index.js';
+import type { GateReading, MetricReading, Outcome, RolloutRecord, ServiceRecord } from '../model/index.js';
 import type { ControlPlane } from '../runtime/index.js';
 import type { StateStore } from '../store/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { RolloutHooks } from './hooks.js';
 import type { RolloutEventSink } from './hooks.js';
 import { httpWebhook, noPrometheus } from './ports.js';
-import type { MetricPort, WebhookPort } from './ports.js';
+import type { MetricPort, MirrorPort, WebhookPort } from './ports.js';
 import { Recorder } from './recorder.js';
+import { newRecord } from './start.js';
+import type { StartRollout } from './start.js';
 import { CheckWindows } from './windows.js';
 
-export interface StartRollout {
-  readonly pool: string;
-  readonly steps: readonly number[];
-  readonly stepDurationMs: number;
-  readonly gates?: Partial<RolloutGates>;
-  readonly strategy?: 'canary' | 'blueGreen';
-  readonly pauses?: readonly RolloutPause[];
-  readonly webhooks?: readonly RolloutWebhook[];
-}
+export type { StartRollout } from './start.js';
 
 export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort';
 
@@ -37,6 +30,8 @@ export interface RolloutControllerOptions {
   readonly webhooks?: WebhookPort;
   readonly metrics?: MetricPort;
   readonly events?: RolloutEventSink;
+  /** Mirroring, for mirror-first rollouts (absent: a body with `mirror` is refused). */
+  readonly mirror?: MirrorPort;
 }
 
 /** Live progress of the current step, for GET .../rollouts/current. */
@@ -67,9 +62,9 @@ export class RolloutController {
   constructor(opts: RolloutControllerOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.windows = new CheckWindows(opts.telemetry, opts.store, this.now);
+    this.windows = new CheckWindows(opts.telemetry, opts.store, this.now, opts.mirror);
     this.hooks = new RolloutHooks(opts.webhooks ?? httpWebhook, opts.events, opts.logger);
-    this.recorder = new Recorder(opts.control, this.hooks, opts.logger, this.now);
+    this.recorder = new Recorder(opts.control, this.hooks, opts.logger, this.now, opts.mirror);
     this.metrics = opts.metrics ?? noPrometheus;
     opts.telemetry.readRolloutStatesFrom(function* states() {
       for (const [name, svc] of Object.entries(opts.control.current.services)) if (svc.rollout !== undefined) yield [name, svc.rollout.state] as const;
@@ -127,38 +122,13 @@ export class RolloutController {
     const bad = validateSteps(req.steps);
     if (bad !== undefined) throw new InvalidRequestError(bad);
     if (req.stepDurationMs < 1000) throw new InvalidRequestError('stepDuration must be at least 1s');
+    if (req.mirror !== undefined && this.opts.mirror === undefined) {
+      throw new InvalidRequestError('body/mirror needs Mirroring, which this build does not serve yet', [{ path: '/mirror', message: 'needs Mirroring' }]);
+    }
     let stablePool: string | undefined;
     for (const p of pools) if (p !== req.pool && (stablePool === undefined || (svc.split[p] ?? 0) > (svc.split[stablePool] ?? 0))) stablePool = p;
     const now = this.now();
-    const g = req.gates ?? {};
-    const gates: RolloutGates = {
-      // The absolute default applies unless a baseline judges the error rate instead.
-      ...(g.maxErrorRate !== undefined ? { maxErrorRate: g.maxErrorRate } : g.baseline === undefined ? { maxErrorRate: 0.01 } : {}),
-      ...(g.maxP99Ms !== undefined ? { maxP99Ms: g.maxP99Ms } : {}),
-      minRequests: g.minRequests ?? 1,
-      maxWaitMs: g.maxWaitMs ?? req.stepDurationMs,
-      ...(g.baseline !== undefined ? { baseline: g.baseline } : {}),
-      ...(g.intervalMs !== undefined ? { intervalMs: g.intervalMs } : {}),
-      ...(g.failureThreshold !== undefined ? { failureThreshold: g.failureThreshold } : {}),
-      ...(g.metrics !== undefined && g.metrics.length > 0 ? { metrics: g.metrics } : {}),
-    };
-    let rollout: RolloutRecord = {
-      id: `ro-${randomBytes(4).toString('hex')}`,
-      pool: req.pool,
-      stablePool: stablePool as string,
-      steps: [...req.steps],
-      stepDurationMs: req.stepDurationMs,
-      gates,
-      state: 'running',
-      stepIndex: 0,
-      stepStartedAtMs: now,
-      startedAt: new Date(now).toISOString(),
-      actor,
-      results: [],
-      ...(req.strategy === 'blueGreen' ? { strategy: 'blueGreen' as const } : {}),
-      ...(req.pauses !== undefined && req.pauses.length > 0 ? { pauses: req.pauses } : {}),
-      ...(req.webhooks !== undefined && req.webhooks.length > 0 ? { webhooks: req.webhooks } : {}),
-    };
+    let rollout = newRecord(req, stablePool as string, actor, now);
     let split: Record<string, number> | undefined = canarySplit(pools, svc.split, req.pool, req.steps[0] as number);
     if (!o.dryRun && hasWebhook(rollout, 'pre-rollout')) {
       const answers = await this.hooks.ask(service, rollout, 'pre-rollout', null);
@@ -171,10 +141,19 @@ export class RolloutController {
         split = undefined;
       } else rollout = { ...rollout, stepStartedAtMs: this.now() };
     }
-    const result = await this.opts.control.execute(
-      { kind: 'rollout', service, action: 'rollout_start', rollout, ...(split !== undefined ? { split } : {}) },
-      { actor, dryRun: o.dryRun, force: o.force, ifMatch: o.ifMatch },
-    );
+    const mirror = rollout.state === 'running' && req.mirror !== undefined && !o.dryRun ? this.opts.mirror : undefined;
+    if (req.mirror !== undefined) split = undefined; // Mirror first: no real traffic moves yet.
+    await mirror?.set(service, { pool: req.pool, percent: req.mirror?.percent ?? 0 });
+    let result;
+    try {
+      result = await this.opts.control.execute(
+        { kind: 'rollout', service, action: 'rollout_start', rollout, ...(split !== undefined ? { split } : {}) },
+        { actor, dryRun: o.dryRun, force: o.force, ifMatch: o.ifMatch },
+      );
+    } catch (err) {
+      await mirror?.set(service, null);
+      throw err;
+    }
     if (!o.dryRun) this.hooks.tell(service, rollout, 'event', null);
     return result.state.services[service]?.rollout ?? rollout;
   }
@@ -227,6 +206,7 @@ export class RolloutController {
       { actor, dryRun: o.dryRun, force: action === 'abort', ifMatch: o.ifMatch },
     );
     if (!o.dryRun) {
+      if (r.mirroring === true && (next.state === 'promoted' || next.state === 'aborted')) await this.opts.mirror?.set(service, null);
       this.hooks.tell(service, next, 'event', null);
       if (next.state === 'promoted') this.hooks.tell(service, next, 'post-rollout', null, (a) => this.recorder.keepAnswers(service, next.id, a));
     }

@@ -99,3 +99,16 @@ export function prometheusMetrics(baseUrl: string, timeoutMs: number): MetricPor
 
 /** Without `rollouts.prometheus.url`, every metric gate fails with this reason. */
 export const noPrometheus: MetricPort = () => Promise.resolve({ error: 'rollouts.prometheus.url is not configured' });
+
+/**
+ * Mirroring as a rollout's mirror-first phase needs it (SPEC "Mirroring"). The app wires it to the
+ * mirror state command and the mirrored pool's window; without it, a body with `mirror` is a 400.
+ */
+export interface MirrorPort {
+  /** Copies of `percent` % of the service's live traffic to `pool`; `null` stops them. */
+  set(service: string, mirror: { readonly pool: string; readonly percent: number } | null): Promise<void>;
+  /** The mirrored copies' cumulative answers of `pool` (requests; errors: 5xx and failed copies), fleet-wide. */
+  totals(service: string, pool: string): { readonly requests: number; readonly errors: number };
+  /** p99 (ms) of the mirrored copies' answers over the last `seconds`. */
+  p99Ms(service: string, pool: string, nowMs: number, seconds: number): number;
+}

@@ -4,6 +4,7 @@ import { canarySplit, flipSplit } from '../model/index.js';
 import type { Outcome, RolloutRecord, WebhookAnswer } from '../model/index.js';
 import type { ControlPlane } from '../runtime/index.js';
 import type { RolloutHooks } from './hooks.js';
+import type { MirrorPort } from './ports.js';
 
 const ACTOR = 'turnout:rollout';
 
@@ -26,6 +27,7 @@ export class Recorder {
     private readonly hooks: RolloutHooks,
     private readonly logger: Logger,
     private readonly now: () => number,
+    private readonly mirror?: MirrorPort,
   ) {}
 
   async write(service: string, r: RolloutRecord, out: Outcome): Promise<void> {
@@ -48,6 +50,10 @@ export class Recorder {
       return this.write(service, r, { kind: 'rollback', reason, record: failed });
     }
     const rec = out.record;
+    // The mirror-first phase is over (passed, or failed): the copies stop.
+    if (r.mirroring === true && (rec.mirroring !== true || rec.state === 'rolled_back')) {
+      await this.mirror?.set(service, null).catch((err: unknown) => this.logger.warn({ service, err: (err as Error).message }, 'stopping the mirror failed'));
+    }
     const log = { service, rollout: r.id, step: rec.stepIndex + 1, percent: rec.steps[rec.stepIndex] };
     if (out.kind === 'check') return;
     if (out.kind === 'advance') this.logger.info(log, 'rollout raised the canary');

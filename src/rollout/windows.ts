@@ -2,6 +2,7 @@ import { windowStartOf } from '../model/index.js';
 import type { PoolReading, RolloutRecord } from '../model/index.js';
 import type { StateStore } from '../store/index.js';
 import type { Telemetry } from '../telemetry/index.js';
+import type { MirrorPort } from './ports.js';
 
 interface Base {
   readonly key: string;
@@ -20,12 +21,15 @@ export class CheckWindows {
     private readonly telemetry: Telemetry,
     private readonly store: StateStore,
     private readonly now: () => number,
+    private readonly mirror: MirrorPort | undefined,
   ) {}
 
   read(service: string, r: RolloutRecord): { readonly canary: PoolReading; readonly stable: PoolReading } {
     const from = windowStartOf(r);
     const key = `${r.id}:${r.stepIndex}:${from}`;
-    const canary = this.totals(service, r.pool);
+    // Mirror first: the canary's answers are the copies'.
+    const mirrored = r.mirroring === true ? this.mirror : undefined;
+    const canary = mirrored !== undefined ? { ...mirrored.totals(service, r.pool), p99Ms: 0 } : this.totals(service, r.pool);
     const stable = this.totals(service, r.stablePool);
     let base = this.bases.get(service);
     if (base === undefined || base.key !== key) {
@@ -34,12 +38,16 @@ export class CheckWindows {
     }
     const now = this.now();
     const seconds = Math.max(1, Math.min(60, Math.ceil((now - from) / 1000)));
-    const of = (pool: string, t: typeof canary, b: Base['canary']): PoolReading => ({
+    const of = (t: typeof canary, b: Base['canary'], p99Ms: number): PoolReading => ({
       requests: t.requests - b.requests,
       errors: t.errors - b.errors,
-      p99Ms: Math.max(this.telemetry.poolWindow(service, pool, now, seconds).p99Ms, t.p99Ms),
+      p99Ms: Math.max(p99Ms, t.p99Ms),
     });
-    return { canary: of(r.pool, canary, base.canary), stable: of(r.stablePool, stable, base.stable) };
+    const canaryP99 = mirrored !== undefined ? mirrored.p99Ms(service, r.pool, now, seconds) : this.telemetry.poolWindow(service, r.pool, now, seconds).p99Ms;
+    return {
+      canary: of(canary, base.canary, canaryP99),
+      stable: of(stable, base.stable, this.telemetry.poolWindow(service, r.stablePool, now, seconds).p99Ms),
+    };
   }
 
   forget(service: string): void {

@@ -122,3 +122,21 @@ describe('rollout plan: manual gates and pauses (injected clock)', () => {
     if (out.kind === 'rollback') expect(out.reason).toMatch(/42 request\(s\) failed on canary after the flip/);
   });
 });
+
+describe('rollout plan: mirror first', () => {
+  const m: RolloutRecord = { ...base, mirror: { percent: 100, durationMs: 30_000 }, mirroring: true, gates: { maxErrorRate: 0.01, minRequests: 10, maxWaitMs: 10_000 } };
+
+  test('the phase holds for the mirror duration, then step 1 moves real traffic', () => {
+    expect(admit(m, pool(100, 0, 5), 29_999).kind).toBe('wait');
+    expect(admit(m, pool(100, 0, 5), 30_000)).toEqual({ kind: 'judge', confirm: false });
+    const out = conclude(m, { canary: pool(100, 0, 5), stable: pool(100, 0, 5) }, undefined, 30_000);
+    expect(out).toMatchObject({ kind: 'advance', percent: 10, record: { mirroring: false, stepIndex: 0, stepStartedAtMs: 30_000, state: 'running' } });
+    expect(out.record.results.at(-1)).toMatchObject({ step: 0, percent: 0, passed: true });
+  });
+
+  test('mirrored answers failing the gate roll back before any real request moved', () => {
+    const out = conclude(m, { canary: pool(100, 20, 5) }, undefined, 30_000);
+    expect(out.kind).toBe('rollback');
+    if (out.kind === 'rollback') expect(out.reason).toMatch(/^mirror \(100% copied\): error rate 20% \(20\/100\) above maxErrorRate 1%$/);
+  });
+});
