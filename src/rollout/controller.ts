@@ -232,7 +232,13 @@ export class RolloutController {
           this.leaderOf.add(name);
           if (this.opts.store.fleet.reportLagMs > 0) this.opts.logger.info({ service: name, rollout: r.id }, 'holding the rollout lease');
         }
-        await this.step(name, r);
+        // A check may wait on webhooks and queries: the lease is renewed meanwhile, so no other instance judges it twice.
+        const renew = setInterval(() => void this.opts.store.fleet.acquireLease(`rollout:${name}`, 3000).catch(() => false), 1000);
+        try {
+          await this.step(name, r);
+        } finally {
+          clearInterval(renew);
+        }
       }
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'rollout tick failed; retrying');
