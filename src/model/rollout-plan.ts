@@ -34,6 +34,10 @@ export type Admission =
 
 const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 
+/** The record keeps this many check results, the newest (long steps with short intervals would grow it without end). */
+export const RESULTS_LIMIT = 500;
+const appended = <T>(list: readonly T[], item: T): T[] => [...list, item].slice(-RESULTS_LIMIT);
+
 function resultOf(r: RolloutRecord, readings: CheckReadings, nowMs: number, reasons: readonly string[]): StepResult {
   const c = readings.canary;
   return {
@@ -88,7 +92,7 @@ function ended(r: RolloutRecord, state: 'promoted' | 'rolled_back', reason: stri
     state,
     endedAt: new Date(nowMs).toISOString(),
     ...(reason !== undefined ? { reason } : {}),
-    results: result !== undefined ? [...r.results, result] : r.results,
+    results: result !== undefined ? appended(r.results, result) : r.results,
   };
 }
 
@@ -123,7 +127,7 @@ export function conclude(r: RolloutRecord, readings: CheckReadings, confirmation
   const threshold = g.failureThreshold ?? 1;
   const t = tolerate(r.failures ?? 0, reasons.length > 0, threshold);
   const failedRequests = (r.failedRequests ?? 0) + readings.canary.errors;
-  const checked: RolloutRecord = { ...r, results: [...r.results, result], failures: t.failures, lastCheckAtMs: nowMs, failedRequests };
+  const checked: RolloutRecord = { ...r, results: appended(r.results, result), failures: t.failures, lastCheckAtMs: nowMs, failedRequests };
   if (t.kind === 'rollback') {
     let reason = `${stepName(r)}: ${reasons.join('; ')}`;
     if (threshold > 1) reason += ` (${t.failures} failed checks in a row, failureThreshold ${threshold})`;

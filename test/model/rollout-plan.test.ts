@@ -140,3 +140,12 @@ describe('rollout plan: mirror first', () => {
     if (out.kind === 'rollback') expect(out.reason).toMatch(/^mirror \(100% copied\): error rate 20% \(20\/100\) above maxErrorRate 1%$/);
   });
 });
+
+test('the record keeps the newest RESULTS_LIMIT check results', async () => {
+  const { RESULTS_LIMIT } = await import('../../src/model/rollout-plan.js');
+  const results = Array.from({ length: RESULTS_LIMIT }, (_, i) => ({ step: 1, percent: 10, requests: i, errorRate: 0, p99Ms: 1, passed: true, at: 'x' }));
+  const out = conclude({ ...base, results, gates: { ...base.gates, intervalMs: 1000 } }, at3, undefined, 1000);
+  expect(out.record.results).toHaveLength(RESULTS_LIMIT);
+  expect(out.record.results[0]?.requests).toBe(1);
+  expect(out.record.results.at(-1)?.requests).toBe(1000);
+});
