@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
-import { RolloutController } from './rollout/index.js';
+import { RolloutController, prometheusMetrics } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ConflictError } from './errors.js';
 import { WorkerPool, workerScript } from './process/index.js';
@@ -73,7 +73,15 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     pool.attach({ runtime, control, telemetry });
     control.followers = pool;
   }
-  const rollouts = new RolloutController({ control, telemetry, store, logger: logger.child({ component: 'rollout' }) });
+  const prometheus = config.rollouts?.prometheus;
+  const rollouts = new RolloutController({
+    control,
+    telemetry,
+    store,
+    logger: logger.child({ component: 'rollout' }),
+    events: (service, ev) => runtime.event(service, ev),
+    ...(prometheus !== undefined ? { metrics: prometheusMetrics(prometheus.url, prometheus.timeoutMs) } : {}),
+  });
   store.fleet.report({
     inFlight: () => runtime.drainingInFlight(),
     pools: () => telemetry.allPoolCounts(Date.now()),

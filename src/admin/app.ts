@@ -47,7 +47,7 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // verbose: errors carry their schema, so a failed pattern can say what was expected in words.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true, allowUnionTypes: true } },
     return503OnClosing: false,
   });
   // An early answer (401, 403, 404, 413) reaches a client still sending its body.

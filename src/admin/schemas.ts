@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
 import { BackendUrl, Duration, MirrorConfig, Name, Weight } from '../config/index.js';
+import { RolloutStartBody, RolloutView } from './rollout-schemas.js';
+
+export { RolloutStartBody, RolloutView, WebhookTypeSchema } from './rollout-schemas.js';
 
 /**
  * One source of truth: these schemas validate requests, shape responses, make /openapi.json and
@@ -101,70 +104,7 @@ export const EventSchema = Type.Object({
 });
 export const EventsResponse = Type.Object({ revision: Revision, events: Type.Array(EventSchema) });
 
-const StepResultSchema = Type.Object({
-  step: Type.Integer(),
-  percent: Type.Number(),
-  requests: Type.Integer(),
-  errorRate: Type.Number(),
-  p99Ms: Type.Number(),
-  passed: Type.Boolean(),
-  at: Type.String(),
-});
-
-export const RolloutView = Type.Object({
-  id: Type.String(),
-  service: Type.String(),
-  pool: Type.String(),
-  stablePool: Type.String(),
-  steps: Type.Array(Type.Number()),
-  stepDuration: Type.String(),
-  gates: Type.Object({
-    maxErrorRate: Type.Number(),
-    maxP99Ms: Type.Optional(Type.Number()),
-    minRequests: Type.Integer(),
-    maxWait: Type.String(),
-  }),
-  state: Type.Union(['running', 'paused', 'promoted', 'rolled_back', 'aborted'].map((s) => Type.Literal(s))),
-  step: Type.Integer({ description: '1-based index of the step the canary holds' }),
-  percent: Type.Number({ description: 'share of the canary pool at this step' }),
-  stepStartedAt: Type.String(),
-  startedAt: Type.String(),
-  endedAt: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String()),
-  actor: Type.String(),
-  results: Type.Array(StepResultSchema),
-  progress: Type.Optional(
-    Type.Object({
-      requests: Type.Integer(),
-      errors: Type.Integer(),
-      errorRate: Type.Number(),
-      p99Ms: Type.Number(),
-      stepEndsAt: Type.String(),
-      leader: Type.Boolean(),
-    }),
-  ),
-});
 export const RolloutResponse = Type.Object({ revision: Revision, rollout: RolloutView, dryRun: Type.Optional(Type.Boolean()) });
-
-export const RolloutStartBody = Type.Object(
-  {
-    pool: Name,
-    steps: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 100 }), { minItems: 1, maxItems: 20 }),
-    stepDuration: Duration,
-    gates: Type.Optional(
-      Type.Object(
-        {
-          maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-          maxP99Ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-          minRequests: Type.Optional(Type.Integer({ minimum: 0 })),
-          maxWait: Type.Optional(Duration),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 const PoolCountsSchema = Type.Object({ requests: Type.Integer(), errors: Type.Integer(), p99Ms: Type.Number() });
 export const FleetInstanceSchema = Type.Object({
@@ -288,3 +228,4 @@ export type RolloutStartBodyT = Static<typeof RolloutStartBody>;
 export type WriteQueryT = Static<typeof WriteQuery>;
 export type FlipQueryT = Static<typeof FlipQuery>;
 export type DeleteQueryT = Static<typeof DeleteQuery>;
+export type { RolloutGatesBodyT } from './rollout-schemas.js';

@@ -184,6 +184,9 @@ function normalise(raw: RawConfig, problems: string[]): Config {
     shutdownTimeoutMs: shutdownMs,
     workers: raw.workers ?? 1,
     services,
+    ...(raw.rollouts?.prometheus !== undefined
+      ? { rollouts: { prometheus: { url: raw.rollouts.prometheus.url, timeoutMs: ms(raw.rollouts.prometheus.timeout, 5000) } } }
+      : {}),
   };
 }
 

@@ -219,6 +219,20 @@ export const ConfigSchema = Type.Object(
     workers: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 256 }), Type.Literal('auto')])),
     /** How long the proxy waits for in-flight requests on SIGTERM (default 30s). */
     shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
+    /** Rollout settings: the Prometheus that `gates.metrics` queries. */
+    rollouts: Type.Optional(
+      Type.Object(
+        {
+          prometheus: Type.Optional(
+            Type.Object(
+              { url: Type.String({ pattern: '^https?://[^\\s?#]+$', description: 'http:// or https:// base URL of Prometheus' }), timeout: Type.Optional(Duration) },
+              Strict,
+            ),
+          ),
+        },
+        Strict,
+      ),
+    ),
     services: Type.Record(Name, ServiceConfig, { additionalProperties: false, description: 'a mapping of service names to services' }),
   },
   Strict,

@@ -133,4 +133,6 @@ export interface Config {
   /** Worker processes of `turnout serve` (`auto`: one per available core; 0: the data plane in the main process). */
   readonly workers: number | 'auto';
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `rollouts.prometheus`: where metric gates run their PromQL (timeout default 5s); read at start. */
+  readonly rollouts?: { readonly prometheus?: { readonly url: string; readonly timeoutMs: number } };
 }

@@ -4,6 +4,7 @@ import { histogramText } from './exposition.js';
 import { MirrorMetrics } from './mirror-metrics.js';
 import type { HistogramSeries } from './exposition.js';
 import type { TelemetrySource } from './source.js';
+import { RolloutMetrics } from './rollout-metrics.js';
 import { registerStateGauges } from './state-gauges.js';
 import type { ScrapedService } from './state-gauges.js';
 
@@ -52,6 +53,7 @@ export class PrometheusMetrics {
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
   readonly mirror: MirrorMetrics;
+  readonly rollouts: RolloutMetrics;
   private readonly backends = new Map<object, BackendCodes>();
   /** Counts of backends that left, kept so counters never go down. */
   private departed: (BackendCodes & { goneAt: number })[] = [];
@@ -138,6 +140,7 @@ export class PrometheusMetrics {
       registers,
     });
     this.mirror = new MirrorMetrics(registers);
+    this.rollouts = new RolloutMetrics(this.registry);
     registerStateGauges(this.registry, (cb) => this.eachService(cb), () => this.source?.revision ?? 0);
   }
 

@@ -89,6 +89,16 @@ export class Telemetry implements TelemetrySink {
     return this.waiting.get(service) ?? 0;
   }
 
+  /** A rollout check was judged (turnout_rollout_checks_total). */
+  onRolloutCheck(service: string, passed: boolean): void {
+    this.prometheus.rollouts.onCheck(service, passed);
+  }
+
+  /** Where turnout_rollout_state reads the state of each service's current rollout, at scrape time. */
+  readRolloutStatesFrom(states: () => Iterable<readonly [string, string]>): void {
+    this.prometheus.rollouts.readStatesFrom(states);
+  }
+
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {
     this.prometheus.onHealthCheck(service, pool, backendId, passed);
   }
