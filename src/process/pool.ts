@@ -9,6 +9,7 @@ import type { Acceptor, ListenAddress } from './acceptor.js';
 import { WorkerChild } from './child.js';
 import { StateFanOut } from './fan-out.js';
 import { HandoffAcceptor } from './handoff.js';
+import { ReusePortAcceptor, reusePortAvailable } from './reuseport.js';
 import type { ToSupervisor } from './protocol.js';
 import { NO_CRASH, replacementDelay } from './replacement.js';
 import { OutcomeReplay } from './replay.js';
@@ -49,7 +50,7 @@ export class WorkerPool implements RemoteFacts {
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.config = opts.config;
-    this.acceptor = new HandoffAcceptor(this.all, opts.logger);
+    this.acceptor = chooseAcceptor(opts.count, this.all, opts.logger);
     this.fanOut = new StateFanOut(this.all, () => this.runtime, opts.logger);
     this.sweepTimer = setInterval(() => {
       for (const w of this.workers) w.replay.sweep();
@@ -66,9 +67,15 @@ export class WorkerPool implements RemoteFacts {
     this.runtime.on('table', () => this.fanOut.health());
   }
 
-  /** Starts the workers, waits until they serve, then listens. */
+  /**
+   * Starts the workers and waits until they serve. Reuseport: the slots' sockets are bound first
+   * and each worker listens on its own; hand-off: the supervisor listens once they serve.
+   */
   async listen(): Promise<ListenAddress> {
-    const first = Array.from({ length: this.opts.count }, () => this.spawn(this.generation));
+    const reuse = this.acceptor.kind === 'reuseport';
+    this.opts.logger.info({ acceptor: this.acceptor.kind }, reuse ? 'listener: a socket per worker (SO_REUSEPORT)' : 'listener: the supervisor hands connections to the workers (no SO_REUSEPORT on this runtime)');
+    const addr = reuse ? await this.acceptor.listen(this.config.listen.host, this.config.listen.port) : undefined;
+    const first = Array.from({ length: this.opts.count }, (_, slot) => this.spawn(this.generation, true, slot));
     try {
       await Promise.all(first.map((w) => w.ready));
     } catch (err) {
@@ -76,7 +83,12 @@ export class WorkerPool implements RemoteFacts {
       throw new Error(`the workers did not start: ${(err as Error).message}`);
     }
     this.started = true;
-    return this.acceptor.listen(this.config.listen.host, this.config.listen.port);
+    return addr ?? this.acceptor.listen(this.config.listen.host, this.config.listen.port);
+  }
+
+  /** How connections reach the workers: a socket each (`reuseport`) or handed over (`handoff`). */
+  get acceptorKind(): Acceptor['kind'] {
+    return this.acceptor.kind;
   }
 
   // RemoteFacts: what the supervisor's views, drains and waits add up.
@@ -130,11 +142,12 @@ export class WorkerPool implements RemoteFacts {
 
   // Workers' lives.
 
-  private spawn(generation: number, replaceable = true): WorkerChild {
-    const w = new WorkerChild(this.opts.script, generation, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
+  private spawn(generation: number, replaceable: boolean, slot: number): WorkerChild {
+    const w = new WorkerChild(this.opts.script, generation, slot, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
     w.replaceable = replaceable;
     this.workers.add(w);
-    w.send({ t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts() });
+    const init = { t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts() } as const;
+    w.send(init, this.acceptor.handleFor(slot));
     void w.ready.then(
       () => {
         if (w.state === 'starting') w.state = 'serving';
@@ -149,6 +162,7 @@ export class WorkerPool implements RemoteFacts {
 
   private onMessage(w: WorkerChild, m: ToSupervisor): void {
     if (m.t === 'report') this.reports.onReport(w, m);
+    else if (m.t === 'listening') w.listening = m.seq;
     else if (m.t === 'drained') w.cut = { cutRequests: m.cutRequests, closedUpgrades: m.closedUpgrades };
   }
 
@@ -166,7 +180,7 @@ export class WorkerPool implements RemoteFacts {
     this.opts.logger.error({ worker: w.pid, code, signal, replaceInMs: delayMs }, 'a worker died; starting another');
     const t = setTimeout(() => {
       if (this.stopping) return;
-      this.spawn(this.generation);
+      this.spawn(this.generation, true, w.slot);
     }, delayMs);
     t.unref();
   }
@@ -181,7 +195,7 @@ export class WorkerPool implements RemoteFacts {
       return await upgradeWorkers({
         generation,
         old: [...this.workers].filter((w) => w.state !== 'draining'),
-        spawn: () => Array.from({ length: this.opts.count }, () => this.spawn(generation, false)),
+        spawn: () => Array.from({ length: this.opts.count }, (_, slot) => this.spawn(generation, false, slot)),
         drain: (w) => this.drainWorker(w, this.config.shutdownTimeoutMs),
         wait,
         logger: this.opts.logger,
@@ -224,4 +238,13 @@ export class WorkerPool implements RemoteFacts {
     await Promise.all(exits);
     clearInterval(this.sweepTimer);
   }
+}
+
+/**
+ * A socket per worker where the runtime has SO_REUSEPORT (Node >= 22.12 on Linux), else the
+ * hand-off. TURNOUT_ACCEPTOR=handoff chooses the hand-off anyway (comparisons, the benchmarks).
+ */
+function chooseAcceptor(count: number, workers: () => Iterable<WorkerChild>, logger: Logger): Acceptor {
+  if (process.env.TURNOUT_ACCEPTOR !== 'handoff' && reusePortAvailable()) return new ReusePortAcceptor(count, workers, logger);
+  return new HandoffAcceptor(workers, logger);
 }

@@ -20,7 +20,7 @@ const stop = (): void => {
   if (worker === undefined) process.exit(0);
   void worker.drain(drainMs);
 };
-process.on('message', (msg: ToWorker, handle: unknown) => {
+process.on('message', (msg: ToWorker, handle: object | null | undefined) => {
   if (worker !== undefined) return worker.handle(msg, handle);
   if (msg.t !== 'init') {
     early.push([msg, handle]);
@@ -28,7 +28,7 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
   }
   drainMs = msg.config.shutdownTimeoutMs;
   const w = new Worker(msg.config, send, () => process.exit(0));
-  w.start(msg).then(
+  w.start(msg, handle ?? undefined).then(
     () => {
       worker = w;
       for (const [m, h] of early.splice(0)) w.handle(m, h);

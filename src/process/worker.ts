@@ -69,12 +69,16 @@ export class Worker {
     this.timer = setInterval(() => this.report(false), REPORT_MS);
   }
 
-  /** Builds the first table; then the worker may get connections. */
-  async start(msg: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+  /**
+   * Builds the first table; then the worker may get connections: it listens on `listener` (its
+   * slot's SO_REUSEPORT socket) when one came with the `init`, else they are handed to it.
+   */
+  async start(msg: Extract<ToWorker, { t: 'init' }>, listener?: object): Promise<void> {
     this.services = msg.state.services;
     this.runtime.setHealth(msg.health);
     this.runtime.applyState(msg.state);
     await this.runtime.warmUp();
+    if (listener !== undefined) await this.listenOn(listener);
     this.send({ t: 'ready', revision: this.runtime.revision });
     this.report(true);
   }
@@ -85,6 +89,14 @@ export class Worker {
         if (handle !== undefined && handle !== null) {
           this.accepted = msg.seq;
           this.proxy.accept(handle as Socket);
+        }
+        break;
+      case 'listen':
+        if (handle !== undefined && handle !== null) {
+          this.listenOn(handle).then(
+            () => this.send({ t: 'listening', seq: msg.seq }),
+            (err: unknown) => this.log.error({ err: (err as Error).message }, 'could not listen on the new socket'),
+          );
         }
         break;
       case 'state': {
@@ -111,6 +123,12 @@ export class Worker {
       default:
         break;
     }
+  }
+
+  /** Accepts on `handle` from now on (the last listener stops accepting; its connections stay). */
+  private async listenOn(handle: object): Promise<void> {
+    await this.proxy.rebind('', 0, handle);
+    this.proxy.server.on('connection', () => this.accepted++);
   }
 
   private async reconfigure(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
