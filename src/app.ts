@@ -4,7 +4,7 @@ import { buildAdminApp } from './admin/index.js';
 import { RolloutController } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ConflictError } from './errors.js';
-import { WorkerPool, workerScript } from './process/index.js';
+import { WorkerPool, runtimeFilePath, workerScript } from './process/index.js';
 import type { UpgradeOutcome } from './process/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { Reloader } from './reload.js';
@@ -66,7 +66,13 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   const store = opts.store ?? createStore(config.state, logger);
   const telemetry = new Telemetry();
   const pool =
-    opts.workers === undefined ? undefined : new WorkerPool({ count: opts.workers, script: opts.workerScript ?? workerScript(), config, logger: logger.child({ component: 'supervisor' }) });
+    opts.workers === undefined ? undefined : new WorkerPool({
+          count: opts.workers,
+          script: opts.workerScript ?? workerScript(),
+          config,
+          logger: logger.child({ component: 'supervisor' }),
+          ...(opts.configFile !== undefined ? { runtimeFile: runtimeFilePath(opts.configFile) } : {}),
+        });
   const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry, ...(pool !== undefined ? { remote: pool } : {}) });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
   if (pool !== undefined) {

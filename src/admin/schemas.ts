@@ -179,7 +179,7 @@ export const FleetInstanceSchema = Type.Object({
       Type.Object({
         pid: Type.Integer(),
         generation: Type.Integer({ description: '1 at start, one more with every upgrade' }),
-        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining')]),
+        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining'), Type.Literal('orphaned')]),
         startedAt: Type.String(),
         revision: Type.Integer({ description: 'revision of the state this worker has applied' }),
         connections: Type.Object({ total: Type.Integer(), open: Type.Integer() }, { description: 'client connections handed to it since it started, and open now' }),

@@ -182,6 +182,7 @@ function normalise(raw: RawConfig, problems: string[]): Config {
     log: { level: raw.log?.level ?? 'info', access: raw.log?.access ?? false, accessSample: raw.log?.accessSample ?? 1 },
     shutdownTimeoutMs: shutdownMs,
     workers: raw.workers ?? 1,
+    orphanTimeoutMs: ms(raw.shutdown?.orphanTimeout, 600_000),
     services,
   };
 }

@@ -2,3 +2,4 @@ export { WorkerPool } from './pool.js';
 export type { WorkerPoolOptions } from './pool.js';
 export type { UpgradeOutcome } from './upgrade.js';
 export { workerScript } from './script.js';
+export { runtimeFilePath } from './runtime-file.js';

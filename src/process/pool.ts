@@ -14,6 +14,7 @@ import type { ToSupervisor } from './protocol.js';
 import { NO_CRASH, replacementDelay } from './replacement.js';
 import { OutcomeReplay } from './replay.js';
 import { ReportFold } from './reports.js';
+import { RuntimeTracker } from './takeover.js';
 import { upgradeWorkers } from './upgrade.js';
 import type { UpgradeOutcome } from './upgrade.js';
 
@@ -23,6 +24,8 @@ export interface WorkerPoolOptions {
   readonly script: string;
   readonly config: Config;
   readonly logger: Logger;
+  /** The runtime file (runtimeFilePath): the orphans a dead supervisor left, and this one's workers for the next. */
+  readonly runtimeFile?: string;
 }
 
 /**
@@ -47,9 +50,11 @@ export class WorkerPool implements RemoteFacts {
   private runtime!: Runtime;
   private control!: ControlPlane;
   private telemetry!: Telemetry;
+  private readonly tracker: RuntimeTracker;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.config = opts.config;
+    this.tracker = new RuntimeTracker(opts.runtimeFile, opts.logger);
     this.acceptor = chooseAcceptor(opts.count, this.all, opts.logger);
     this.fanOut = new StateFanOut(this.all, () => this.runtime, opts.logger);
     this.sweepTimer = setInterval(() => {
@@ -83,6 +88,7 @@ export class WorkerPool implements RemoteFacts {
       throw new Error(`the workers did not start: ${(err as Error).message}`);
     }
     this.started = true;
+    this.tracker.takeOver();
     return addr ?? this.acceptor.listen(this.config.listen.host, this.config.listen.port);
   }
 
@@ -109,7 +115,7 @@ export class WorkerPool implements RemoteFacts {
   }
 
   workersInfo(): WorkerInfo[] {
-    return [...this.workers].map((w) => w.info()).sort((a, b) => a.generation - b.generation || a.pid - b.pid);
+    return [...this.tracker.info(), ...[...this.workers].map((w) => w.info()).sort((a, b) => a.generation - b.generation || a.pid - b.pid)];
   }
 
   // Following the control plane.
@@ -148,6 +154,7 @@ export class WorkerPool implements RemoteFacts {
     this.workers.add(w);
     const init = { t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts() } as const;
     w.send(init, this.acceptor.handleFor(slot));
+    this.tracker.write(this.workers);
     void w.ready.then(
       () => {
         if (w.state === 'starting') w.state = 'serving';
@@ -170,6 +177,7 @@ export class WorkerPool implements RemoteFacts {
     const wasServing = w.state !== 'draining' && w.replaceable;
     this.workers.delete(w);
     this.acceptor.lost(w);
+    if (!this.stopping) this.tracker.write(this.workers);
     w.replay.sweep();
     this.reports.countsChanged();
     if (!wasServing || this.stopping || !this.started) return;
@@ -226,6 +234,7 @@ export class WorkerPool implements RemoteFacts {
     const cuts = await Promise.all([...this.workers].map((w) => this.drainWorker(w, timeoutMs)));
     await closed;
     clearInterval(this.sweepTimer);
+    this.tracker.remove();
     return cuts.reduce((a, c) => ({ cutRequests: a.cutRequests + c.cutRequests, closedUpgrades: a.closedUpgrades + c.closedUpgrades }), { cutRequests: 0, closedUpgrades: 0 });
   }
 
@@ -237,6 +246,7 @@ export class WorkerPool implements RemoteFacts {
     for (const w of this.workers) w.process.kill('SIGKILL');
     await Promise.all(exits);
     clearInterval(this.sweepTimer);
+    this.tracker.remove();
   }
 }
 

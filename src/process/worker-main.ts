@@ -20,6 +20,7 @@ const stop = (): void => {
   if (worker === undefined) process.exit(0);
   void worker.drain(drainMs);
 };
+// SIGTERM: the supervisor's service manager stopping the group, or a new supervisor taking over from an orphan.
 process.on('message', (msg: ToWorker, handle: object | null | undefined) => {
   if (worker !== undefined) return worker.handle(msg, handle);
   if (msg.t !== 'init') {
@@ -39,6 +40,7 @@ process.on('message', (msg: ToWorker, handle: object | null | undefined) => {
     },
   );
 });
-process.on('disconnect', stop);
+// The supervisor went away: an orphan serves on (Worker.orphaned); one still starting exits.
+process.on('disconnect', () => (worker === undefined ? process.exit(0) : worker.orphaned()));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
