@@ -10,6 +10,7 @@ import { WorkerChild } from './child.js';
 import { StateFanOut } from './fan-out.js';
 import { HandoffAcceptor } from './handoff.js';
 import { ReusePortAcceptor, reusePortAvailable } from './reuseport.js';
+import type { ServerHandle } from './reuseport.js';
 import type { ToSupervisor } from './protocol.js';
 import { NO_CRASH, replacementDelay } from './replacement.js';
 import { OutcomeReplay } from './replay.js';
@@ -26,6 +27,8 @@ export interface WorkerPoolOptions {
   readonly logger: Logger;
   /** The runtime file (runtimeFilePath): the orphans a dead supervisor left, and this one's workers for the next. */
   readonly runtimeFile?: string;
+  /** Listening sockets from the supervisor this one replaces (`turnout upgrade --supervisor`), used instead of binding. */
+  readonly listeners?: readonly object[];
 }
 
 /**
@@ -56,6 +59,7 @@ export class WorkerPool implements RemoteFacts {
     this.config = opts.config;
     this.tracker = new RuntimeTracker(opts.runtimeFile, opts.logger);
     this.acceptor = chooseAcceptor(opts.count, this.all, opts.logger);
+    if (opts.listeners !== undefined && opts.listeners.length > 0 && this.acceptor instanceof ReusePortAcceptor) this.acceptor.adopt(opts.listeners as ServerHandle[]);
     this.fanOut = new StateFanOut(this.all, () => this.runtime, opts.logger);
     this.sweepTimer = setInterval(() => {
       for (const w of this.workers) w.replay.sweep();
@@ -95,6 +99,16 @@ export class WorkerPool implements RemoteFacts {
   /** How connections reach the workers: a socket each (`reuseport`) or handed over (`handoff`). */
   get acceptorKind(): Acceptor['kind'] {
     return this.acceptor.kind;
+  }
+
+  /** The listening sockets a new supervisor gets (`turnout upgrade --supervisor`); none with the hand-off. */
+  get listenerHandles(): readonly object[] {
+    return this.acceptor instanceof ReusePortAcceptor ? this.acceptor.all : [];
+  }
+
+  /** A new supervisor took over: the runtime file is its own from now on. */
+  handedOver(): void {
+    this.tracker.handedOver();
   }
 
   // RemoteFacts: what the supervisor's views, drains and waits add up.

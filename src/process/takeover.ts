@@ -19,6 +19,7 @@ export class RuntimeTracker {
   private readonly self = { pid: process.pid, start: startTimeOf(process.pid) ?? 0 };
   private readonly starts = new Map<number, number>();
   private poll: NodeJS.Timeout | undefined;
+  private handed = false;
 
   constructor(
     private readonly path: string | undefined,
@@ -31,7 +32,7 @@ export class RuntimeTracker {
 
   /** This supervisor and its workers, to the file. */
   write(workers: Iterable<WorkerChild>): void {
-    if (this.path === undefined) return;
+    if (this.path === undefined || this.handed) return;
     const list: RuntimeRecord['workers'][number][] = [];
     for (const w of workers) {
       if (w.exited) continue;
@@ -67,6 +68,11 @@ export class RuntimeTracker {
   /** The orphans still running, as `/v1/fleet` shows them. */
   info(): WorkerInfo[] {
     return this.orphans.map((o) => ({ pid: o.pid, generation: o.generation, state: 'orphaned', startedAt: o.startedAt, revision: 0, connections: { total: 0, open: 0 }, inFlight: 0 }));
+  }
+
+  /** A new supervisor took over (`turnout upgrade --supervisor`): the file is its own. */
+  handedOver(): void {
+    this.handed = true;
   }
 
   /** A clean stop: the file goes (while it is still this supervisor's). */

@@ -1,14 +1,10 @@
-import { onTestFinished, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { TOKEN, fleetWorkers } from '../helpers/api.js';
 import type { FleetWorker } from '../helpers/api.js';
-import { startBackend } from '../helpers/backends.js';
-import { expectFreshCliBuild } from '../helpers/cli.js';
 import { steadyLoad } from '../helpers/http.js';
-import type { LoadResult } from '../helpers/http.js';
 import { runRequests } from '../helpers/load.js';
-import { killQuietly } from '../helpers/process.js';
-import { adminCall, freePort, spawnTurnout, tempDir, waitExit, waitReady, writeYaml } from '../helpers/serve.js';
-import type { ServeProcess } from '../helpers/serve.js';
+import { adminCall, waitExit } from '../helpers/serve.js';
+import { alive, cleanUp, failed, serveTree } from '../helpers/serve-tree.js';
 import { sleep, until } from '../helpers/time.js';
 import { reusePortAvailable } from '../../src/process/reuseport.js';
 
@@ -16,46 +12,9 @@ import { reusePortAvailable } from '../../src/process/reuseport.js';
 // connections of load: its workers (orphans) serve on; `turnout serve` again on the same config
 // takes over on listeners of its own, and the orphans drain and exit.
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const failed = (rs: readonly LoadResult[]): LoadResult[] => rs.filter((r) => r.status !== 200);
-
-async function setUp(extra: Record<string, unknown> = {}): Promise<{ file: string; env: Record<string, string>; proxy: string; adminPort: number; start: () => Promise<ServeProcess> }> {
-  expectFreshCliBuild();
-  const dir = await tempDir();
-  const web = [await startBackend('web-1'), await startBackend('web-2')];
-  const port = await freePort();
-  const adminPort = await freePort();
-  const file = await writeYaml(dir, 'turnout.yaml', {
-    listen: { host: '127.0.0.1', port },
-    admin: { host: '127.0.0.1', port: adminPort, token: TOKEN },
-    state: { store: 'memory' },
-    log: { level: 'warn' },
-    shutdown: { timeout: '5s' },
-    services: { web: { routes: [{ host: '*', pathPrefix: '/' }], pools: { blue: web.map((b) => ({ id: b.id, url: b.url })) } } },
-    ...extra,
-  });
-  const env = { TURNOUT_RUNTIME_DIR: dir };
-  const start = async (): Promise<ServeProcess> => {
-    const proc = spawnTurnout(['serve', '--config', file, '--workers', '2'], { env });
-    await waitReady(proc, adminPort);
-    return proc;
-  };
-  return { file, env, proxy: `http://127.0.0.1:${port}`, adminPort, start };
-}
-
-/** The workers are killed after the test if they are still there (orphans are nobody's children). */
-const cleanUp = (pids: readonly number[]): void => onTestFinished(() => pids.forEach(killQuietly));
-
 describe.runIf(reusePortAvailable())('a supervisor that dies does not take the data plane with it', () => {
   test('SIGKILL under 16 connections: 0 failed over 5 s; serve again: 0 failed while it takes over, every worker new, the orphans gone, writes reach the new workers', async () => {
-    const s = await setUp();
+    const s = await serveTree();
     const first = await s.start();
     const before: FleetWorker[] = await fleetWorkers({ adminUrl: `http://127.0.0.1:${s.adminPort}` });
     expect(before).toHaveLength(2);
@@ -101,7 +60,7 @@ describe.runIf(reusePortAvailable())('a supervisor that dies does not take the d
   }, 90_000);
 
   test('an orphan past orphanTimeout drains and exits', async () => {
-    const s = await setUp({ shutdown: { timeout: '5s', orphanTimeout: '1500ms' } });
+    const s = await serveTree({ shutdown: { timeout: '5s', orphanTimeout: '1500ms' } });
     const first = await s.start();
     const before = await fleetWorkers({ adminUrl: `http://127.0.0.1:${s.adminPort}` });
     cleanUp(before.map((w) => w.pid));
