@@ -120,7 +120,7 @@ export const FleetInstanceSchema = Type.Object({
       Type.Object({
         pid: Type.Integer(),
         generation: Type.Integer({ description: '1 at start, one more with every upgrade' }),
-        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining')]),
+        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining'), Type.Literal('orphaned')]),
         startedAt: Type.String(),
         revision: Type.Integer({ description: 'revision of the state this worker has applied' }),
         connections: Type.Object({ total: Type.Integer(), open: Type.Integer() }, { description: 'client connections handed to it since it started, and open now' }),
@@ -160,6 +160,9 @@ export const UpgradeResponse = Type.Object({
   replaced: Type.Array(Type.Integer(), { description: 'pids of the workers now draining (exited, with wait=drained)' }),
   drained: Type.Optional(Type.Boolean({ description: 'wait=drained: the old workers finished everything before the shutdown timeout' })),
   dryRun: Type.Optional(Type.Boolean()),
+  supervisor: Type.Optional(
+    Type.Object({ pid: Type.Integer({ description: 'the new supervisor' }), replaced: Type.Integer({ description: 'the supervisor that answers, which exits once its workers drained' }) }, { description: 'supervisor=true' }),
+  ),
 });
 
 /** The error answers every /v1 route may give. */
@@ -173,7 +176,7 @@ export const RolloutActionParams = Type.Object({ svc: Name, action: Type.Union([
 const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
 export const ReloadQuery = Type.Object({ dryRun: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export type ReloadQueryT = Static<typeof ReloadQuery>;
-export const UpgradeQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')) }, { additionalProperties: false });
+export const UpgradeQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')), supervisor: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export type UpgradeQueryT = Static<typeof UpgradeQuery>;
 export const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export const FlipQuery = Type.Object(

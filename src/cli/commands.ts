@@ -124,12 +124,13 @@ export const CLIENT_COMMANDS: readonly Command[] = [
   }),
   defineCommand({
     name: 'upgrade',
-    usage: 'turnout upgrade [--wait]                            new workers from the code on disk; the old ones drain\n' +
-      '                                                    (--wait: until the old workers exited)',
+    usage: 'turnout upgrade [--wait] [--supervisor]             new workers from the code on disk; the old ones drain\n' +
+      '                                                    (--wait: until the old workers exited; --supervisor: a new supervisor too)',
     positionals: [],
-    options: { 'dry-run': WRITE_OPTIONS['dry-run'], wait: { type: 'boolean' } },
+    options: { 'dry-run': WRITE_OPTIONS['dry-run'], wait: { type: 'boolean' }, supervisor: { type: 'boolean' } },
     async run({ values, client }) {
-      return { answer: (await client.call<UpgradeAnswer>('POST', `/v1/upgrade${writeQuery(values, { wait: values.wait ? 'drained' : undefined })}`)).body };
+      const query = writeQuery(values, { wait: values.wait ? 'drained' : undefined, supervisor: values.supervisor ? 'true' : undefined });
+      return { answer: (await client.call<UpgradeAnswer>('POST', `/v1/upgrade${query}`)).body };
     },
     format: formatUpgrade,
   }),

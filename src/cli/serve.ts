@@ -50,6 +50,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   const logger = createLogger(config.log.level);
   let turnout: Turnout;
+  /** Set once the serve loop runs: ends it with an exit code. */
+  let finish: (code: number) => void = () => undefined;
   try {
     if (opts.resetState && config.state.store === 'file') {
       // The corrupt-file message recommends --reset-state: keep the old file, never overwrite it.
@@ -58,10 +60,28 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     // Loaded only now: a bad config is refused without loading the data plane and admin API.
     const { startTurnout } = await import('../app.js');
+    const { isSuccessor, receiveListeners } = await import('../process/index.js');
+    // Started by `turnout upgrade --supervisor`: the listening sockets come from the supervisor it replaces.
+    const listeners = isSuccessor() ? await receiveListeners() : undefined;
     const wanted = opts.workers ?? config.workers;
     const workers = wanted === 'auto' ? availableParallelism() : wanted;
     // workers: 0 runs the data plane in this process (no supervisor).
-    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig, ...(workers > 0 ? { workers } : {}) });
+    turnout = await startTurnout(config, {
+      logger,
+      resetState: opts.resetState,
+      configFile: opts.configFile,
+      fileConfig,
+      ...(workers > 0 ? { workers } : {}),
+      ...(listeners !== undefined ? { listeners } : {}),
+      // A supervisor upgrade's new supervisor keeps the admin token this run generated.
+      ...(generatedToken !== undefined ? { successorEnv: { TURNOUT_ADMIN_TOKEN: generatedToken } } : {}),
+      onReplaced: () => {
+        logger.info('a new supervisor took over and the workers drained: exiting');
+        logger.flush();
+        finish(0);
+      },
+    });
+    if (listeners !== undefined) (await import('../process/index.js')).tellPredecessorReady(turnout.workers?.workersInfo().map((w) => w.pid) ?? []);
   } catch (err) {
     if (err instanceof StateFileError) {
       process.stderr.write(`turnout: ${err.message}\n`);
@@ -89,6 +109,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
+    finish = resolve;
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

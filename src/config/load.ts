@@ -183,6 +183,7 @@ function normalise(raw: RawConfig, problems: string[]): Config {
     log: { level: raw.log?.level ?? 'info', access: raw.log?.access ?? false, accessSample: raw.log?.accessSample ?? 1 },
     shutdownTimeoutMs: shutdownMs,
     workers: raw.workers ?? 1,
+    orphanTimeoutMs: ms(raw.shutdown?.orphanTimeout, 600_000),
     services,
     ...(raw.rollouts?.prometheus !== undefined
       ? { rollouts: { prometheus: { url: raw.rollouts.prometheus.url, timeoutMs: ms(raw.rollouts.prometheus.timeout, 5000) } } }

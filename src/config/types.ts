@@ -132,6 +132,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Worker processes of `turnout serve` (`auto`: one per available core; 0: the data plane in the main process). */
   readonly workers: number | 'auto';
+  /** How long a worker whose supervisor died (an orphan) keeps serving before it drains and exits. */
+  readonly orphanTimeoutMs: number;
   readonly services: Readonly<Record<string, ServiceConfig>>;
   /** `rollouts.prometheus`: where metric gates run their PromQL (timeout default 5s); read at start. */
   readonly rollouts?: { readonly prometheus?: { readonly url: string; readonly timeoutMs: number } };

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ClientConnection } from './connection.js';
-import { createListener } from './listener.js';
+import { createListener, listenOn } from './listener.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { EngineContext, HoldWaiter } from './context.js';
 import { H2Front } from './h2/index.js';
@@ -273,22 +273,16 @@ export class ProxyServer implements EngineContext {
   }
 
   /**
-   * Listens on a new address: the new listener is bound first, then the old one stops accepting;
-   * connections it accepted stay open and finish (they are the server's, not the listener's).
+   * Listens on a new address (or, `handle`, on a listening socket another process bound: a
+   * supervisor's SO_REUSEPORT socket): the new listener is bound first, then the old one stops
+   * accepting; connections it accepted stay open and finish (they are the server's, not the listener's).
    */
-  async rebind(host: string, port: number): Promise<{ host: string; port: number }> {
+  async rebind(host: string, port: number, handle?: object): Promise<{ host: string; port: number }> {
     const old = this.server;
-    const next = createListener(this.listenConfig, this.onConnection);
-    const addr = await new Promise<{ host: string; port: number }>((resolve, reject) => {
-      next.once('error', reject);
-      next.listen(port, host, () => {
-        next.off('error', reject);
-        const a = next.address();
-        resolve(a === null || typeof a === 'string' ? { host, port } : { host: a.address, port: a.port });
-      });
-    });
+    const next = handle !== undefined && !old.listening ? old : createListener(this.listenConfig, this.onConnection);
+    const addr = await listenOn(next, handle ?? { host, port });
     this.server = next;
-    old.close();
+    if (old !== next) old.close();
     return addr;
   }
 }
