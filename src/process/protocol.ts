@@ -38,6 +38,7 @@ export const OP_PROXY_ERROR = 1; // a: status, b: duration ms
 export const OP_UPSTREAM_FAILURE = 2; // backend; a: reason (a string index), b: retried 0/1
 export const OP_HOLD_DONE = 3; // a: timed out 0/1, b: waited ms
 export const OP_EJECTION = 4;
+export const OP_GRPC_RESPONSE = 5; // a: grpc-status * 10000 + status * 10 + failed 0/1, b: duration ms
 export const REC_SIZE = 6;
 
 /**

@@ -50,6 +50,7 @@ export class PrometheusMetrics {
   private readonly healthChecks: Counter;
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
+  private readonly grpcRequests: Counter;
   private readonly backends = new Map<object, BackendCodes>();
   /** Counts of backends that left, kept so counters never go down. */
   private departed: (BackendCodes & { goneAt: number })[] = [];
@@ -135,6 +136,12 @@ export class PrometheusMetrics {
       labelNames: ['route', 'code'],
       registers,
     });
+    this.grpcRequests = new Counter({
+      name: 'turnout_grpc_requests_total',
+      help: 'gRPC answers from backends, by service, pool, backend and grpc-status (2, 4, 13, 14 and 15 count as errors).',
+      labelNames: ['service', 'pool', 'backend', 'grpc_status'],
+      registers,
+    });
     registerStateGauges(this.registry, (cb) => this.eachService(cb), () => this.source?.revision ?? 0);
   }
 
@@ -175,6 +182,11 @@ export class PrometheusMetrics {
     const key = `${service}\u0000${pool}\u0000${status}`;
     this.proxyAnswers.set(key, (this.proxyAnswers.get(key) ?? 0) + 1);
     if (service !== '' && pool !== '') this.observe(this.durations.at(service, pool), durationMs);
+  }
+
+  /** A gRPC answer, by its grpc-status. */
+  onGrpcResponse(service: string, pool: string, backendId: string, grpcStatus: number): void {
+    this.grpcRequests.labels(service, pool, backendId, String(grpcStatus)).inc();
   }
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {

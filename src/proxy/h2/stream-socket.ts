@@ -1,11 +1,12 @@
 import { constants } from 'node:http2';
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
+import { isGrpc, parseGrpcTimeout } from '../grpc.js';
 import { AnswerReader } from './answer-reader.js';
 import type { AnswerHeads } from './answer-reader.js';
 import { BodyForm, chunkSizeLine, CRLF, lastChunk, translateRequestHead } from './request-head.js';
 
-const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
+const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = constants;
 
 /**
  * One HTTP/2 stream as the engine sees a client connection: the stream's request goes in as an
@@ -23,6 +24,10 @@ export class StreamSocket extends Duplex implements AnswerHeads {
   readonly remotePort: number | undefined;
   /** As a TLS socket says it: the access log's `protocol`. */
   readonly alpnProtocol = 'h2';
+  /** The request is a gRPC call (content-type application/grpc*): its errors are gRPC-shaped. */
+  readonly grpc: boolean;
+  /** performance.now() ms its grpc-timeout ends; 0 = none. */
+  readonly grpcDeadline: number;
   private readonly stream: ServerHttp2Stream;
   private readonly reader: AnswerReader = new AnswerReader(this);
   private readonly chunked: boolean;
@@ -41,6 +46,9 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     const t = translateRequestHead(rawHeaders, endStream);
     this.chunked = t.body === BodyForm.CHUNKED;
     this.reader.method = methodOf(rawHeaders);
+    this.grpc = isGrpc(valueOf(rawHeaders, 'content-type'));
+    const timeout = this.grpc ? parseGrpcTimeout(valueOf(rawHeaders, 'grpc-timeout')) : undefined;
+    this.grpcDeadline = timeout === undefined ? 0 : performance.now() + Math.max(timeout, 1);
     this.push(t.head);
     stream.on('data', this.onStreamData);
     stream.on('end', this.onStreamEnd);
@@ -93,12 +101,31 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     if (!s.destroyed && !s.headersSent) s.additionalHeaders(headers);
   }
 
-  final(headers: OutgoingHttpHeaders, bodyless: boolean): void {
+  final(headers: OutgoingHttpHeaders, bodyless: boolean, trailers: boolean): void {
     const s = this.stream;
     if (s.destroyed || s.headersSent) return;
-    s.respond(headers, { endStream: bodyless });
+    if (trailers && !bodyless) {
+      s.respond(headers, { waitForTrailers: true });
+      s.once('wantTrailers', this.onWantTrailers);
+    } else {
+      s.respond(headers, { endStream: bodyless });
+    }
     if (bodyless) this.answerEnded = true;
   }
+
+  /** The answer's trailer section goes as the stream's trailing HEADERS (none: an empty END_STREAM DATA frame). */
+  private readonly onWantTrailers = (): void => {
+    const out: OutgoingHttpHeaders = {};
+    const t = this.reader.trailers;
+    if (t !== undefined) {
+      for (let i = 0; i + 1 < t.length; i += 2) {
+        const name = t[i] as string;
+        const had = out[name];
+        out[name] = had === undefined ? (t[i + 1] as string) : [String(had), t[i + 1] as string];
+      }
+    }
+    if (!this.stream.destroyed) this.stream.sendTrailers(out);
+  };
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     const s = this.stream;
@@ -142,15 +169,21 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     const s = this.stream;
     if (!s.destroyed && !s.closed) {
       // A whole answer while the client still sends: RST_STREAM NO_ERROR stops it (RFC 9113 §8.1).
-      // Anything else cut midway is an internal error.
+      // An answer cut midway (its backend reset, or drained at the deadline) is cancelled; one
+      // that never began is an internal error.
       if (this.answerEnded && this.reader.done) {
         if (!this.clientEnded) s.close(NGHTTP2_NO_ERROR);
       } else {
-        s.close(NGHTTP2_INTERNAL_ERROR);
+        s.close(s.headersSent ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
       }
     }
     cb(err);
   }
+}
+
+function valueOf(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === name) return raw[i + 1] as string;
+  return undefined;
 }
 
 function methodOf(raw: readonly string[]): string {
