@@ -56,10 +56,11 @@ export function idleGraceLeft(deadline: number, keepAliveMs: number, clock: numb
 }
 
 /**
- * A gRPC call's deadline (its grpc-timeout) bounds the time it waits for a backend, a connection
- * and its answer (pure): `deadline` for those kinds is brought forward to `callDeadline`.
+ * A gRPC call's deadline (its grpc-timeout) bounds the time it waits for a backend (pure): a hold
+ * deadline is brought forward to `callDeadline`. Once sent, its h2 stream keeps the deadline
+ * itself (it ends the call with DEADLINE_EXCEEDED in trailers, H2UpstreamSocket).
  */
 export function callBound(deadline: number, kind: number, callDeadline: number): number {
-  if (kind !== Deadline.CONNECT && kind !== Deadline.RESPONSE && kind !== Deadline.HOLD) return deadline;
+  if (kind !== Deadline.HOLD) return deadline;
   return deadline === 0 || deadline > callDeadline ? callDeadline : deadline;
 }

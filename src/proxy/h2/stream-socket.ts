@@ -5,6 +5,7 @@ import { isGrpc, parseGrpcTimeout } from '../grpc.js';
 import { AnswerReader } from './answer-reader.js';
 import type { AnswerHeads } from './answer-reader.js';
 import { BodyForm, chunkSizeLine, CRLF, lastChunk, translateRequestHead } from './request-head.js';
+import { fieldsObject } from './upstream-head.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = constants;
 
@@ -115,16 +116,7 @@ export class StreamSocket extends Duplex implements AnswerHeads {
 
   /** The answer's trailer section goes as the stream's trailing HEADERS (none: an empty END_STREAM DATA frame). */
   private readonly onWantTrailers = (): void => {
-    const out: OutgoingHttpHeaders = {};
-    const t = this.reader.trailers;
-    if (t !== undefined) {
-      for (let i = 0; i + 1 < t.length; i += 2) {
-        const name = t[i] as string;
-        const had = out[name];
-        out[name] = had === undefined ? (t[i + 1] as string) : [String(had), t[i + 1] as string];
-      }
-    }
-    if (!this.stream.destroyed) this.stream.sendTrailers(out);
+    if (!this.stream.destroyed) this.stream.sendTrailers(fieldsObject(this.reader.trailers));
   };
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {

@@ -45,6 +45,23 @@ export function upstreamRequestHeaders(head: RequestHead, scheme: string, callDe
   return { headers, grpc };
 }
 
+/** A flat [name, value, ...] field list (trailers) as node:http2 sends it; repeated names become lists. */
+export function fieldsObject(flat: readonly string[] | undefined): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  if (flat === undefined) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i] as string;
+    const had = out[name];
+    out[name] = had === undefined ? (flat[i + 1] as string) : [...(Array.isArray(had) ? had : [String(had)]), flat[i + 1] as string];
+  }
+  return out;
+}
+
+/** An error with a socket-like `code` (the engine classifies failures by it). */
+export function coded(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
 /** How the translated answer's body is framed for the engine. */
 export const AnswerBody = { NONE: 0, LENGTH: 1, CHUNKED: 2 } as const;
 export type AnswerBodyKind = (typeof AnswerBody)[keyof typeof AnswerBody];

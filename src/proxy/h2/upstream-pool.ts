@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import type { ClientHttp2Session, SecureClientSessionOptions } from 'node:http2';
+import { coded } from './upstream-head.js';
 
 /**
  * Streams the first session to a backend is given before the backend's SETTINGS say how many it
@@ -122,7 +123,7 @@ export class H2SessionPool {
       ps.retired = true;
     });
     session.on('close', () => {
-      this.failed(ps, Object.assign(new Error('the backend closed its HTTP/2 session'), { code: 'ECONNRESET' }));
+      this.failed(ps, coded('the backend closed its HTTP/2 session', 'ECONNRESET'));
       const i = this.sessions.indexOf(ps);
       if (i >= 0) this.sessions.splice(i, 1);
     });

@@ -1,17 +1,16 @@
 import { constants } from 'node:http2';
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { Duplex } from 'node:stream';
-import { encodeGrpcMessage, parseGrpcStatus } from '../grpc.js';
 import { RequestHead } from '../head.js';
 import type { ParseLimits } from '../head.js';
 import { findHeadEnd, parseRequestHead } from '../parser.js';
 import { Dechunker, DECHUNK_ERROR } from './dechunk.js';
-import { chunkSizeLine, CRLF, lastChunk } from './request-head.js';
-import { AnswerBody, upstreamAnswerHead, upstreamRequestHeaders } from './upstream-head.js';
-import type { AnswerBodyKind } from './upstream-head.js';
+import { DEADLINE, DRAINED, UpstreamAnswer } from './upstream-answer.js';
+import type { GrpcEnding } from './upstream-answer.js';
+import { coded, fieldsObject, upstreamRequestHeaders } from './upstream-head.js';
 import type { H2SessionPool, PooledSession, SessionUser } from './upstream-pool.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = constants;
 
 /** The engine writes heads it built itself: generous limits. */
 const LIMITS: ParseLimits = { maxHeaderSize: 1024 * 1024 };
@@ -21,12 +20,7 @@ const ReqBody = { NONE: 0, LENGTH: 1, CHUNKED: 2 } as const;
 /** A refused stream is sent again (once, on a session with room) when its request took no more than this. */
 const REPLAY_BYTES = 64 * 1024;
 
-/** What a drain deadline ends a gRPC stream with (SPEC: 14 UNAVAILABLE in trailers, so clients retry). */
-const DRAIN_TRAILERS = ['grpc-status', '14', 'grpc-message', encodeGrpcMessage('turnout: the backend was drained')];
 
-function coded(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
-}
 
 /**
  * One stream to an `h2` backend as the engine sees an upstream socket: the engine writes the
@@ -43,12 +37,10 @@ function coded(message: string, code: string): Error {
  * side is full.
  */
 export class H2UpstreamSocket extends Duplex implements SessionUser {
-  /** As an UpstreamConn expects of a socket. */
-  connecting = true;
-  /** performance.now() ms the client's gRPC deadline ends; 0 = none (set by the exchange). */
-  callDeadline = 0;
-  /** The answer's grpc-status, -1 when none came (yet). */
-  grpcStatus = -1;
+  /** Until its session connects. */
+  private connecting = true;
+  private deadline = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private readonly pool: H2SessionPool;
   private readonly scheme: string;
   private ps: PooledSession | null;
@@ -60,12 +52,8 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
   private readonly dechunk = new Dechunker();
   private grpc = false;
   private method = 'GET';
-  private answerBody: AnswerBodyKind = AnswerBody.NONE;
-  /** The final answer head went to the engine. */
-  private answered = false;
-  /** The whole answer went to the engine. */
-  private answerDone = false;
-  private trailers: string[] | undefined;
+  /** The backend's answer, translated for the engine. */
+  private readonly answer = new UpstreamAnswer((buf) => this.give(buf));
   private streamError: Error | undefined;
   private reqHeaders: OutgoingHttpHeaders = {};
   /** The request's DATA so far, kept while it may be sent again (REPLAY_BYTES); null once too long. */
@@ -81,8 +69,32 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
     this.ps = pool.take(this);
   }
 
+  /** What the engine calls on a net.Socket that means nothing here. */
   setNoDelay(): this {
     return this;
+  }
+  /** performance.now() ms the client's gRPC deadline (grpc-timeout) ends; 0 = none. */
+  get callDeadline(): number {
+    return this.deadline;
+  }
+
+  /**
+   * Set by the exchange for a gRPC call with a grpc-timeout: the time left is what the backend is
+   * told, and when it runs out the call ends with DEADLINE_EXCEEDED (SPEC "HTTP/2 and gRPC").
+   */
+  set callDeadline(at: number) {
+    this.deadline = at;
+    this.grpc = true;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(0, at - performance.now()));
+    this.deadlineTimer.unref();
+  }
+
+  private readonly onDeadline = (): void => this.endCall(DEADLINE);
+
+  /** The answer's grpc-status, -1 when none came (yet). */
+  get grpcStatus(): number {
+    return this.answer.grpcStatus;
   }
 
   sessionReady(): void {
@@ -121,7 +133,7 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
     this.reqBody = head.chunked ? ReqBody.CHUNKED : head.contentLength > 0 ? ReqBody.LENGTH : ReqBody.NONE;
     this.reqRemaining = head.contentLength;
     const req = upstreamRequestHeaders(head, this.scheme, this.callDeadline, performance.now());
-    this.grpc = req.grpc;
+    this.grpc ||= req.grpc;
     this.reqHeaders = req.headers;
     this.reqEnded = this.reqBody === ReqBody.NONE;
     head.release();
@@ -192,7 +204,7 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
   private keep(piece: Buffer): void {
     if (this.sent === null) return;
     this.sentBytes += piece.length;
-    if (this.sentBytes > REPLAY_BYTES || this.answered) this.sent = null;
+    if (this.sentBytes > REPLAY_BYTES || this.answer.answered) this.sent = null;
     else this.sent.push(piece);
   }
 
@@ -216,51 +228,16 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
     return true;
   }
 
-  private readonly onWantTrailers = (): void => {
-    const t = this.dechunk.trailers;
-    const out: Record<string, string> = {};
-    if (t !== undefined) for (let i = 0; i + 1 < t.length; i += 2) out[t[i] as string] = t[i + 1] as string;
-    // Empty trailers go as an empty DATA frame with END_STREAM (node's choice).
-    (this.stream as ClientHttp2Stream).sendTrailers(out);
-  };
+  /** The request's trailers (none: node sends an empty DATA frame with END_STREAM). */
+  private readonly onWantTrailers = (): void => (this.stream as ClientHttp2Stream).sendTrailers(fieldsObject(this.dechunk.trailers));
 
-  private readonly onInformational = (headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => {
-    const status = Number(headers[':status']);
-    if (status >= 100 && status < 200 && !this.answered) this.give(upstreamAnswerHead(raw, false, false).head);
-  };
-
-  private readonly onResponse = (_headers: IncomingHttpHeaders, flags: number, raw: string[]): void => {
-    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-    const a = upstreamAnswerHead(raw, endStream, this.method === 'HEAD');
-    this.answered = true;
-    this.answerBody = a.body;
-    if (a.grpcStatus !== undefined) this.grpcStatus = parseGrpcStatus(a.grpcStatus) ?? 2;
-    this.give(a.head);
-    if (a.body === AnswerBody.NONE) this.answerDone = true;
-  };
+  private readonly onInformational = (headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => this.answer.informational(headers, raw);
+  private readonly onResponse = (_headers: IncomingHttpHeaders, flags: number, raw: string[]): void => this.answer.response(flags, raw, this.method);
+  private readonly onTrailers = (_headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => this.answer.trailersCame(raw);
+  private readonly onEnd = (): void => this.answer.end();
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.answerDone) return;
-    let ok: boolean;
-    if (this.answerBody === AnswerBody.CHUNKED) {
-      this.give(chunkSizeLine(chunk.length));
-      this.give(chunk);
-      ok = this.give(CRLF);
-    } else {
-      ok = this.give(chunk);
-    }
-    if (!ok) this.stream?.pause();
-  };
-
-  private readonly onTrailers = (_headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => {
-    this.trailers = raw;
-    for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === 'grpc-status') this.grpcStatus = parseGrpcStatus(raw[i + 1]) ?? 2;
-  };
-
-  private readonly onEnd = (): void => {
-    if (this.answerDone || !this.answered) return;
-    this.answerDone = true;
-    if (this.answerBody === AnswerBody.CHUNKED) this.give(lastChunk(this.trailers));
+    if (!this.answer.data(chunk)) this.stream?.pause();
   };
 
   private readonly onStreamError = (err: Error): void => {
@@ -270,8 +247,8 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
   /** The stream closed: after a whole answer nothing happens (the engine lets go of this socket); before, it failed. */
   private readonly onStreamClose = (): void => {
     const stream = this.stream as ClientHttp2Stream;
-    if (this.answerDone || this.destroyed) return;
-    if (!this.answered && stream.rstCode === NGHTTP2_REFUSED_STREAM) {
+    if (this.answer.done || this.destroyed) return;
+    if (!this.answer.answered && stream.rstCode === NGHTTP2_REFUSED_STREAM) {
       if (this.replay()) return;
       this.destroy(coded('the backend refused the stream', 'ECONNREFUSED'));
       return;
@@ -295,29 +272,20 @@ export class H2UpstreamSocket extends Duplex implements SessionUser {
    * trailers-only if no answer began), so its client retries; any other stream is cancelled.
    */
   drainCut(): void {
-    if (this.destroyed || this.answerDone) return;
-    const stream = this.stream;
-    if (this.grpc && (!this.answered || this.answerBody === AnswerBody.CHUNKED)) {
-      this.answerDone = true;
-      this.grpcStatus = 14;
-      if (!this.answered) {
-        this.answered = true;
-        this.give(upstreamAnswerHead([':status', '200', 'content-type', 'application/grpc', ...DRAIN_TRAILERS], true, false).head);
-      } else {
-        this.give(lastChunk(DRAIN_TRAILERS));
-      }
-      if (stream !== null && !stream.closed) stream.close(NGHTTP2_CANCEL);
-      return;
-    }
-    if (stream !== null && !stream.closed) stream.close(NGHTTP2_CANCEL);
-    else this.destroy(coded('drained', 'ECONNRESET'));
+    this.endCall(DRAINED);
   }
 
-  override _final(cb: (err?: Error | null) => void): void {
-    cb();
+  /** turnout ends the call: a gRPC one with `e`'s status, any other cancelled. */
+  private endCall(e: GrpcEnding): void {
+    if (this.destroyed || this.answer.done) return;
+    const stream = this.stream;
+    const ended = this.grpc && this.answer.endWith(e);
+    if (stream !== null && !stream.closed) stream.close(NGHTTP2_CANCEL);
+    else if (!ended) this.destroy(coded('drained', 'ECONNRESET'));
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    clearTimeout(this.deadlineTimer);
     const s = this.stream;
     if (s !== null && !s.closed && !s.destroyed) s.close(NGHTTP2_CANCEL);
     if (this.ps !== null) {
