@@ -35,6 +35,8 @@ export class StreamSocket extends Duplex implements AnswerHeads {
   private trailers: string[] | undefined;
   /** The client sent END_STREAM (its whole request). */
   private clientEnded = false;
+  /** The answer's trailers are still to be sent (after its last DATA frame). */
+  private trailersWait = false;
   /** Our side of the stream ended (the whole answer went). */
   private answerEnded = false;
 
@@ -106,6 +108,7 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     const s = this.stream;
     if (s.destroyed || s.headersSent) return;
     if (trailers && !bodyless) {
+      this.trailersWait = true;
       s.respond(headers, { waitForTrailers: true });
       s.once('wantTrailers', this.onWantTrailers);
     } else {
@@ -116,6 +119,7 @@ export class StreamSocket extends Duplex implements AnswerHeads {
 
   /** The answer's trailer section goes as the stream's trailing HEADERS (none: an empty END_STREAM DATA frame). */
   private readonly onWantTrailers = (): void => {
+    this.trailersWait = false;
     if (!this.stream.destroyed) this.stream.sendTrailers(fieldsObject(this.reader.trailers));
   };
 
@@ -164,7 +168,8 @@ export class StreamSocket extends Duplex implements AnswerHeads {
       // An answer cut midway (its backend reset, or drained at the deadline) is cancelled; one
       // that never began is an internal error.
       if (this.answerEnded && this.reader.done) {
-        if (!this.clientEnded) s.close(NGHTTP2_NO_ERROR);
+        // (Not while the answer's trailers wait to go: they end the stream.)
+        if (!this.clientEnded && !this.trailersWait) s.close(NGHTTP2_NO_ERROR);
       } else {
         s.close(s.headersSent ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
       }
