@@ -1,7 +1,12 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { webService } from '../../helpers/config.js';
-import { startTestTurnout } from '../../helpers/turnout.js';
+import { hasOpenssl, makeCert } from '../../helpers/tls.js';
+import { api, startTestTurnout } from '../../helpers/turnout.js';
 import { defaultH2, h2Request, startH2Backend } from './h2-backend.js';
 
 const h2 = { upstreamProtocol: 'h2' };
@@ -163,5 +168,41 @@ describe('upstreamProtocol h2: requests go to the backend as HTTP/2 streams', ()
     const a = await h2Request(s, { ':path': '/b' });
     expect(a.status).toBe(502);
     expect(a.headers['x-turnout-error']).toBe('upstream_error');
+  });
+
+  test.skipIf(!hasOpenssl())('https:// backends: h2 chosen by ALPN, the certificate verified (rejectUnauthorized false for a self-signed one)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnout-h2-tls-'));
+    makeCert(join(dir, 'cert.pem'), join(dir, 'key.pem'));
+    const server = http2.createSecureServer({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')), allowHTTP1: false });
+    let alpn: string | false | undefined;
+    server.on('stream', (stream) => {
+      alpn = (stream.session?.socket as { alpnProtocol?: string | false } | undefined)?.alpnProtocol;
+      stream.respond({ ':status': 200, 'x-proto': 'h2' });
+      stream.end('secure');
+    });
+    server.on('sessionError', () => undefined);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const strict = await startTestTurnout(webService({ blue: [{ id: 's1', url }] }, h2));
+    const refused = await fetch(`${strict.proxyUrl}/`);
+    expect(refused.status).toBe(502);
+    const t = await startTestTurnout(webService({ blue: [{ id: 's1', url }] }, { ...h2, tls: { rejectUnauthorized: false } }));
+    const r = await fetch(`${t.proxyUrl}/`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('secure');
+    expect(alpn).toBe('h2');
+  });
+
+  test('hold works for streams: a request to an h2 service with no backend waits, and goes once one is registered', async () => {
+    const t = await startTestTurnout(webService({ blue: [] }, { ...h2, hold: { timeout: '5s' } }));
+    const s = client(t.proxyUrl);
+    const waiting = h2Request(s, { ':path': '/held' });
+    await new Promise((r) => setTimeout(r, 300));
+    const b = await startH2Backend('late');
+    expect((await api(t, 'POST', '/v1/services/web/pools/blue/backends', { id: b.id, url: b.url })).status).toBe(201);
+    const a = await waiting;
+    expect(a.status).toBe(200);
+    expect(a.headers['x-backend']).toBe('late');
   });
 });
