@@ -126,6 +126,21 @@ describe('gRPC through turnout (a grpc-js client, turnout, a grpc-js server)', (
     expect(blue?.errorRate).toBeCloseTo(0.2, 2);
   });
 
+  test('with 2 workers, the workers relay gRPC answers to the supervisor: grpc_status in /metrics', async () => {
+    const b = await startGrpcBackend('g1', { failEvery: 5 });
+    const t = await startTestTurnout(webService({ blue: [b] }, h2), { workers: 2 });
+    const c = echoClient(t.proxyUrl);
+    for (let i = 0; i < 20; i++) await c.unary({ message: `${i}` });
+    let text = '';
+    for (let i = 0; i < 40 && !text.includes('grpc_status="13"} 4'); i++) {
+      await sleep(100);
+      text = await (await fetch(`${t.adminUrl}/metrics`)).text();
+    }
+    expect(text).toContain('turnout_grpc_requests_total{service="web",pool="blue",backend="g1",grpc_status="13"} 4');
+    expect(text).toContain('turnout_grpc_requests_total{service="web",pool="blue",backend="g1",grpc_status="0"} 16');
+    expect(text).toContain('turnout_requests_total{service="web",pool="blue",backend="g1",code="200"} 20');
+  }, 60_000);
+
   test('a bad gRPC canary (INTERNAL to every call) is rolled back by a rollout with the error-rate gate', async () => {
     const stable = await startGrpcBackend('stable-1');
     const canary = await startGrpcBackend('canary-1', { failEvery: 1 });
