@@ -30,6 +30,7 @@ function flattenService(s: ServiceConfig): Flat {
     ['timeouts.response', dur(s.responseTimeoutMs)],
     ['timeouts.idle', dur(s.idleTimeoutMs)],
     ['tls.rejectUnauthorized', s.rejectUnauthorized],
+    ['upstreamProtocol', s.upstreamProtocol],
   ]);
   const hc = s.healthCheck;
   if (hc === undefined) out.set('healthCheck', false);

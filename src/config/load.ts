@@ -285,5 +285,6 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     responseTimeoutMs: ms(svc.timeouts?.response, 60_000),
     idleTimeoutMs: ms(svc.timeouts?.idle, 4000),
     rejectUnauthorized: svc.tls?.rejectUnauthorized ?? true,
+    upstreamProtocol: svc.upstreamProtocol ?? 'http1',
   };
 }

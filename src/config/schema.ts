@@ -106,6 +106,8 @@ export const ServiceConfig = Type.Object(
     tls: Type.Optional(Type.Object({ rejectUnauthorized: Type.Optional(Type.Boolean()) }, Strict)),
     // Copies of a share of the requests to a pool; seeds the state like split (SPEC "Mirroring").
     mirror: Type.Optional(MirrorConfig),
+    // How requests reach the backends: http1 (default) or h2 (HTTP/2 streams; needed for gRPC).
+    upstreamProtocol: Type.Optional(Type.Union([Type.Literal('http1'), Type.Literal('h2')])),
   },
   Strict,
 );

@@ -71,6 +71,11 @@ export interface ServiceConfig {
   /** Idle upstream keep-alive sockets close after this; below the backends' own idle timeout (default 4000). */
   readonly idleTimeoutMs: number;
   readonly rejectUnauthorized: boolean; // default true
+  /**
+   * How requests travel to the backends (SPEC "HTTP/2 and gRPC"): `http1` (default) on the keep-alive
+   * pool, or `h2`: streams on pooled HTTP/2 sessions (h2c for http://, ALPN h2 for https://).
+   */
+  readonly upstreamProtocol: 'http1' | 'h2';
 }
 
 /** TLS to the Redis nodes and sentinels: PEM file paths (read when the store is created). */

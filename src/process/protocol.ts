@@ -44,6 +44,7 @@ export const OP_HOLD_DONE = 3; // a: timed out 0/1, b: waited ms
 export const OP_EJECTION = 4;
 export const OP_MIRROR_ANSWER = 5; // a mirrored copy: pool, backend; a: status, b: duration ms
 export const OP_MIRROR_DROPPED = 6; // a copy not sent: pool; a: reason (a string index)
+export const OP_GRPC_RESPONSE = 7; // a: grpc-status * 10000 + status * 10 + failed 0/1, b: duration ms
 export const REC_SIZE = 6;
 
 /**

@@ -1,5 +1,5 @@
 import type { TelemetrySink, TelemetrySource } from '../telemetry/index.js';
-import { OP_EJECTION, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
 
 /**
  * A worker's telemetry: outcomes are appended to a flat number buffer (six numbers, names as
@@ -22,6 +22,10 @@ export class RelayTelemetry implements TelemetrySink {
 
   onResponse(service: string, pool: string, _key: object, backendId: string, status: number, durationMs: number): void {
     this.push(OP_RESPONSE, service, pool, backendId, status, durationMs);
+  }
+
+  onGrpcResponse(service: string, pool: string, _key: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
+    this.push(OP_GRPC_RESPONSE, service, pool, backendId, grpcStatus * 10000 + status * 10 + (failed ? 1 : 0), durationMs);
   }
 
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {

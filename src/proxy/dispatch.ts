@@ -1,6 +1,6 @@
 import type { ProxyErrorCode } from '../errors.js';
 import type { PoolTable, ServiceTable } from './table.js';
-import { errorAnswer, SHUTTING_DOWN } from './answers.js';
+import { proxyAnswer, SHUTTING_DOWN } from './answers.js';
 import { pickBackend } from './choose.js';
 import type { PickResult } from './choose.js';
 import { Deadline } from './client-side.js';
@@ -23,6 +23,8 @@ export interface DispatchHost extends UpgradedConnection {
   readonly head: RequestHead;
   readonly hold: HoldTicket;
   readonly exchange: Exchange | undefined;
+  /** A gRPC call: turnout's own answers are gRPC-shaped, and it needs an h2 service. */
+  readonly grpc: boolean;
   /** The request waits in a hold queue. */
   readonly waiting: boolean;
   keepAlive: boolean;
@@ -90,6 +92,8 @@ export class RequestDispatch implements HoldWaiter {
     conn.hold.reset();
     const svc = ctx.tables.current.match(head.hostname, head.path);
     if (svc === undefined) return this.answer('no_route', undefined, undefined);
+    // gRPC needs HTTP/2 to the backend (its trailers): 12 UNIMPLEMENTED from an http1 service.
+    if (conn.grpc && svc.settings.upstreamProtocol !== 'h2') return this.answer('unsupported_protocol', svc, undefined);
     if (this.tryStart(svc)) return;
     if (!this.enterHold(svc, 'no_backend', this.picked.full)) this.answer('no_backend', svc, this.picked.pool);
   }
@@ -169,7 +173,7 @@ export class RequestDispatch implements HoldWaiter {
   private answer(code: ProxyErrorCode, svc: ServiceTable | undefined, pool: PoolTable | undefined): void {
     const conn = this.conn;
     if (!conn.reqBodyDone) conn.keepAlive = false;
-    conn.write(errorAnswer(code, conn.head.value(H.X_REQUEST_ID), !conn.keepAlive));
+    conn.write(proxyAnswer(code, conn.head.value(H.X_REQUEST_ID), !conn.keepAlive, conn.grpc));
     conn.ctx.observer.onProxyError(svc, pool, code, performance.now() - this.started);
     conn.requestOver();
   }

@@ -100,6 +100,11 @@ export class ProxyServer implements EngineContext {
     this.conns.add(new ClientConnection(this, socket as unknown as Socket, this.slots));
   }
 
+  /** H2Host: shutting down, the last HTTP/2 session closed. */
+  sessionsClosed(): void {
+    if (this.closing) this.checkDrained();
+  }
+
   private readonly sweep = (): void => {
     const now = performance.now();
     this.clock = now;
@@ -235,7 +240,8 @@ export class ProxyServer implements EngineContext {
   }
 
   private drained(): boolean {
-    return this.inFlight === 0 && (!this.drainConnections || this.conns.size === 0);
+    // HTTP/2 sessions count until they close: after the final GOAWAY, once their last stream (and its trailers) went.
+    return this.inFlight === 0 && (!this.drainConnections || this.conns.size === 0) && (this.h2 === undefined || this.h2.sessionCount === 0);
   }
 
   private checkDrained(): void {

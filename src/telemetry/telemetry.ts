@@ -42,6 +42,13 @@ export class Telemetry implements TelemetrySink {
     this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500);
   }
 
+  /** A gRPC answer: counted as any answer, by grpc-status, and as an error in the windows when `failed`. */
+  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
+    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs);
+    this.prometheus.onGrpcResponse(service, pool, backendId, grpcStatus);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, failed);
+  }
+
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {
     this.prometheus.onProxyError(service, pool, status, durationMs);

@@ -14,6 +14,8 @@ export interface H2Host {
   readonly listenConfig: Config['listen'];
   /** A stream, as a client connection of the engine: served like one. */
   adoptStream(socket: StreamSocket): void;
+  /** While shutting down: the last session closed (after its final GOAWAY and its last stream). */
+  sessionsClosed(): void;
 }
 
 /** node:http2 server options for `listen.http2`'s limits, and the flood limits (SPEC "HTTP/2 and gRPC": Limits). */
@@ -75,10 +77,14 @@ export class H2Front {
     return this.sessions.size;
   }
 
+
   private readonly onSession = (session: Http2Session): void => {
     this.sessions.set(session, 0);
     session.on('error', () => undefined);
-    session.on('close', () => this.sessions.delete(session));
+    session.on('close', () => {
+      this.sessions.delete(session);
+      if (this.closing && this.sessions.size === 0) this.host.sessionsClosed();
+    });
     // Idle: no stream for listen.keepAliveTimeout (a long quiet stream keeps its session).
     session.setTimeout(this.host.listenConfig.keepAliveTimeoutMs, () => {
       if ((this.sessions.get(session) ?? 0) === 0) session.close();
