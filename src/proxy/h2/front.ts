@@ -2,6 +2,7 @@ import http2 from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Config } from '../../config/index.js';
+import { headerListSize } from './header-list.js';
 import { StreamSocket } from './stream-socket.js';
 
 /** The highest stream id (RFC 9113 §5.1.1): the first GOAWAY of a graceful close names it. */
@@ -87,6 +88,17 @@ export class H2Front {
 
   private readonly onStream = (stream: ServerHttp2Stream, _headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     const session = stream.session;
+    // An oversized header list closes the connection (SPEC "HTTP/2 and gRPC": Limits): GOAWAY
+    // ENHANCE_YOUR_CALM, and the stream never reaches the engine (nor a backend).
+    if (headerListSize(rawHeaders) > this.host.listenConfig.http2.maxHeaderListSize) {
+      stream.on('error', () => undefined);
+      if (session !== undefined && !session.destroyed) {
+        // The GOAWAY is flushed before the socket closes; this stream was not processed.
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, Math.max(0, (stream.id ?? 0) - 2));
+        session.destroy();
+      }
+      return;
+    }
     if (session !== undefined) {
       this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
       stream.once('close', () => {
