@@ -37,7 +37,8 @@ async function stage(): Promise<Stage> {
     req.resume();
     req.on('end', () => res.end('ok'));
   });
-  const t = await startTurnoutProcess(webService({ blue: [b] }));
+  // A loaded machine can take more than the default 15 s to start a supervisor and its worker.
+  const t = await startTurnoutProcess(webService({ blue: [b] }), { readyTimeoutMs: 40_000 });
   const port = Number(new URL(t.proxyUrl).port);
   const session = http2.connect(t.proxyUrl);
   onTestFinished(() => void session.destroy());
@@ -132,16 +133,15 @@ describe('HTTP/2 floods close that connection, and only that one', () => {
       );
       sent = batches * 100;
       const end = await within(c.closed, 5000, 'the attacking connection closed');
-      // nghttp2's stream reset rate limit (streamResetBurst 1000, streamResetRate 33/s) ends the
-      // session with GOAWAY INTERNAL_ERROR, that code being nghttp2's own choice, a little after the
-      // 1,000th reset.
-      expect(end.goaway?.name).toBe('INTERNAL_ERROR');
-      expect(end.goaway?.lastStreamId).toBeLessThan(2 * 1500);
+      // The front's reset budget (500 aborted streams, +33/s) ends the session with GOAWAY
+      // ENHANCE_YOUR_CALM before nghttp2's own limit (1,000, which would say INTERNAL_ERROR).
+      expect(end.goaway?.name).toBe('ENHANCE_YOUR_CALM');
+      expect(end.goaway?.lastStreamId).toBeLessThan(2 * 1000);
     });
-    expect(sent).toBeGreaterThan(1000);
+    expect(sent).toBeGreaterThan(500);
     await s.stillServes(normal);
     // A stream reset in the same read as its HEADERS may already be on its way: at most a few of
-    // the ~1,000 streams reach the backend (1 in the runs so far), never the flood.
+    // the ~500 streams reach the backend (1 in the runs so far), never the flood.
     expect(s.attackHits()).toBeLessThanOrEqual(5);
     expect(s.rss() - before).toBeLessThan(RSS_BOUND);
   });
