@@ -36,6 +36,8 @@ function flattenService(s: ServiceConfig): Flat {
   if (hc === undefined) out.set('healthCheck', false);
   else {
     out.set('healthCheck.path', hc.path);
+    out.set('healthCheck.grpc', hc.grpc !== undefined);
+    out.set('healthCheck.grpcService', hc.grpc?.service ?? '');
     out.set('healthCheck.interval', dur(hc.intervalMs));
     out.set('healthCheck.timeout', dur(hc.timeoutMs));
     out.set('healthCheck.healthyThreshold', hc.healthyThreshold);

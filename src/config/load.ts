@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULT_WEIGHT, MAX_POOLS, sumBasisPoints, toBasisPoints } from '../model/index.js';
 import { parseDuration } from '../util/index.js';
 import { ConfigSchema, Name } from './schema.js';
+import { healthCheckKindProblems } from './health-check.js';
 import { SECRET_STATE_KEYS, normaliseState } from './state.js';
 import { seedMirror } from './mirror.js';
 import type { RawConfig, RawServiceConfig } from './schema.js';
@@ -237,7 +238,8 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     const [lo, hi] = (hc.expectStatus ?? '200-399').split('-').map(Number);
     const intervalMs = ms(hc.interval, 5000);
     healthCheck = {
-      path: hc.path,
+      path: hc.path ?? '',
+      grpc: hc.grpc === true ? { service: hc.grpcService ?? '' } : undefined,
       intervalMs,
       timeoutMs: ms(hc.timeout, 2000),
       healthyThreshold: hc.healthyThreshold ?? 2,
@@ -247,6 +249,7 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     };
     if (healthCheck.expectStatusMin > healthCheck.expectStatusMax) problems.push(`${at}.healthCheck.expectStatus: range is empty`);
     if (intervalMs < 100) problems.push(`${at}.healthCheck.interval: at least 100ms`);
+    problems.push(...healthCheckKindProblems(hc, `${at}.healthCheck`));
   }
   let outlier: OutlierSettings | undefined;
   if (svc.outlier !== false) {

@@ -27,7 +27,12 @@ export const RouteConfig = Type.Object(
 
 export const HealthCheckConfig = Type.Object(
   {
-    path: Type.String({ pattern: '^/' }),
+    // GET this path (required unless grpc: true, and refused with it).
+    path: Type.Optional(Type.String({ pattern: '^/' })),
+    // Probe grpc.health.v1.Health/Check instead of GET path (default false); grpcService is the
+    // service name the check asks about (default "": the whole server).
+    grpc: Type.Optional(Type.Boolean()),
+    grpcService: Type.Optional(Type.String({ maxLength: 200 })),
     interval: Type.Optional(Duration), // default 5s
     timeout: Type.Optional(Duration), // default 2s
     healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), // default 2

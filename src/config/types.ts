@@ -9,7 +9,10 @@ export interface AdminToken {
 }
 
 export interface HealthCheckSettings {
+  /** HTTP checks: GET this path ("" for gRPC checks). */
   readonly path: string;
+  /** gRPC checks (healthCheck.grpc: true): grpc.health.v1.Health/Check asking about `service` ("" = the server); undefined for HTTP checks. */
+  readonly grpc: { readonly service: string } | undefined;
   readonly intervalMs: number; // default 5000
   readonly timeoutMs: number; // default 2000
   readonly healthyThreshold: number; // default 2
