@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
-import { RolloutController, prometheusMetrics } from './rollout/index.js';
+import { RolloutController, localMirror, prometheusMetrics } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ConflictError } from './errors.js';
 import { WorkerPool, runtimeFilePath, upgradeSupervisor, workerScript } from './process/index.js';
@@ -93,6 +93,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     store,
     logger: logger.child({ component: 'rollout' }),
     events: (service, ev) => runtime.event(service, ev),
+    mirror: localMirror(control, telemetry, store),
     ...(prometheus !== undefined ? { metrics: prometheusMetrics(prometheus.url, prometheus.timeoutMs) } : {}),
   });
   store.fleet.report({
