@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, onTestFinished, test } from 'vitest';
+import { formatSnapshot } from '../../src/cli/watch.js';
 import type { TrafficSnapshot } from '../../src/telemetry/index.js';
 import { startBackend } from '../helpers/backends.js';
 import { webService } from '../helpers/config.js';
@@ -73,4 +74,24 @@ describe('the mirrored pool in the live views', () => {
     }, undefined, { timeout: 10_000 });
     expect(errors).toEqual([]);
   });
+});
+
+test('turnout status --watch prints the mirrored pool as its own row, marked mirror', () => {
+  const snap: TrafficSnapshot = {
+    time: '2026-01-01T00:00:00.000Z',
+    revision: 4,
+    windowSeconds: 5,
+    services: [
+      {
+        name: 'web',
+        split: { blue: 100, green: 0 },
+        rps: 50,
+        waiting: 0,
+        pools: [{ name: 'blue', split: 100, rps: 50, errorRate: 0, p50Ms: 2, p99Ms: 9, inFlight: 1, backends: [] }],
+        mirror: { pool: 'green', percent: 100, rps: 49.8, errorRate: 0.5, p50Ms: 3, p99Ms: 40 },
+      },
+    ],
+  };
+  const text = formatSnapshot(snap, undefined);
+  expect(text).toMatch(/^ {2}green · mirror +100% +49\.8 +50\.00% +3ms +40ms +copies, answers discarded$/m);
 });
