@@ -1,5 +1,5 @@
 export { createLogger } from './logger.js';
-export { Telemetry, MIRROR_KEY_SUFFIX } from './telemetry.js';
+export { Telemetry, MIRROR_KEY_SUFFIX, mirrorKey } from './telemetry.js';
 export type { TelemetryOptions } from './telemetry.js';
 export type { TelemetrySource, PoolLive, BackendLive, MirrorLive } from './source.js';
 export type { TelemetrySink } from './sink.js';

@@ -7,6 +7,9 @@ import type { WindowSummary } from './window.js';
 /** Fleet reports key a pool's mirrored copies `service/pool#mirror` (names never hold a `#`). */
 export const MIRROR_KEY_SUFFIX = '#mirror';
 
+/** The fleet report key of `pool`'s mirrored copies (`fleet.othersPoolTotals(mirrorKey(s, p))`). */
+export const mirrorKey = (service: string, pool: string): string => `${service}/${pool}${MIRROR_KEY_SUFFIX}`;
+
 export interface TelemetryOptions {
   /** Epoch ms (default Date.now): when each answer is recorded, and when a removed backend's series end. */
   readonly now?: () => number;

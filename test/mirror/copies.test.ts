@@ -7,6 +7,7 @@ import { clientAgent, get } from '../helpers/http.js';
 import { runRequests } from '../helpers/load.js';
 import { sleep, until } from '../helpers/time.js';
 import { api, startTestTurnout } from '../helpers/turnout.js';
+import { mirrorKey } from '../../src/telemetry/index.js';
 
 // SPEC "Mirroring": copies of a share of a service's requests go to a pool, their answers are
 // read and discarded; the client's request is never delayed, changed or failed by them.
@@ -68,6 +69,9 @@ describe('mirroring copies requests to a pool', () => {
     // Counted apart from the clients' traffic.
     await until('t.telemetry.mirrorTotals("web", "green").requests === 400', () => t.telemetry.mirrorTotals('web', 'green').requests === 400, 2000);
     expect(t.telemetry.poolTotals('web', 'green').requests).toBe(0);
+    // What this instance reports to the fleet, for gates that add up every instance's copies.
+    expect(t.telemetry.allPoolCounts(Date.now())[mirrorKey('web', 'green')]).toMatchObject({ requests: 400, errors: 0 });
+    expect(t.telemetry.allPoolCounts(Date.now())['web/green']).toBeUndefined();
     const metrics = await t.telemetry.metricsText();
     expect(metrics).toContain('turnout_mirror_requests_total{service="web",pool="green",code="200"} 400');
   });

@@ -36,7 +36,9 @@ async function load(url: string, count: number): Promise<{ statuses: number[]; m
 }
 
 describe('a mirror cannot hurt the clients', () => {
-  test('a green that answers 500, or takes 5 s per request: clients see no error and their p99 stays within 1.2x of no mirror', async () => {
+  // On the shared 2-core machine a p99 is mostly the scheduler's: the rounds interleave, and a
+  // failure is tried again (a copy that held requests up, by 5 s here, fails every try).
+  test('a green that answers 500, or takes 5 s per request: clients see no error and their p99 stays within 1.2x of no mirror', { retry: 2, timeout: 90_000 }, async () => {
     const blue = await startBackend('blue-1', (_req: IncomingMessage, res: ServerResponse) => {
       setTimeout(() => res.writeHead(200, { 'content-length': '2', 'x-backend': 'blue-1' }).end('ok'), BLUE_MS);
     });
@@ -95,7 +97,7 @@ describe('a mirror cannot hurt the clients', () => {
     process.stdout.write(`${figures}\n`);
     expect(failing, figures).toBeLessThanOrEqual(none * 1.2);
     expect(slow, figures).toBeLessThanOrEqual(none * 1.2);
-  }, 60_000);
+  });
 
   test('past maxInFlight a copy is dropped and counted; room again, copies go again', async () => {
     const blue = await startBackend('blue-1');
