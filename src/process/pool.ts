@@ -166,7 +166,7 @@ export class WorkerPool implements RemoteFacts {
     const w = new WorkerChild(this.opts.script, generation, slot, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
     w.replaceable = replaceable;
     this.workers.add(w);
-    const init = { t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts() } as const;
+    const init = { t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts(), orphans: this.opts.runtimeFile !== undefined } as const;
     w.send(init, this.acceptor.handleFor(slot));
     this.tracker.write(this.workers);
     void w.ready.then(

@@ -9,7 +9,15 @@ import type { HealthFacts, ServiceEvent } from '../runtime/index.js';
  */
 export type ToWorker =
   /** The first message: what to serve. */
-  | { readonly t: 'init'; readonly generation: number; readonly config: Config; readonly state: StateSnapshot; readonly health: HealthFacts }
+  | {
+      readonly t: 'init';
+      readonly generation: number;
+      readonly config: Config;
+      readonly state: StateSnapshot;
+      readonly health: HealthFacts;
+      /** It may serve on as an orphan if the supervisor dies (a `turnout serve` with a runtime file, which the next one reads). */
+      readonly orphans?: boolean;
+    }
   /**
    * A new state, as the services that changed since the last one (the others keep their objects,
    * so the worker rebuilds only what changed). Service records travel without their history.

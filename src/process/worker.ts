@@ -44,6 +44,8 @@ export class Worker {
   private ownListener = false;
   /** Its supervisor is gone (the IPC channel closed): it serves on its own until `orphanTimeout`. */
   private orphanedAt = 0;
+  /** Its supervisor keeps a runtime file: a new one can take over from it, so it serves on as an orphan. */
+  private orphanable = false;
   private config: Config;
 
   constructor(
@@ -85,6 +87,7 @@ export class Worker {
     this.runtime.setHealth(msg.health);
     this.runtime.applyState(msg.state);
     await this.runtime.warmUp();
+    this.orphanable = msg.orphans === true;
     if (listener !== undefined) await this.listenOn(listener);
     this.send({ t: 'ready', revision: this.runtime.revision });
     this.report(true);
@@ -143,10 +146,11 @@ export class Worker {
    * The supervisor went away (crash, SIGKILL). With a listening socket of its own, the worker
    * keeps serving open and new connections with the last state, health and settings it had
    * (passive ejection goes on here) until a new supervisor tells it to drain (SIGTERM) or
-   * `orphanTimeout` passes. Without one (the hand-off) nothing new can reach it: it drains.
+   * `orphanTimeout` passes. Without one (the hand-off) nothing new can reach it, and without a
+   * runtime file (a supervisor embedded in another program, the tests) none can take over: it drains.
    */
   orphaned(): void {
-    if (!this.ownListener) {
+    if (!this.ownListener || !this.orphanable) {
       void this.drain(this.config.shutdownTimeoutMs);
       return;
     }
