@@ -1,7 +1,8 @@
-// Workers: 1 vs 2. `turnout serve` is a supervisor (listener, admin API, store, health checks) that
-// hands each accepted connection over IPC to one of N worker processes serving the data plane.
-// This bench puts the same backend behind turnout with --workers 1, --workers 2 and (reference)
-// the data plane in one process, and measures per target: req/s, p50/p99, CPU µs per request of
+// Workers: 1, 2 and 4. `turnout serve` is a supervisor (admin API, store, health checks) and N worker
+// processes serving the data plane, each accepting on a SO_REUSEPORT listening socket of its own
+// (Node >= 22.12; w1h: the hand-off fallback, where the supervisor accepts and hands each
+// connection over IPC). This bench puts the same backend behind turnout with --workers 1, 2, 4,
+// the hand-off, and (reference) the data plane in one process, and measures per target: req/s, p50/p99, CPU µs per request of
 // turnout's whole process tree and of the supervisor alone, and how the connections spread over
 // the workers (GET /v1/fleet: connections.total per worker, max/min).
 //
@@ -20,7 +21,7 @@
 //
 // Env: BENCH_DURATION (s per run, 5), BENCH_ROUNDS (3), BENCH_WARMUP (s per target and variant
 // before round 1, 1), BENCH_CONNECTIONS (50), BENCH_CLOSE_CONNECTIONS (20), BENCH_SIZE (response
-// bytes, 1024), BENCH_TARGETS (subset of direct,inproc,w1,w2,hfloor), BENCH_VARIANTS, BENCH_PIN,
+// bytes, 1024), BENCH_TARGETS (subset of direct,inproc,w1,w2,w4,w1h,hfloor), BENCH_VARIANTS, BENCH_PIN,
 // BENCH_IDLE (s of idle CPU per turnout target, 2; 0 skips), BENCH_OUT (workers.json).
 // Every load is bounded in time (duration, and the loadgen child is killed at duration + 30 s) and
 // in count (BENCH_MAX_REQUESTS per run, default 100,000 x duration); everything on 127.0.0.1.
@@ -69,7 +70,9 @@ const IDLE = Number(process.env.BENCH_IDLE ?? 2);
 const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 100_000 * DURATION);
 const PIN = process.env.BENCH_PIN ?? 'loadgen=0,backend=0';
 const OUT = process.env.BENCH_OUT ?? 'workers.json';
-const ALL_TARGETS = ['direct', 'inproc', 'w1', 'w2', 'hfloor'];
+const ALL_TARGETS = ['direct', 'inproc', 'w1', 'w2', 'w4', 'w1h', 'hfloor'];
+/** Worker counts of the `turnout serve` targets. */
+const WORKERS = { w1: 1, w2: 2, w4: 4, w1h: 1 };
 /** Targets that only make sense with a new connection per request. */
 const CLOSE_ONLY = new Set(['hfloor']);
 const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter((t) => ALL_TARGETS.includes(t));
@@ -83,6 +86,8 @@ const DESCRIPTION = {
   inproc: 'turnout, data plane in one process (no supervisor; reference)',
   w1: 'turnout serve --workers 1 (supervisor + 1 worker)',
   w2: 'turnout serve --workers 2 (supervisor + 2 workers)',
+  w4: 'turnout serve --workers 4 (supervisor + 4 workers; the spread over 4)',
+  w1h: 'turnout serve --workers 1 with TURNOUT_ACCEPTOR=handoff (the supervisor accepts and hands each connection over: the Node 20 fallback)',
   hfloor: 'hand-off floor (bench/handoff-floor.mjs): accept + hand over IPC to 1 child that answers; no proxying (close variant only)',
 };
 const ALL_CPUS = `0-${os.cpus().length - 1}`;
@@ -207,7 +212,7 @@ async function startTarget(name, backendPort, tmp) {
   const port = await freePort();
   const adminPort = await freePort();
   const file = writeTurnoutConfig(tmp, `${name}.yaml`, turnoutBenchConfig(port, adminPort, [backendPort]));
-  const child = await startTurnout(file, adminPort, name === 'inproc' ? { inProcess: true } : { workers: name === 'w2' ? 2 : 1 });
+  const child = await startTurnout(file, adminPort, name === 'inproc' ? { inProcess: true } : { workers: WORKERS[name], env: name === 'w1h' ? { TURNOUT_ACCEPTOR: 'handoff' } : {} });
   child.name = name;
   const url = `http://${HOST}:${port}/`;
   await waitForHttp(url, { child, timeoutMs: 20000 });
@@ -362,12 +367,12 @@ async function main() {
       const body = Buffer.from(await res.arrayBuffer());
       if (res.status !== 200 || body.length !== SIZE) throw new Error(`${t}: sanity GET answered ${res.status} with ${body.length} bytes (want 200, ${SIZE})`);
     }
-    for (const t of ['w1', 'w2']) {
+    for (const t of Object.keys(WORKERS)) {
       if (!started[t]) continue;
       const f = await fleetConnections(started[t].adminPort);
       const n = Object.keys(f ?? {}).length;
       progress(`${t}: supervisor ${started[t].child.pid}, workers ${Object.keys(f ?? {}).join(', ')} (process tree ${processTree(started[t].child.pid).join(', ')})`);
-      if (n !== (t === 'w2' ? 2 : 1)) throw new Error(`${t}: /v1/fleet lists ${n} workers`);
+      if (n !== WORKERS[t]) throw new Error(`${t}: /v1/fleet lists ${n} workers`);
     }
     if (IDLE > 0) {
       for (const t of TARGETS) {
@@ -425,6 +430,9 @@ async function main() {
       'w1/inproc CPU µs/req': over(v, 'w1', 'inproc', 'cpuUsPerReq'),
       'w1/inproc req/s': over(v, 'w1', 'inproc', 'rps'),
       'w2/inproc req/s': over(v, 'w2', 'inproc', 'rps'),
+      'w4/w1 CPU µs/req': over(v, 'w4', 'w1', 'cpuUsPerReq'),
+      'w1h/inproc CPU µs/req': over(v, 'w1h', 'inproc', 'cpuUsPerReq'),
+      'w1/w1h CPU µs/req': over(v, 'w1', 'w1h', 'cpuUsPerReq'),
       'w1/hfloor supervisor µs/req': over(v, 'w1', 'hfloor', 'supervisorUsPerReq'),
       'w1/hfloor workers µs/req': over(v, 'w1', 'hfloor', 'workersUsPerReq'),
     };
@@ -434,6 +442,9 @@ async function main() {
     value: ratios.keepalive?.['w2/w1 CPU µs/req'],
   };
   acceptance.met = acceptance.value === undefined ? null : acceptance.value <= GOAL_CPU_RATIO;
+  /** Issue 16, acceptance 3: a connection per request with 1 worker (a socket of its own) within 1.2x the CPU of workers: 0. */
+  const closeGoal = { goal: 'a new connection per request: turnout CPU µs/req with 1 worker <= 1.2x that of workers: 0 (close variant)', value: ratios.close?.['w1/inproc CPU µs/req'] };
+  closeGoal.met = closeGoal.value === undefined ? null : closeGoal.value <= 1.2;
 
   const problems = [];
   for (const v of variants) {
@@ -462,6 +473,7 @@ async function main() {
     results,
     ratios,
     acceptance,
+    closeGoal,
     problems,
     notes,
     runs,
@@ -518,6 +530,7 @@ async function main() {
   out.push(table(rrows));
   out.push('');
   out.push(`${acceptance.met === null ? 'NOT MEASURED' : acceptance.met ? 'MET' : 'NOT MET'}  ${acceptance.goal}: ${fmt.ratio(acceptance.value)}`);
+  out.push(`${closeGoal.met === null ? 'NOT MEASURED' : closeGoal.met ? 'MET' : 'NOT MET'}  ${closeGoal.goal}: ${fmt.ratio(closeGoal.value)}`);
   if (problems.length > 0) {
     out.push('PROBLEMS:');
     for (const p of problems) out.push(`  ${p}`);

@@ -31,6 +31,10 @@ const lines = [
   '`ETag: "<revision>"`; `If-Match: "<revision>"` makes a stale write fail with 412; every write takes',
   '`?dryRun=true`. Machine-readable: [openapi.json](openapi.json) (also served at `/openapi.json`).',
   '',
+  'Bodies are limited to 1 MiB (413). An early answer (401, 403, 404, 413) to a call whose body is',
+  'still arriving reaches the client: turnout ends its side after the answer and reads and discards',
+  'what the client still sends for up to 5 s (a lingering close, as nginx), then closes.',
+  '',
 ];
 for (const [path, item] of Object.entries(doc.paths ?? {})) {
   for (const [method, op] of Object.entries(item)) {

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminApp } from './admin/index.js';
-import { RolloutController } from './rollout/index.js';
+import { RolloutController, localMirror, prometheusMetrics } from './rollout/index.js';
 import type { Config } from './config/index.js';
 import { ConflictError } from './errors.js';
-import { WorkerPool, workerScript } from './process/index.js';
-import type { UpgradeOutcome } from './process/index.js';
+import { WorkerPool, runtimeFilePath, upgradeSupervisor, workerScript } from './process/index.js';
+import type { Listeners, UpgradeOutcome } from './process/index.js';
 import { ProxyServer } from './proxy/index.js';
 import { Reloader } from './reload.js';
 import type { ReloadAnswer } from './reload.js';
@@ -33,8 +33,8 @@ export interface Turnout {
   reload(opts?: { readonly dryRun: boolean }): Promise<ReloadAnswer>;
   /** Requests and upgrades in flight (in every worker). */
   readonly inFlight: number;
-  /** New workers from the code on disk; the old ones drain (SIGUSR2, `POST /v1/upgrade`). */
-  upgrade(opts: { readonly wait: boolean }): Promise<UpgradeOutcome>;
+  /** New workers from the code on disk (`supervisor`: a new supervisor too); the old ones drain (SIGUSR2, `POST /v1/upgrade`). */
+  upgrade(opts: { readonly wait: boolean; readonly supervisor?: boolean }): Promise<UpgradeOutcome>;
   /** Graceful stop: readiness off, drain in-flight up to `timeoutMs`, close everything. */
   stop(timeoutMs?: number): Promise<{ cutRequests: number; closedUpgrades: number }>;
 }
@@ -54,6 +54,12 @@ export interface StartOptions {
   readonly workers?: number;
   /** The worker entry (default: dist/process/worker-main.js). */
   readonly workerScript?: string;
+  /** Listening sockets from the supervisor this one replaces (`turnout upgrade --supervisor`). */
+  readonly listeners?: Listeners;
+  /** Environment a new supervisor gets on top of this one's (a generated admin token). */
+  readonly successorEnv?: Readonly<Record<string, string>>;
+  /** A new supervisor took over and this one's workers drained: the process may exit. */
+  readonly onReplaced?: () => void;
 }
 
 /**
@@ -66,14 +72,30 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   const store = opts.store ?? createStore(config.state, logger);
   const telemetry = new Telemetry();
   const pool =
-    opts.workers === undefined ? undefined : new WorkerPool({ count: opts.workers, script: opts.workerScript ?? workerScript(), config, logger: logger.child({ component: 'supervisor' }) });
+    opts.workers === undefined ? undefined : new WorkerPool({
+          count: opts.workers,
+          script: opts.workerScript ?? workerScript(),
+          config,
+          logger: logger.child({ component: 'supervisor' }),
+          ...(opts.configFile !== undefined ? { runtimeFile: runtimeFilePath(opts.configFile) } : {}),
+          ...(opts.listeners !== undefined ? { listeners: opts.listeners.data } : {}),
+        });
   const runtime = new Runtime({ config, logger: logger.child({ component: 'runtime' }), telemetry, ...(pool !== undefined ? { remote: pool } : {}) });
   const control = new ControlPlane(store, runtime, config, logger.child({ component: 'control' }));
   if (pool !== undefined) {
     pool.attach({ runtime, control, telemetry });
     control.followers = pool;
   }
-  const rollouts = new RolloutController({ control, telemetry, store, logger: logger.child({ component: 'rollout' }) });
+  const prometheus = config.rollouts?.prometheus;
+  const rollouts = new RolloutController({
+    control,
+    telemetry,
+    store,
+    logger: logger.child({ component: 'rollout' }),
+    events: (service, ev) => runtime.event(service, ev),
+    mirror: localMirror(control, telemetry, store),
+    ...(prometheus !== undefined ? { metrics: prometheusMetrics(prometheus.url, prometheus.timeoutMs) } : {}),
+  });
   store.fleet.report({
     inFlight: () => runtime.drainingInFlight(),
     pools: () => telemetry.allPoolCounts(Date.now()),
@@ -110,12 +132,18 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       if (reloader === undefined) throw new Error('turnout is not started yet');
       return reloader.reload(o.dryRun);
     };
-    const upgrade = (o: { readonly wait: boolean }): Promise<UpgradeOutcome> => {
+    const upgrade = (o: { readonly wait: boolean; readonly supervisor?: boolean }): Promise<UpgradeOutcome> => {
       if (pool === undefined) return Promise.reject(new ConflictError('the data plane runs in this process (no workers): there is nothing to upgrade without a restart'));
+      if (o.supervisor === true) {
+        if (replaceSupervisor === undefined) return Promise.reject(new ConflictError('turnout is not started yet'));
+        return replaceSupervisor(o.wait);
+      }
       return pool.upgrade(o.wait);
     };
+    let replaceSupervisor: ((wait: boolean) => Promise<UpgradeOutcome>) | undefined;
     admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload, ...(pool !== undefined ? { upgrade } : {}) });
-    await admin.listen({ host: config.admin.host, port: config.admin.port });
+    // A successor accepts on its predecessor's admin socket (no moment without an admin listener).
+    await admin.listen({ host: config.admin.host, port: config.admin.port, ...(opts.listeners?.admin !== undefined ? { handle: opts.listeners.admin } : {}) });
     const addr = await listener.listen();
     ready = true;
     rollouts.start();
@@ -140,6 +168,31 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     });
     const adminInstance = admin;
     let stopping: Promise<{ cutRequests: number; closedUpgrades: number }> | undefined;
+    if (pool !== undefined) {
+      replaceSupervisor = (wait) => {
+        if (stopping !== undefined) return Promise.reject(new ConflictError('turnout is stopping'));
+        return upgradeSupervisor({
+          pool,
+          config: served,
+          admin: adminInstance,
+          env: opts.successorEnv ?? {},
+          wait,
+          stop: (drained) => {
+            ready = false;
+            rollouts.stop();
+            stopping = drained.then(async (cut) => {
+              // The answer leaves first (wait=drained answers once the workers drained).
+              await new Promise((r) => setTimeout(r, 200));
+              await adminInstance.close().catch(() => undefined);
+              await runtime.close();
+              await store.close().catch(() => undefined);
+              opts.onReplaced?.();
+              return cut;
+            });
+          },
+        });
+      };
+    }
     return {
       get config() {
         return served;

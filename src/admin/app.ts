@@ -11,8 +11,10 @@ import { adminErrorHandler, adminNotFoundHandler } from './error-handler.js';
 import { configRoutes } from './config-routes.js';
 import { fleetRoute } from './fleet-route.js';
 import { historyRoutes } from './history-routes.js';
+import { lingerOnClose } from './linger.js';
 import { metricsRoute } from './metrics-route.js';
 import { probeRoutes } from './probe-routes.js';
+import { mirrorRoutes } from './mirror-routes.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import type { AdminOptions, RouteOptions } from './route-options.js';
 import { BackendViewSchema, ErrorBody, ServiceViewSchema } from './schemas.js';
@@ -29,7 +31,7 @@ declare module 'fastify' {
 const BODY_LIMIT = 1024 * 1024;
 
 /** Every route of the admin listener, one plugin per resource, each registered the same way. */
-const ROUTES = [probeRoutes, docsRoutes, dashboardRoute, metricsRoute, serviceRoutes, historyRoutes, backendRoutes, rolloutRoutes, configRoutes, fleetRoute, streamRoute];
+const ROUTES = [probeRoutes, docsRoutes, dashboardRoute, metricsRoute, serviceRoutes, historyRoutes, backendRoutes, rolloutRoutes, configRoutes, fleetRoute, streamRoute, mirrorRoutes];
 
 /**
  * The admin API: fastify, bearer tokens, schemas for every body, param, query and response. What
@@ -45,9 +47,11 @@ export async function buildAdminApp(opts: AdminOptions): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // verbose: errors carry their schema, so a failed pattern can say what was expected in words.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true, allowUnionTypes: true } },
     return503OnClosing: false,
   });
+  // An early answer (401, 403, 404, 413) reaches a client still sending its body.
+  lingerOnClose(app.server);
 
   await app.register(swagger, {
     openapi: {

@@ -34,8 +34,9 @@ export async function configRoutes(app: FastifyInstance, { reload, upgrade, cont
   );
 
   /**
-   * `POST /v1/upgrade[?wait=drained]`: new workers start from the code on disk; once they serve,
-   * the old ones drain and exit. 202 at once, or 200 once the old ones exited with wait=drained.
+   * `POST /v1/upgrade[?wait=drained][&supervisor=true]`: new workers start from the code on disk
+   * (with supervisor=true, a new supervisor too, which gets the listening sockets); once they
+   * serve, the old ones drain and exit. 202 at once, or 200 once the old ones exited with wait=drained.
    */
   app.post<{ Querystring: UpgradeQueryT }>(
     '/v1/upgrade',
@@ -52,8 +53,8 @@ export async function configRoutes(app: FastifyInstance, { reload, upgrade, cont
       if (ifMatch !== undefined && ifMatch !== control.current.revision) throw new RevisionMismatchError(ifMatch, control.current.revision);
       const wait = req.query.wait === 'drained';
       if (truthy(req.query.dryRun)) return sendState(reply, control.current.revision, { generation: 0, started: [], replaced: [], dryRun: true });
-      const answer = await upgrade({ wait });
-      logger.info({ actor: actorOf(req), ...answer }, 'workers upgraded through the admin API');
+      const answer = await upgrade({ wait, supervisor: truthy(req.query.supervisor) });
+      logger.info({ actor: actorOf(req), ...answer }, answer.supervisor !== undefined ? 'supervisor upgraded through the admin API' : 'workers upgraded through the admin API');
       if (!wait) reply.code(202);
       return sendState(reply, control.current.revision, answer);
     },

@@ -1,14 +1,20 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RolloutRecord } from '../model/index.js';
 import type { RolloutAction, RolloutProgress } from '../rollout/index.js';
-import { formatDuration, parseDuration } from '../util/index.js';
+import { safeUrl } from '../rollout/index.js';
+import { formatDuration } from '../util/index.js';
+import { startOf } from './rollout-body.js';
 import { actorOf, parseIfMatch, truthy } from './request-context.js';
 import type { RouteOptions } from './route-options.js';
 import { ErrorResponses, RolloutActionParams, RolloutResponse, RolloutStartBody, SvcParams, WriteQuery } from './schemas.js';
 import type { RolloutAnswer, RolloutStartBodyT, RolloutViewT, SvcParamsT, WriteQueryT } from './schemas.js';
 import { sendState } from './state-access.js';
 
+/** The command that ends a pause step (or an operator's pause). */
+export const continueWith = (service: string): string => `turnout rollout-resume ${service} (or POST /v1/services/${service}/rollouts/current/resume, or promote)`;
+
 function view(service: string, r: RolloutRecord, progress: RolloutProgress | undefined): RolloutViewT {
+  const g = r.gates;
   return {
     id: r.id,
     service,
@@ -17,11 +23,30 @@ function view(service: string, r: RolloutRecord, progress: RolloutProgress | und
     steps: [...r.steps],
     stepDuration: formatDuration(r.stepDurationMs),
     gates: {
-      maxErrorRate: r.gates.maxErrorRate,
-      ...(r.gates.maxP99Ms !== undefined ? { maxP99Ms: r.gates.maxP99Ms } : {}),
-      minRequests: r.gates.minRequests,
-      maxWait: formatDuration(r.gates.maxWaitMs),
+      ...(g.maxErrorRate !== undefined ? { maxErrorRate: g.maxErrorRate } : {}),
+      ...(g.maxP99Ms !== undefined ? { maxP99Ms: g.maxP99Ms } : {}),
+      minRequests: g.minRequests,
+      maxWait: formatDuration(g.maxWaitMs),
+      ...(g.baseline !== undefined ? { baseline: g.baseline } : {}),
+      ...(g.intervalMs !== undefined ? { interval: formatDuration(g.intervalMs) } : {}),
+      ...(g.failureThreshold !== undefined ? { failureThreshold: g.failureThreshold } : {}),
+      ...(g.metrics !== undefined ? { metrics: g.metrics.map((m) => ({ ...m })) } : {}),
     },
+    strategy: r.strategy ?? 'canary',
+    ...(r.pauses !== undefined ? { pauses: r.pauses.map((p) => ({ before: p.before, ...(p.ms !== undefined ? { duration: formatDuration(p.ms) } : {}) })) } : {}),
+    ...(r.hold !== undefined
+      ? { pause: { before: r.hold.before, ...(r.hold.untilMs !== undefined ? { until: new Date(r.hold.untilMs).toISOString() } : {}), continueWith: continueWith(service) } }
+      : r.state === 'paused'
+        ? { pause: { before: r.stepIndex, continueWith: continueWith(service) } }
+        : {}),
+    // Webhook URLs are shown as origin and path: a query string may carry a token.
+    ...(r.webhooks !== undefined ? { webhooks: r.webhooks.map((w) => ({ name: w.name, type: w.type, url: safeUrl(w.url), timeout: formatDuration(w.timeoutMs) })) } : {}),
+    ...(r.hookAnswers !== undefined ? { hookAnswers: r.hookAnswers.map((a) => ({ ...a })) } : {}),
+    ...(r.mirror !== undefined ? { mirror: { percent: r.mirror.percent, duration: formatDuration(r.mirror.durationMs) } } : {}),
+    ...(r.mirroring === true ? { mirroring: true } : {}),
+    ...(r.failures !== undefined ? { failures: r.failures } : {}),
+    ...(r.awaitingConfirmation === true ? { awaitingConfirmation: true } : {}),
+    ...(r.failedRequests !== undefined ? { failedRequests: r.failedRequests } : {}),
     state: r.state,
     step: r.stepIndex + 1,
     percent: r.steps[r.stepIndex] ?? 0,
@@ -30,8 +55,9 @@ function view(service: string, r: RolloutRecord, progress: RolloutProgress | und
     ...(r.endedAt !== undefined ? { endedAt: r.endedAt } : {}),
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
     actor: r.actor,
-    results: [...r.results],
-    ...(progress !== undefined ? { progress: { ...progress.reading, stepEndsAt: progress.stepEndsAt, leader: progress.leader } } : {}),
+    // A copy of plain data (the record's arrays are readonly).
+    results: JSON.parse(JSON.stringify(r.results)) as RolloutViewT['results'],
+    ...(progress !== undefined ? { progress: { ...progress.reading, stable: progress.stable, stepEndsAt: progress.stepEndsAt, leader: progress.leader } } : {}),
   };
 }
 
@@ -52,7 +78,7 @@ export async function rolloutRoutes(app: FastifyInstance, { control, rollouts }:
     '/v1/services/:svc/rollouts',
     {
       schema: {
-        summary: 'Start an automated canary (one at a time per service): steps raise the pool, gates guard each raise',
+        summary: 'Start a rollout (one at a time per service): a canary whose steps raise the pool, gates guard each raise; or a blue-green flip with post-promotion gates',
         params: SvcParams,
         body: RolloutStartBody,
         querystring: WriteQuery,
@@ -60,22 +86,10 @@ export async function rolloutRoutes(app: FastifyInstance, { control, rollouts }:
       },
     },
     async (req, reply) => {
-      const g = req.body.gates;
-      const maxWaitMs = g?.maxWait !== undefined ? parseDuration(g.maxWait) : undefined;
       const dryRun = truthy(req.query.dryRun);
       const r = await rollouts.begin(
         req.params.svc,
-        {
-          pool: req.body.pool,
-          steps: req.body.steps,
-          stepDurationMs: parseDuration(req.body.stepDuration) ?? 60_000,
-          gates: {
-            ...(g?.maxErrorRate !== undefined ? { maxErrorRate: g.maxErrorRate } : {}),
-            ...(g?.maxP99Ms !== undefined ? { maxP99Ms: g.maxP99Ms } : {}),
-            ...(g?.minRequests !== undefined ? { minRequests: g.minRequests } : {}),
-            ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
-          },
-        },
+        startOf(req.body),
         actorOf(req),
         { dryRun, force: truthy(req.query.force), ifMatch: parseIfMatch(req.headers['if-match']) },
       );

@@ -20,7 +20,7 @@ export interface AdminOptions {
   /** Reads the config file again and applies it; absent when this process cannot reload. */
   readonly reload?: (opts: { readonly dryRun: boolean }) => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[]; readonly dryRun?: boolean }>;
   /** New workers from the code on disk, the old ones drained; absent (409) when the data plane runs in this process. */
-  readonly upgrade?: (opts: { readonly wait: boolean }) => Promise<UpgradeOutcome>;
+  readonly upgrade?: (opts: { readonly wait: boolean; readonly supervisor?: boolean }) => Promise<UpgradeOutcome>;
   /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
   readonly streamIntervalMs?: number;
 }

@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
-import { BackendUrl, Duration, Name, Weight } from '../config/index.js';
+import { BackendUrl, Duration, MirrorConfig, Name, Weight } from '../config/index.js';
+import { RolloutStartBody, RolloutView } from './rollout-schemas.js';
+
+export { RolloutStartBody, RolloutView, WebhookTypeSchema } from './rollout-schemas.js';
 
 /**
  * One source of truth: these schemas validate requests, shape responses, make /openapi.json and
@@ -55,6 +58,7 @@ export const ServiceViewSchema = Type.Object(
     name: Type.String(),
     split: SplitSchema,
     pools: Type.Record(Type.String(), Type.Object({ backends: Type.Array(refTo(BackendViewSchema)) })),
+    mirror: Type.Optional(Type.Required(MirrorConfig, { description: 'where copies of a share of its requests go (SPEC "Mirroring"), defaults filled in' })),
   },
   { $id: 'Service' },
 );
@@ -100,70 +104,7 @@ export const EventSchema = Type.Object({
 });
 export const EventsResponse = Type.Object({ revision: Revision, events: Type.Array(EventSchema) });
 
-const StepResultSchema = Type.Object({
-  step: Type.Integer(),
-  percent: Type.Number(),
-  requests: Type.Integer(),
-  errorRate: Type.Number(),
-  p99Ms: Type.Number(),
-  passed: Type.Boolean(),
-  at: Type.String(),
-});
-
-export const RolloutView = Type.Object({
-  id: Type.String(),
-  service: Type.String(),
-  pool: Type.String(),
-  stablePool: Type.String(),
-  steps: Type.Array(Type.Number()),
-  stepDuration: Type.String(),
-  gates: Type.Object({
-    maxErrorRate: Type.Number(),
-    maxP99Ms: Type.Optional(Type.Number()),
-    minRequests: Type.Integer(),
-    maxWait: Type.String(),
-  }),
-  state: Type.Union(['running', 'paused', 'promoted', 'rolled_back', 'aborted'].map((s) => Type.Literal(s))),
-  step: Type.Integer({ description: '1-based index of the step the canary holds' }),
-  percent: Type.Number({ description: 'share of the canary pool at this step' }),
-  stepStartedAt: Type.String(),
-  startedAt: Type.String(),
-  endedAt: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String()),
-  actor: Type.String(),
-  results: Type.Array(StepResultSchema),
-  progress: Type.Optional(
-    Type.Object({
-      requests: Type.Integer(),
-      errors: Type.Integer(),
-      errorRate: Type.Number(),
-      p99Ms: Type.Number(),
-      stepEndsAt: Type.String(),
-      leader: Type.Boolean(),
-    }),
-  ),
-});
 export const RolloutResponse = Type.Object({ revision: Revision, rollout: RolloutView, dryRun: Type.Optional(Type.Boolean()) });
-
-export const RolloutStartBody = Type.Object(
-  {
-    pool: Name,
-    steps: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 100 }), { minItems: 1, maxItems: 20 }),
-    stepDuration: Duration,
-    gates: Type.Optional(
-      Type.Object(
-        {
-          maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-          maxP99Ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-          minRequests: Type.Optional(Type.Integer({ minimum: 0 })),
-          maxWait: Type.Optional(Duration),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 const PoolCountsSchema = Type.Object({ requests: Type.Integer(), errors: Type.Integer(), p99Ms: Type.Number() });
 export const FleetInstanceSchema = Type.Object({
@@ -179,7 +120,7 @@ export const FleetInstanceSchema = Type.Object({
       Type.Object({
         pid: Type.Integer(),
         generation: Type.Integer({ description: '1 at start, one more with every upgrade' }),
-        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining')]),
+        state: Type.Union([Type.Literal('starting'), Type.Literal('serving'), Type.Literal('draining'), Type.Literal('orphaned')]),
         startedAt: Type.String(),
         revision: Type.Integer({ description: 'revision of the state this worker has applied' }),
         connections: Type.Object({ total: Type.Integer(), open: Type.Integer() }, { description: 'client connections handed to it since it started, and open now' }),
@@ -219,6 +160,9 @@ export const UpgradeResponse = Type.Object({
   replaced: Type.Array(Type.Integer(), { description: 'pids of the workers now draining (exited, with wait=drained)' }),
   drained: Type.Optional(Type.Boolean({ description: 'wait=drained: the old workers finished everything before the shutdown timeout' })),
   dryRun: Type.Optional(Type.Boolean()),
+  supervisor: Type.Optional(
+    Type.Object({ pid: Type.Integer({ description: 'the new supervisor' }), replaced: Type.Integer({ description: 'the supervisor that answers, which exits once its workers drained' }) }, { description: 'supervisor=true' }),
+  ),
 });
 
 /** The error answers every /v1 route may give. */
@@ -232,7 +176,7 @@ export const RolloutActionParams = Type.Object({ svc: Name, action: Type.Union([
 const BoolQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
 export const ReloadQuery = Type.Object({ dryRun: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export type ReloadQueryT = Static<typeof ReloadQuery>;
-export const UpgradeQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')) }, { additionalProperties: false });
+export const UpgradeQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), wait: Type.Optional(Type.Literal('drained')), supervisor: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export type UpgradeQueryT = Static<typeof UpgradeQuery>;
 export const WriteQuery = Type.Object({ dryRun: Type.Optional(BoolQuery), force: Type.Optional(BoolQuery) }, { additionalProperties: false });
 export const FlipQuery = Type.Object(
@@ -250,6 +194,8 @@ export const CanaryBody = Type.Object(
   { pool: Name, percent: Type.Number({ minimum: 0, maximum: 100 }) },
   { additionalProperties: false },
 );
+/** `PUT /v1/services/:svc/mirror`: the config file's `mirror:` shape. */
+export const MirrorBody = MirrorConfig;
 export const RegisterBody = Type.Object(
   { id: Name, url: BackendUrl, weight: Type.Optional(Weight) },
   { additionalProperties: false },
@@ -279,8 +225,10 @@ export type SplitBodyT = Static<typeof SplitBody>;
 export type FlipBodyT = Static<typeof FlipBody>;
 export type CanaryBodyT = Static<typeof CanaryBody>;
 export type RegisterBodyT = Static<typeof RegisterBody>;
+export type MirrorBodyT = Static<typeof MirrorBody>;
 export type PatchBodyT = Static<typeof PatchBody>;
 export type RolloutStartBodyT = Static<typeof RolloutStartBody>;
 export type WriteQueryT = Static<typeof WriteQuery>;
 export type FlipQueryT = Static<typeof FlipQuery>;
 export type DeleteQueryT = Static<typeof DeleteQuery>;
+export type { RolloutGatesBodyT } from './rollout-schemas.js';

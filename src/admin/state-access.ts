@@ -58,7 +58,7 @@ export class StateAccess {
     const svc = this.service(name, state);
     const pools: ServiceView['pools'] = {};
     for (const [p, pool] of Object.entries(svc.pools)) pools[p] = { backends: pool.backends.map((b) => this.runtime.viewOfRecord(name, b)) };
-    return { name, split: svc.split, pools };
+    return { name, split: svc.split, pools, ...(svc.mirror !== undefined ? { mirror: { ...svc.mirror, methods: [...svc.mirror.methods] } } : {}) };
   }
 
   backendView(svc: string, pool: string, id: string, state: StateSnapshot = this.control.current): BackendView {

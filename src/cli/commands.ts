@@ -5,6 +5,8 @@ import { UsageError, WRITE_OPTIONS, defineCommand, duration, wholeNumber, writeQ
 import type { Command } from './command.js';
 import { formatHistory, formatReload, formatService, formatSplit, formatUpgrade } from './format.js';
 import type { UpgradeAnswer } from './format.js';
+import { MIRROR_COMMAND } from './mirror.js';
+import { ROLLOUT_COMMANDS, readRolloutFile } from './rollout-commands.js';
 import { runRollout } from './rollout.js';
 import type { BackendAnswer, BackendView, HistoryAnswer, ReloadAnswer, ServiceAnswer, ServicesAnswer } from './views.js';
 import { watchStatus } from './watch.js';
@@ -122,20 +124,23 @@ export const CLIENT_COMMANDS: readonly Command[] = [
   }),
   defineCommand({
     name: 'upgrade',
-    usage: 'turnout upgrade [--wait]                            new workers from the code on disk; the old ones drain\n' +
-      '                                                    (--wait: until the old workers exited)',
+    usage: 'turnout upgrade [--wait] [--supervisor]             new workers from the code on disk; the old ones drain\n' +
+      '                                                    (--wait: until the old workers exited; --supervisor: a new supervisor too)',
     positionals: [],
-    options: { 'dry-run': WRITE_OPTIONS['dry-run'], wait: { type: 'boolean' } },
+    options: { 'dry-run': WRITE_OPTIONS['dry-run'], wait: { type: 'boolean' }, supervisor: { type: 'boolean' } },
     async run({ values, client }) {
-      return { answer: (await client.call<UpgradeAnswer>('POST', `/v1/upgrade${writeQuery(values, { wait: values.wait ? 'drained' : undefined })}`)).body };
+      const query = writeQuery(values, { wait: values.wait ? 'drained' : undefined, supervisor: values.supervisor ? 'true' : undefined });
+      return { answer: (await client.call<UpgradeAnswer>('POST', `/v1/upgrade${query}`)).body };
     },
     format: formatUpgrade,
   }),
+  MIRROR_COMMAND,
   defineCommand({
     name: 'rollout',
     usage:
       'turnout rollout SVC POOL --steps 1,5,25,100 --step-duration 60s\n' +
       '        [--max-error-rate 0.01] [--max-p99 500ms] [--min-requests N] [--max-wait 60s]\n' +
+      '   or: turnout rollout SVC POOL --file rollout.json   (the whole body: baseline, metrics, webhooks, pauses, blueGreen)\n' +
       '                                                    automated canary, followed with a progress bar\n' +
       '                                                    (exit 0 promoted, 1 rolled back or aborted)',
     positionals: ['SVC', 'POOL'],
@@ -147,8 +152,14 @@ export const CLIENT_COMMANDS: readonly Command[] = [
       'max-p99': { type: 'string' },
       'min-requests': { type: 'string' },
       'max-wait': { type: 'string' },
+      file: { type: 'string' },
     },
     async run({ positionals, values, client }) {
+      if (values.file !== undefined) {
+        const body = await readRolloutFile(values.file);
+        const common = { service: positionals.SVC, pool: positionals.POOL, steps: [], stepDuration: '', gates: {}, json: values.json === true };
+        return { exitCode: await runRollout(client, { ...common, body, dryRun: values['dry-run'] === true, force: values.force === true }) };
+      }
       if (values.steps === undefined) throw new UsageError('rollout needs --steps, e.g. --steps 1,5,25,100');
       const steps = values.steps.split(',').map((x) => Number(x.trim().replace(/%$/, '')));
       if (steps.some((x) => !Number.isFinite(x) || x <= 0 || x > 100)) throw new UsageError(`--steps must be percents in (0, 100] separated by commas, got "${values.steps}"`);
@@ -181,6 +192,7 @@ export const CLIENT_COMMANDS: readonly Command[] = [
       return { exitCode };
     },
   }),
+  ...ROLLOUT_COMMANDS,
 ];
 
 /** Polls the draining backend until it is gone, showing the in-flight count falling on a terminal. */

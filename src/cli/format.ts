@@ -8,6 +8,7 @@ export function formatSplit(split: Readonly<Record<string, number>>): string {
 
 export function formatService(s: ServiceView): string {
   const lines = [`${s.name}  split: ${formatSplit(s.split)}`];
+  if (s.mirror !== undefined) lines.push(`  mirror: ${s.mirror.percent}% of ${s.mirror.methods.join(', ')} copied to ${s.mirror.pool}`);
   for (const [pool, p] of Object.entries(s.pools)) {
     lines.push(`  ${pool} (${s.split[pool] ?? 0}%)`);
     if (p.backends.length === 0) lines.push('    (no backends)');
@@ -53,11 +54,13 @@ export interface UpgradeAnswer {
   readonly replaced: readonly number[];
   readonly drained?: boolean;
   readonly dryRun?: boolean;
+  readonly supervisor?: { readonly pid: number; readonly replaced: number };
 }
 
 export function formatUpgrade(a: UpgradeAnswer): string {
   if (a.dryRun === true) return '(dry run) this turnout can upgrade its workers; nothing done';
   const pids = (l: readonly number[]): string => (l.length === 0 ? 'none' : l.join(', '));
   const old = a.drained === undefined ? `draining: ${pids(a.replaced)}` : a.drained ? `drained and exited: ${pids(a.replaced)}` : `exited at the shutdown deadline (something was cut): ${pids(a.replaced)}`;
-  return `workers upgraded (generation ${a.generation})\n  serving: ${pids(a.started)}\n  ${old}`;
+  const sup = a.supervisor === undefined ? '' : `supervisor upgraded: ${a.supervisor.pid} (was ${a.supervisor.replaced}, which exits once its workers drained)\n`;
+  return `${sup}workers upgraded (generation ${a.generation})\n  serving: ${pids(a.started)}\n  ${old}`;
 }

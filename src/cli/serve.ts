@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Turnout } from '../app.js';
-import { describeStore, isLoopbackHost, loadConfigFile } from '../config/index.js';
+import { describeStore, isLoopbackHost, loadConfigFile, redactedState } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigError, StateFileError, StoreUnavailableError } from '../errors.js';
 import { FileStore } from '../store/index.js';
@@ -50,6 +50,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   const logger = createLogger(config.log.level);
   let turnout: Turnout;
+  /** Set once the serve loop runs: ends it with an exit code. */
+  let finish: (code: number) => void = () => undefined;
   try {
     if (opts.resetState && config.state.store === 'file') {
       // The corrupt-file message recommends --reset-state: keep the old file, never overwrite it.
@@ -58,10 +60,28 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     // Loaded only now: a bad config is refused without loading the data plane and admin API.
     const { startTurnout } = await import('../app.js');
+    const { isSuccessor, receiveListeners } = await import('../process/index.js');
+    // Started by `turnout upgrade --supervisor`: the listening sockets come from the supervisor it replaces.
+    const listeners = isSuccessor() ? await receiveListeners() : undefined;
     const wanted = opts.workers ?? config.workers;
     const workers = wanted === 'auto' ? availableParallelism() : wanted;
     // workers: 0 runs the data plane in this process (no supervisor).
-    turnout = await startTurnout(config, { logger, resetState: opts.resetState, configFile: opts.configFile, fileConfig, ...(workers > 0 ? { workers } : {}) });
+    turnout = await startTurnout(config, {
+      logger,
+      resetState: opts.resetState,
+      configFile: opts.configFile,
+      fileConfig,
+      ...(workers > 0 ? { workers } : {}),
+      ...(listeners !== undefined ? { listeners } : {}),
+      // A supervisor upgrade's new supervisor keeps the admin token this run generated.
+      ...(generatedToken !== undefined ? { successorEnv: { TURNOUT_ADMIN_TOKEN: generatedToken } } : {}),
+      onReplaced: () => {
+        logger.info('a new supervisor took over and the workers drained: exiting');
+        logger.flush();
+        finish(0);
+      },
+    });
+    if (listeners !== undefined) (await import('../process/index.js')).tellPredecessorReady(turnout.workers?.workersInfo().map((w) => w.pid) ?? []);
   } catch (err) {
     if (err instanceof StateFileError) {
       process.stderr.write(`turnout: ${err.message}\n`);
@@ -80,7 +100,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     throw err;
   }
   logger.info(
-    { proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind, workers: turnout.workers?.workersInfo().map((w) => w.pid) },
+    // The state section as it may be shown: passwords hidden, a URL's password as ***.
+    { proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind, state: redactedState(config.state), workers: turnout.workers?.workersInfo().map((w) => w.pid) },
     'turnout ready',
   );
   if (generatedToken !== undefined) {
@@ -88,6 +109,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
+    finish = resolve;
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

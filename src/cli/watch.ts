@@ -20,6 +20,13 @@ export function formatSnapshot(s: TrafficSnapshot, only: string | undefined): st
         );
       }
     }
+    const m = svc.mirror;
+    if (m !== undefined) {
+      // The copies' own figures: never counted in the pools above.
+      lines.push(
+        `  ${`${m.pool} · mirror`.padEnd(22)} ${`${m.percent}%`.padStart(7)} ${String(m.rps).padStart(8)} ${pct(m.errorRate).padStart(7)} ${`${m.p50Ms}ms`.padStart(7)} ${`${m.p99Ms}ms`.padStart(7)} ${''.padStart(9)}  copies, answers discarded`,
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -30,11 +30,14 @@ function flattenService(s: ServiceConfig): Flat {
     ['timeouts.response', dur(s.responseTimeoutMs)],
     ['timeouts.idle', dur(s.idleTimeoutMs)],
     ['tls.rejectUnauthorized', s.rejectUnauthorized],
+    ['upstreamProtocol', s.upstreamProtocol],
   ]);
   const hc = s.healthCheck;
   if (hc === undefined) out.set('healthCheck', false);
   else {
     out.set('healthCheck.path', hc.path);
+    out.set('healthCheck.grpc', hc.grpc !== undefined);
+    out.set('healthCheck.grpcService', hc.grpc?.service ?? '');
     out.set('healthCheck.interval', dur(hc.intervalMs));
     out.set('healthCheck.timeout', dur(hc.timeoutMs));
     out.set('healthCheck.healthyThreshold', hc.healthyThreshold);

@@ -7,7 +7,9 @@ import { ConfigError } from '../errors.js';
 import { DEFAULT_WEIGHT, MAX_POOLS, sumBasisPoints, toBasisPoints } from '../model/index.js';
 import { parseDuration } from '../util/index.js';
 import { ConfigSchema, Name } from './schema.js';
+import { healthCheckKindProblems } from './health-check.js';
 import { SECRET_STATE_KEYS, normaliseState } from './state.js';
+import { seedMirror } from './mirror.js';
 import type { RawConfig, RawServiceConfig } from './schema.js';
 import type { AdminToken, Config, HealthCheckSettings, OutlierSettings, ServiceConfig } from './types.js';
 
@@ -182,7 +184,11 @@ function normalise(raw: RawConfig, problems: string[]): Config {
     log: { level: raw.log?.level ?? 'info', access: raw.log?.access ?? false, accessSample: raw.log?.accessSample ?? 1 },
     shutdownTimeoutMs: shutdownMs,
     workers: raw.workers ?? 1,
+    orphanTimeoutMs: ms(raw.shutdown?.orphanTimeout, 600_000),
     services,
+    ...(raw.rollouts?.prometheus !== undefined
+      ? { rollouts: { prometheus: { url: raw.rollouts.prometheus.url, timeoutMs: ms(raw.rollouts.prometheus.timeout, 5000) } } }
+      : {}),
   };
 }
 
@@ -232,7 +238,8 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     const [lo, hi] = (hc.expectStatus ?? '200-399').split('-').map(Number);
     const intervalMs = ms(hc.interval, 5000);
     healthCheck = {
-      path: hc.path,
+      path: hc.path ?? '',
+      grpc: hc.grpc === true ? { service: hc.grpcService ?? '' } : undefined,
       intervalMs,
       timeoutMs: ms(hc.timeout, 2000),
       healthyThreshold: hc.healthyThreshold ?? 2,
@@ -242,6 +249,7 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     };
     if (healthCheck.expectStatusMin > healthCheck.expectStatusMax) problems.push(`${at}.healthCheck.expectStatus: range is empty`);
     if (intervalMs < 100) problems.push(`${at}.healthCheck.interval: at least 100ms`);
+    problems.push(...healthCheckKindProblems(hc, `${at}.healthCheck`));
   }
   let outlier: OutlierSettings | undefined;
   if (svc.outlier !== false) {
@@ -261,6 +269,7 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
       poolNames.map((p) => [p, (svc.pools[p] ?? []).map((b) => ({ id: b.id, url: b.url.replace(/\/$/, ''), weight: b.weight ?? DEFAULT_WEIGHT }))]),
     ),
     seedSplit: split,
+    ...seedMirror(svc.mirror, poolNames, at, problems),
     healthCheck,
     outlier,
     slowStartMs: ms(svc.slowStart, 0),
@@ -279,5 +288,6 @@ function normaliseService(name: string, svc: RawServiceConfig, problems: string[
     responseTimeoutMs: ms(svc.timeouts?.response, 60_000),
     idleTimeoutMs: ms(svc.timeouts?.idle, 4000),
     rejectUnauthorized: svc.tls?.rejectUnauthorized ?? true,
+    upstreamProtocol: svc.upstreamProtocol ?? 'http1',
   };
 }

@@ -27,7 +27,12 @@ export const RouteConfig = Type.Object(
 
 export const HealthCheckConfig = Type.Object(
   {
-    path: Type.String({ pattern: '^/' }),
+    // GET this path (required unless grpc: true, and refused with it).
+    path: Type.Optional(Type.String({ pattern: '^/' })),
+    // Probe grpc.health.v1.Health/Check instead of GET path (default false); grpcService is the
+    // service name the check asks about (default "": the whole server).
+    grpc: Type.Optional(Type.Boolean()),
+    grpcService: Type.Optional(Type.String({ maxLength: 200 })),
     interval: Type.Optional(Duration), // default 5s
     timeout: Type.Optional(Duration), // default 2s
     healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), // default 2
@@ -43,6 +48,24 @@ export const OutlierConfig = Type.Object(
     ejectFor: Type.Optional(Duration), // default 30s
     maxEjectFor: Type.Optional(Duration), // default 300s
     maxEjectedPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })), // default 50
+  },
+  Strict,
+);
+
+/** `mirror:` of a service and the body of `PUT /v1/services/:svc/mirror` (SPEC "Mirroring"). */
+export const MirrorConfig = Type.Object(
+  {
+    pool: Name,
+    percent: Type.Number({ minimum: 0, maximum: 100, description: 'share of the requests copied, two decimals' }),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z][A-Z_-]{0,31}$', description: 'an HTTP method in upper case' }), {
+        minItems: 1,
+        maxItems: 32,
+        description: 'methods copied (default GET, HEAD)',
+      }),
+    ),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'a request with a larger body is not copied (default 1048576)' })),
+    maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'copies out at once; past it they are dropped (default 100)' })),
   },
   Strict,
 );
@@ -86,6 +109,10 @@ export const ServiceConfig = Type.Object(
       ),
     ),
     tls: Type.Optional(Type.Object({ rejectUnauthorized: Type.Optional(Type.Boolean()) }, Strict)),
+    // Copies of a share of the requests to a pool; seeds the state like split (SPEC "Mirroring").
+    mirror: Type.Optional(MirrorConfig),
+    // How requests reach the backends: http1 (default) or h2 (HTTP/2 streams; needed for gRPC).
+    upstreamProtocol: Type.Optional(Type.Union([Type.Literal('http1'), Type.Literal('h2')])),
   },
   Strict,
 );
@@ -197,8 +224,25 @@ export const ConfigSchema = Type.Object(
      * data plane runs in the main process itself (least memory; an upgrade then needs a restart).
      */
     workers: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 256 }), Type.Literal('auto')])),
-    /** How long the proxy waits for in-flight requests on SIGTERM (default 30s). */
-    shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration) }, Strict)),
+    /** Rollout settings: the Prometheus that `gates.metrics` queries. */
+    rollouts: Type.Optional(
+      Type.Object(
+        {
+          prometheus: Type.Optional(
+            Type.Object(
+              { url: Type.String({ pattern: '^https?://[^\\s?#]+$', description: 'http:// or https:// base URL of Prometheus' }), timeout: Type.Optional(Duration) },
+              Strict,
+            ),
+          ),
+        },
+        Strict,
+      ),
+    ),
+    /**
+     * How long the proxy waits for in-flight requests on SIGTERM (default 30s); `orphanTimeout`: how
+     * long a worker whose supervisor died keeps serving before it drains and exits (default 10m).
+     */
+    shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration), orphanTimeout: Type.Optional(Duration) }, Strict)),
     services: Type.Record(Name, ServiceConfig, { additionalProperties: false, description: 'a mapping of service names to services' }),
   },
   Strict,

@@ -1,3 +1,5 @@
+import type { MirrorRecord } from '../model/index.js';
+
 /** The normalised config: durations in ms, defaults filled. Produced by loadConfigFile. */
 
 export interface AdminToken {
@@ -7,7 +9,10 @@ export interface AdminToken {
 }
 
 export interface HealthCheckSettings {
+  /** HTTP checks: GET this path ("" for gRPC checks). */
   readonly path: string;
+  /** gRPC checks (healthCheck.grpc: true): grpc.health.v1.Health/Check asking about `service` ("" = the server); undefined for HTTP checks. */
+  readonly grpc: { readonly service: string } | undefined;
   readonly intervalMs: number; // default 5000
   readonly timeoutMs: number; // default 2000
   readonly healthyThreshold: number; // default 2
@@ -50,6 +55,8 @@ export interface ServiceConfig {
   readonly poolNames: readonly string[];
   readonly seedPools: Readonly<Record<string, readonly SeedBackend[]>>;
   readonly seedSplit: Readonly<Record<string, number>>;
+  /** `mirror:` of the file, defaults filled: seeds the state like the split (absent: no mirror). */
+  readonly seedMirror?: MirrorRecord;
   readonly healthCheck: HealthCheckSettings | undefined;
   readonly outlier: OutlierSettings | undefined;
   readonly slowStartMs: number; // default 0 (off)
@@ -67,6 +74,11 @@ export interface ServiceConfig {
   /** Idle upstream keep-alive sockets close after this; below the backends' own idle timeout (default 4000). */
   readonly idleTimeoutMs: number;
   readonly rejectUnauthorized: boolean; // default true
+  /**
+   * How requests travel to the backends (SPEC "HTTP/2 and gRPC"): `http1` (default) on the keep-alive
+   * pool, or `h2`: streams on pooled HTTP/2 sessions (h2c for http://, ALPN h2 for https://).
+   */
+  readonly upstreamProtocol: 'http1' | 'h2';
 }
 
 /** TLS to the Redis nodes and sentinels: PEM file paths (read when the store is created). */
@@ -128,5 +140,9 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Worker processes of `turnout serve` (`auto`: one per available core; 0: the data plane in the main process). */
   readonly workers: number | 'auto';
+  /** How long a worker whose supervisor died (an orphan) keeps serving before it drains and exits. */
+  readonly orphanTimeoutMs: number;
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `rollouts.prometheus`: where metric gates run their PromQL (timeout default 5s); read at start. */
+  readonly rollouts?: { readonly prometheus?: { readonly url: string; readonly timeoutMs: number } };
 }

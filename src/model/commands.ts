@@ -3,6 +3,8 @@ import { isEligible } from './eligibility.js';
 import type { LocalFacts } from './eligibility.js';
 import { canarySplit, completeSplit, flipSplit, hasTwoDecimalsAtMost, sumBasisPoints, toBasisPoints } from './split.js';
 import { HISTORY_LIMIT, MAX_WEIGHT, SPLIT_HISTORY_LIMIT } from './types.js';
+import { checkMirror } from './mirror.js';
+import type { MirrorRequest } from './mirror.js';
 import type { RolloutRecord } from './rollout.js';
 import type { AdminState, BackendRecord, HistoryEntry, PoolRecord, ServiceRecord, Split, StateSnapshot } from './types.js';
 
@@ -26,7 +28,9 @@ export type Command =
   /** Remove now (a drain finished, or nothing was in flight). */
   | { readonly kind: 'remove'; readonly service: string; readonly pool: string; readonly id: string }
   /** Store a rollout's new record, with the split it moves to (if any), in one change. */
-  | { readonly kind: 'rollout'; readonly service: string; readonly action: string; readonly rollout: RolloutRecord; readonly split?: Split };
+  | { readonly kind: 'rollout'; readonly service: string; readonly action: string; readonly rollout: RolloutRecord; readonly split?: Split }
+  /** Start or change mirroring (SPEC "Mirroring"); `mirror: null` stops it. */
+  | { readonly kind: 'mirror'; readonly service: string; readonly mirror: MirrorRequest | null };
 
 export interface CommandContext {
   /** ISO time recorded in history. */
@@ -212,6 +216,16 @@ export function applyCommand(state: StateSnapshot, cmd: Command, ctx: CommandCon
         state: commit(state, cmd.service, next, 'remove', { pool: cmd.pool, ...before }, null, ctx),
         service: cmd.service,
       };
+    }
+    case 'mirror': {
+      if (cmd.mirror === null && svc.mirror === undefined) throw new NotFoundError(`service "${cmd.service}" has no mirror`);
+      const { mirror: _old, ...rest } = svc;
+      const mirror = cmd.mirror === null ? undefined : checkMirror(cmd.mirror, pools);
+      const next = mirror === undefined ? rest : { ...rest, mirror };
+      const action = mirror === undefined ? 'mirror_off' : 'mirror';
+      // commit() keeps fields a command does not name; this one names the mirror, so it builds the record itself.
+      const state2 = commit({ ...state, services: { ...state.services, [cmd.service]: next } }, cmd.service, next, action, svc.mirror ?? null, mirror ?? null, ctx);
+      return { state: state2, service: cmd.service };
     }
     case 'rollout': {
       const summary = (r: RolloutRecord | undefined): unknown =>

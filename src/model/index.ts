@@ -1,11 +1,15 @@
-export type { AdminState, Health, Split, DrainRecord, BackendRecord, PoolRecord, HistoryEntry, ServiceRecord, StateSnapshot } from './types.js';
+export type { AdminState, Health, Split, DrainRecord, BackendRecord, PoolRecord, HistoryEntry, ServiceRecord, StateSnapshot, MirrorRecord } from './types.js';
 export { HISTORY_LIMIT, MAX_POOLS, MAX_WEIGHT, DEFAULT_WEIGHT } from './types.js';
 export { applyCommand, poolHasEligible } from './commands.js';
 export type { Command, CommandContext, CommandResult } from './commands.js';
 export { toBasisPoints, sumBasisPoints, completeSplit, flipSplit, canarySplit } from './split.js';
-export { decide, validateSteps, isActive as isRolloutActive, ACTIVE_ROLLOUT_STATES } from './rollout.js';
-export type { RolloutRecord, RolloutState, RolloutGates, RolloutDecision, GateReading, StepResult } from './rollout.js';
+export { decide, validateSteps, isActive as isRolloutActive, ACTIVE_ROLLOUT_STATES, WEBHOOK_TYPES } from './rollout.js';
+export type { RolloutRecord, RolloutState, RolloutGates, RolloutDecision, GateReading, StepResult, MetricGate, RolloutWebhook, WebhookType, RolloutPause } from './rollout.js';
 export { healthAllows, isEligible } from './eligibility.js';
 export type { EligibilityFacts, LocalFacts } from './eligibility.js';
 export { judgeCheck, tolerate, webhookOk, P99_RATIO_FLOOR_MS } from './rollout-judge.js';
 export type { PoolReading, MetricReading, WebhookAnswer, CheckReadings, CheckGates, Tolerance } from './rollout-judge.js';
+export { checkMirror, MIRROR_DEFAULT_METHODS, MIRROR_DEFAULT_MAX_BODY_BYTES, MIRROR_DEFAULT_MAX_IN_FLIGHT } from './mirror.js';
+export type { MirrorRequest } from './mirror.js';
+export { admit, conclude, resumeFromPause, durationOf, intervalOf, windowStartOf, hasWebhook, needsConfirmation } from './rollout-plan.js';
+export type { Admission, Outcome } from './rollout-plan.js';

@@ -3,17 +3,51 @@
  * each tick from a gate reading. No timers or I/O here; `now` is passed in.
  */
 
+import type { CheckReadings, WebhookAnswer } from './rollout-judge.js';
+
 export type RolloutState = 'running' | 'paused' | 'promoted' | 'rolled_back' | 'aborted';
 
 export interface RolloutGates {
-  /** 5xx and proxy errors / requests of the canary pool over the step (default 0.01). */
-  readonly maxErrorRate: number;
+  /** 5xx and proxy errors / requests of the canary pool over the step (default 0.01; none when a baseline is given without it). */
+  readonly maxErrorRate?: number;
   /** p99 latency of the canary pool over the step, ms (no limit when absent). */
   readonly maxP99Ms?: number;
   /** Requests the canary pool must have seen in the step before it is judged (default 1). */
   readonly minRequests: number;
   /** How long a step may wait past its duration for minRequests (default: one step duration). */
   readonly maxWaitMs: number;
+  /** The canary against the stable pool over the same window. */
+  readonly baseline?: { readonly maxErrorRateIncrease?: number; readonly maxP99Ratio?: number };
+  /** A check judges the last interval (default: the step duration). */
+  readonly intervalMs?: number;
+  /** That many failed checks in a row roll back (default 1). */
+  readonly failureThreshold?: number;
+  /** PromQL gates: one number within min/max. */
+  readonly metrics?: readonly MetricGate[];
+}
+
+export interface MetricGate {
+  readonly name: string;
+  readonly query: string;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export const WEBHOOK_TYPES = ['pre-rollout', 'rollout', 'confirm-promotion', 'post-rollout', 'rollback', 'event'] as const;
+export type WebhookType = (typeof WEBHOOK_TYPES)[number];
+
+export interface RolloutWebhook {
+  readonly name: string;
+  readonly type: WebhookType;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** A pause step: held before the step at index `before` (steps.length: before the promotion); no `ms`: until resumed. */
+export interface RolloutPause {
+  readonly before: number;
+  readonly ms?: number;
 }
 
 export interface StepResult {
@@ -24,6 +58,9 @@ export interface StepResult {
   readonly p99Ms: number;
   readonly passed: boolean;
   readonly at: string;
+  readonly reason?: string;
+  /** What the check saw: the pools, the metric gates and the webhook answers. */
+  readonly readings?: CheckReadings;
 }
 
 export interface RolloutRecord {
@@ -44,6 +81,26 @@ export interface RolloutRecord {
   readonly reason?: string;
   readonly actor: string;
   readonly results: readonly StepResult[];
+  // Optional so that records stored by older versions still load.
+  readonly strategy?: 'canary' | 'blueGreen';
+  readonly pauses?: readonly RolloutPause[];
+  /** While a pause step holds (state `paused`): which one, and until when (none: until resumed). */
+  readonly hold?: { readonly before: number; readonly untilMs?: number };
+  readonly webhooks?: readonly RolloutWebhook[];
+  /** Failed checks in a row. */
+  readonly failures?: number;
+  /** Epoch ms of the last judged check: the next window starts here. */
+  readonly lastCheckAtMs?: number;
+  /** The step is over and passed; the confirm-promotion webhooks have not said yes yet. */
+  readonly awaitingConfirmation?: boolean;
+  /** Errors of the canary pool summed over the rollout's checks (blue-green: what failed before a flip back). */
+  readonly failedRequests?: number;
+  /** Mirror first: before step 1 the canary gets `percent` % copies of live traffic for `durationMs`, gated like a step. */
+  readonly mirror?: { readonly percent: number; readonly durationMs: number };
+  /** The mirror-first phase runs (no split moved yet; the checks judge the mirrored answers). */
+  readonly mirroring?: boolean;
+  /** Answers of the hooks that are not part of a check: pre-rollout, post-rollout, rollback. */
+  readonly hookAnswers?: readonly (WebhookAnswer & { readonly at: string })[];
 }
 
 export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['running', 'paused'];
@@ -94,7 +151,7 @@ export function decide(r: RolloutRecord, reading: GateReading, nowMs: number): R
       result: { ...base, passed: false },
     };
   }
-  if (errorRate > r.gates.maxErrorRate) {
+  if (r.gates.maxErrorRate !== undefined && errorRate > r.gates.maxErrorRate) {
     return {
       kind: 'rollback',
       reason: `step ${base.step} (${percent}%): error rate ${pct(errorRate)} (${reading.errors}/${reading.requests}) above maxErrorRate ${pct(r.gates.maxErrorRate)}`,

@@ -53,6 +53,24 @@ export interface ServiceRecord {
   readonly history: readonly HistoryEntry[];
   /** The current or last automated canary of this service. */
   readonly rollout?: RolloutRecord;
+  /** Copies of a share of the service's requests go to a pool (SPEC "Mirroring"); absent: none. */
+  readonly mirror?: MirrorRecord;
+}
+
+/**
+ * A service's mirroring (SPEC "Mirroring"): a copy of `percent` of its requests goes to a backend
+ * of `pool`, its answer read and discarded. Stored with every default filled in.
+ */
+export interface MirrorRecord {
+  readonly pool: string;
+  /** Share of the service's requests copied, 0..100, two decimals. */
+  readonly percent: number;
+  /** Methods copied, upper case (default GET, HEAD: a copied POST may charge a card twice). */
+  readonly methods: readonly string[];
+  /** A request whose body is larger is not copied (bytes, default 1 MiB). */
+  readonly maxBodyBytes: number;
+  /** Copies of the service out at once; past it a copy is dropped and counted (default 100). */
+  readonly maxInFlight: number;
 }
 
 export interface StateSnapshot {

@@ -13,6 +13,8 @@ export interface ListenAddress {
  */
 export interface Acceptor {
   readonly kind: 'reuseport' | 'handoff';
+  /** The listening socket a worker in `slot` accepts on itself (reuseport), sent with its `init`. */
+  handleFor(slot: number): object | undefined;
   /** Binds the listener(s). */
   listen(host: string, port: number): Promise<ListenAddress>;
   /** A worker is ready: from now on it gets connections. */

@@ -37,9 +37,15 @@ export class WorkerChild {
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly waiters: { readonly test: (w: WorkerChild) => boolean; readonly resolve: () => void }[] = [];
 
+  /** The `listen` messages it confirmed (reuseport: it moved to a new listener). */
+  listening = 0;
+  private listenSeq = 0;
+
   constructor(
     script: string,
     readonly generation: number,
+    /** Its place among the workers (reuseport: the listening socket it accepts on). */
+    readonly slot: number,
     /** Its outcome records into the supervisor's telemetry (its own string table). */
     readonly replay: OutcomeReplay,
     onMessage: (w: WorkerChild, m: ToSupervisor) => void,
@@ -72,9 +78,17 @@ export class WorkerChild {
     this.process.on('error', () => undefined);
   }
 
-  send(msg: ToWorker): void {
+  /** A message, with a listening socket as its handle (reuseport) when given. */
+  send(msg: ToWorker, handle?: object): void {
     if (this.exited || !this.process.connected) return;
-    this.process.send(msg, undefined, {}, () => undefined);
+    this.process.send(msg, handle as Socket | undefined, { keepOpen: true }, () => undefined);
+  }
+
+  /** Moves it to a new listening socket; resolves true once it listens there (false: not within 2 s). */
+  listenOn(handle: object): Promise<boolean> {
+    const seq = ++this.listenSeq;
+    this.send({ t: 'listen', seq }, handle);
+    return this.until((w) => w.listening >= seq, 2_000);
   }
 
   /** Hands a client connection over; `failed` runs when it could not be sent (the socket is still ours). */
@@ -160,7 +174,7 @@ export class WorkerChild {
       state: this.state,
       startedAt: this.startedAt,
       revision: this.report?.revision ?? 0,
-      connections: { total: this.handed, open: this.open },
+      connections: { total: Math.max(this.handed, this.report?.accepted ?? 0), open: this.open },
       inFlight: this.report?.total ?? 0,
     };
   }

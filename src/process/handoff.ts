@@ -30,6 +30,10 @@ export class HandoffAcceptor implements Acceptor {
     return bindServer(this.listener, host, port);
   }
 
+  handleFor(_slot: number): undefined {
+    return undefined;
+  }
+
   serve(_w: WorkerChild): void {
     for (const s of this.pending.splice(0)) if (!s.destroyed) this.dispatch(s);
   }

@@ -9,10 +9,13 @@ import type { Acceptor, ListenAddress } from './acceptor.js';
 import { WorkerChild } from './child.js';
 import { StateFanOut } from './fan-out.js';
 import { HandoffAcceptor } from './handoff.js';
+import { ReusePortAcceptor, reusePortAvailable } from './reuseport.js';
+import type { ServerHandle } from './reuseport.js';
 import type { ToSupervisor } from './protocol.js';
 import { NO_CRASH, replacementDelay } from './replacement.js';
 import { OutcomeReplay } from './replay.js';
 import { ReportFold } from './reports.js';
+import { RuntimeTracker } from './takeover.js';
 import { upgradeWorkers } from './upgrade.js';
 import type { UpgradeOutcome } from './upgrade.js';
 
@@ -22,6 +25,10 @@ export interface WorkerPoolOptions {
   readonly script: string;
   readonly config: Config;
   readonly logger: Logger;
+  /** The runtime file (runtimeFilePath): the orphans a dead supervisor left, and this one's workers for the next. */
+  readonly runtimeFile?: string;
+  /** Listening sockets from the supervisor this one replaces (`turnout upgrade --supervisor`), used instead of binding. */
+  readonly listeners?: readonly object[];
 }
 
 /**
@@ -46,10 +53,13 @@ export class WorkerPool implements RemoteFacts {
   private runtime!: Runtime;
   private control!: ControlPlane;
   private telemetry!: Telemetry;
+  private readonly tracker: RuntimeTracker;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.config = opts.config;
-    this.acceptor = new HandoffAcceptor(this.all, opts.logger);
+    this.tracker = new RuntimeTracker(opts.runtimeFile, opts.logger);
+    this.acceptor = chooseAcceptor(opts.count, this.all, opts.logger);
+    if (opts.listeners !== undefined && opts.listeners.length > 0 && this.acceptor instanceof ReusePortAcceptor) this.acceptor.adopt(opts.listeners as ServerHandle[]);
     this.fanOut = new StateFanOut(this.all, () => this.runtime, opts.logger);
     this.sweepTimer = setInterval(() => {
       for (const w of this.workers) w.replay.sweep();
@@ -66,9 +76,15 @@ export class WorkerPool implements RemoteFacts {
     this.runtime.on('table', () => this.fanOut.health());
   }
 
-  /** Starts the workers, waits until they serve, then listens. */
+  /**
+   * Starts the workers and waits until they serve. Reuseport: the slots' sockets are bound first
+   * and each worker listens on its own; hand-off: the supervisor listens once they serve.
+   */
   async listen(): Promise<ListenAddress> {
-    const first = Array.from({ length: this.opts.count }, () => this.spawn(this.generation));
+    const reuse = this.acceptor.kind === 'reuseport';
+    this.opts.logger.info({ acceptor: this.acceptor.kind }, reuse ? 'listener: a socket per worker (SO_REUSEPORT)' : 'listener: the supervisor hands connections to the workers (no SO_REUSEPORT on this runtime)');
+    const addr = reuse ? await this.acceptor.listen(this.config.listen.host, this.config.listen.port) : undefined;
+    const first = Array.from({ length: this.opts.count }, (_, slot) => this.spawn(this.generation, true, slot));
     try {
       await Promise.all(first.map((w) => w.ready));
     } catch (err) {
@@ -76,7 +92,23 @@ export class WorkerPool implements RemoteFacts {
       throw new Error(`the workers did not start: ${(err as Error).message}`);
     }
     this.started = true;
-    return this.acceptor.listen(this.config.listen.host, this.config.listen.port);
+    this.tracker.takeOver();
+    return addr ?? this.acceptor.listen(this.config.listen.host, this.config.listen.port);
+  }
+
+  /** How connections reach the workers: a socket each (`reuseport`) or handed over (`handoff`). */
+  get acceptorKind(): Acceptor['kind'] {
+    return this.acceptor.kind;
+  }
+
+  /** The listening sockets a new supervisor gets (`turnout upgrade --supervisor`); none with the hand-off. */
+  get listenerHandles(): readonly object[] {
+    return this.acceptor instanceof ReusePortAcceptor ? this.acceptor.all : [];
+  }
+
+  /** A new supervisor took over: the runtime file is its own from now on. */
+  handedOver(): void {
+    this.tracker.handedOver();
   }
 
   // RemoteFacts: what the supervisor's views, drains and waits add up.
@@ -97,7 +129,7 @@ export class WorkerPool implements RemoteFacts {
   }
 
   workersInfo(): WorkerInfo[] {
-    return [...this.workers].map((w) => w.info()).sort((a, b) => a.generation - b.generation || a.pid - b.pid);
+    return [...this.tracker.info(), ...[...this.workers].map((w) => w.info()).sort((a, b) => a.generation - b.generation || a.pid - b.pid)];
   }
 
   // Following the control plane.
@@ -130,11 +162,13 @@ export class WorkerPool implements RemoteFacts {
 
   // Workers' lives.
 
-  private spawn(generation: number, replaceable = true): WorkerChild {
-    const w = new WorkerChild(this.opts.script, generation, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
+  private spawn(generation: number, replaceable: boolean, slot: number): WorkerChild {
+    const w = new WorkerChild(this.opts.script, generation, slot, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
     w.replaceable = replaceable;
     this.workers.add(w);
-    w.send({ t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts() });
+    const init = { t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts(), orphans: this.opts.runtimeFile !== undefined } as const;
+    w.send(init, this.acceptor.handleFor(slot));
+    this.tracker.write(this.workers);
     void w.ready.then(
       () => {
         if (w.state === 'starting') w.state = 'serving';
@@ -149,6 +183,7 @@ export class WorkerPool implements RemoteFacts {
 
   private onMessage(w: WorkerChild, m: ToSupervisor): void {
     if (m.t === 'report') this.reports.onReport(w, m);
+    else if (m.t === 'listening') w.listening = m.seq;
     else if (m.t === 'drained') w.cut = { cutRequests: m.cutRequests, closedUpgrades: m.closedUpgrades };
   }
 
@@ -156,6 +191,7 @@ export class WorkerPool implements RemoteFacts {
     const wasServing = w.state !== 'draining' && w.replaceable;
     this.workers.delete(w);
     this.acceptor.lost(w);
+    if (!this.stopping) this.tracker.write(this.workers);
     w.replay.sweep();
     this.reports.countsChanged();
     if (!wasServing || this.stopping || !this.started) return;
@@ -166,7 +202,7 @@ export class WorkerPool implements RemoteFacts {
     this.opts.logger.error({ worker: w.pid, code, signal, replaceInMs: delayMs }, 'a worker died; starting another');
     const t = setTimeout(() => {
       if (this.stopping) return;
-      this.spawn(this.generation);
+      this.spawn(this.generation, true, w.slot);
     }, delayMs);
     t.unref();
   }
@@ -181,7 +217,7 @@ export class WorkerPool implements RemoteFacts {
       return await upgradeWorkers({
         generation,
         old: [...this.workers].filter((w) => w.state !== 'draining'),
-        spawn: () => Array.from({ length: this.opts.count }, () => this.spawn(generation, false)),
+        spawn: () => Array.from({ length: this.opts.count }, (_, slot) => this.spawn(generation, false, slot)),
         drain: (w) => this.drainWorker(w, this.config.shutdownTimeoutMs),
         wait,
         logger: this.opts.logger,
@@ -212,6 +248,7 @@ export class WorkerPool implements RemoteFacts {
     const cuts = await Promise.all([...this.workers].map((w) => this.drainWorker(w, timeoutMs)));
     await closed;
     clearInterval(this.sweepTimer);
+    this.tracker.remove();
     return cuts.reduce((a, c) => ({ cutRequests: a.cutRequests + c.cutRequests, closedUpgrades: a.closedUpgrades + c.closedUpgrades }), { cutRequests: 0, closedUpgrades: 0 });
   }
 
@@ -223,5 +260,15 @@ export class WorkerPool implements RemoteFacts {
     for (const w of this.workers) w.process.kill('SIGKILL');
     await Promise.all(exits);
     clearInterval(this.sweepTimer);
+    this.tracker.remove();
   }
+}
+
+/**
+ * A socket per worker where the runtime has SO_REUSEPORT (Node >= 22.12 on Linux), else the
+ * hand-off. TURNOUT_ACCEPTOR=handoff chooses the hand-off anyway (comparisons, the benchmarks).
+ */
+function chooseAcceptor(count: number, workers: () => Iterable<WorkerChild>, logger: Logger): Acceptor {
+  if (process.env.TURNOUT_ACCEPTOR !== 'handoff' && reusePortAvailable()) return new ReusePortAcceptor(count, workers, logger);
+  return new HandoffAcceptor(workers, logger);
 }

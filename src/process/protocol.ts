@@ -5,11 +5,19 @@ import type { HealthFacts, ServiceEvent } from '../runtime/index.js';
 /**
  * The messages between the supervisor and its workers (child_process IPC, `advanced`
  * serialization, so outcome batches travel as typed arrays). A client connection travels as the
- * handle of a `conn` message.
+ * handle of a `conn` message, a listening socket (reuseport) as that of `init` or `listen`.
  */
 export type ToWorker =
   /** The first message: what to serve. */
-  | { readonly t: 'init'; readonly generation: number; readonly config: Config; readonly state: StateSnapshot; readonly health: HealthFacts }
+  | {
+      readonly t: 'init';
+      readonly generation: number;
+      readonly config: Config;
+      readonly state: StateSnapshot;
+      readonly health: HealthFacts;
+      /** It may serve on as an orphan if the supervisor dies (a `turnout serve` with a runtime file, which the next one reads). */
+      readonly orphans?: boolean;
+    }
   /**
    * A new state, as the services that changed since the last one (the others keep their objects,
    * so the worker rebuilds only what changed). Service records travel without their history.
@@ -20,6 +28,8 @@ export type ToWorker =
   | { readonly t: 'config'; readonly seq: number; readonly config: Config; readonly state: StateSnapshot }
   /** New connections get the certificate and key in these files (a reload changed them). */
   | { readonly t: 'tls'; readonly certFile: string; readonly keyFile: string }
+  /** With a listening socket as the handle (reuseport): accept on it from now on, not on the last one. */
+  | { readonly t: 'listen'; readonly seq: number }
   /** With a client socket as the handle; `seq` counts the connections handed to this worker. */
   | { readonly t: 'conn'; readonly seq: number }
   /** Stop taking connections, finish what is in flight (up to `timeoutMs`), exit. */
@@ -29,6 +39,8 @@ export type ToSupervisor =
   /** The table is built: the worker may get connections. */
   | { readonly t: 'ready'; readonly revision: number }
   | WorkerReport
+  /** It listens on the socket of the `listen` message `seq`. */
+  | { readonly t: 'listening'; readonly seq: number }
   /** The last message of a draining worker, before it exits. */
   | { readonly t: 'drained'; readonly cutRequests: number; readonly closedUpgrades: number };
 
@@ -38,6 +50,9 @@ export const OP_PROXY_ERROR = 1; // a: status, b: duration ms
 export const OP_UPSTREAM_FAILURE = 2; // backend; a: reason (a string index), b: retried 0/1
 export const OP_HOLD_DONE = 3; // a: timed out 0/1, b: waited ms
 export const OP_EJECTION = 4;
+export const OP_MIRROR_ANSWER = 5; // a mirrored copy: pool, backend; a: status, b: duration ms
+export const OP_MIRROR_DROPPED = 6; // a copy not sent: pool; a: reason (a string index)
+export const OP_GRPC_RESPONSE = 7; // a: grpc-status * 10000 + status * 10 + failed 0/1, b: duration ms
 export const REC_SIZE = 6;
 
 /**
@@ -61,7 +76,10 @@ export interface WorkerReport {
   readonly ejected: readonly string[];
   /** Client connections open in it now. */
   readonly open: number;
-  /** The `seq` of the last connection it received (the supervisor closes its copies up to it). */
+  /**
+   * Connections it received: handed over, the `seq` of the last one (the supervisor closes its
+   * copies up to it); accepted on its own listener (reuseport), how many.
+   */
   readonly accepted: number;
   /** New strings of the records' table, from index `stringsFrom` on. */
   readonly strings: readonly string[];

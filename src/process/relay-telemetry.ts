@@ -1,5 +1,5 @@
 import type { TelemetrySink, TelemetrySource } from '../telemetry/index.js';
-import { OP_EJECTION, OP_HOLD_DONE, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
 
 /**
  * A worker's telemetry: outcomes are appended to a flat number buffer (six numbers, names as
@@ -24,6 +24,10 @@ export class RelayTelemetry implements TelemetrySink {
     this.push(OP_RESPONSE, service, pool, backendId, status, durationMs);
   }
 
+  onGrpcResponse(service: string, pool: string, _key: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
+    this.push(OP_GRPC_RESPONSE, service, pool, backendId, grpcStatus * 10000 + status * 10 + (failed ? 1 : 0), durationMs);
+  }
+
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {
     this.push(OP_PROXY_ERROR, service, pool, '', status, durationMs);
   }
@@ -42,6 +46,14 @@ export class RelayTelemetry implements TelemetrySink {
 
   onEjection(service: string, pool: string, backendId: string): void {
     this.push(OP_EJECTION, service, pool, backendId, 0, 0);
+  }
+
+  onMirrorAnswer(service: string, pool: string, backendId: string, status: number, durationMs: number): void {
+    this.push(OP_MIRROR_ANSWER, service, pool, backendId, status, durationMs);
+  }
+
+  onMirrorDropped(service: string, pool: string, reason: string): void {
+    this.push(OP_MIRROR_DROPPED, service, pool, '', this.str(reason), 0);
   }
 
   /** Anything to report since the last take. */

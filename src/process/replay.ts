@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/index.js';
 import type { Telemetry } from '../telemetry/index.js';
-import { OP_EJECTION, OP_HOLD_DONE, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
 import type { WorkerReport } from './protocol.js';
 
 /**
@@ -33,6 +33,9 @@ export class OutcomeReplay {
         case OP_RESPONSE:
           this.telemetry.onResponse(service, pool, this.keyOf(service, pool, backend), backend, a, b);
           break;
+        case OP_GRPC_RESPONSE:
+          this.telemetry.onGrpcResponse(service, pool, this.keyOf(service, pool, backend), backend, Math.floor(a / 10) % 1000, Math.floor(a / 10000), a % 10 === 1, b);
+          break;
         case OP_PROXY_ERROR:
           this.telemetry.onProxyError(service, pool, a, b);
           break;
@@ -44,6 +47,12 @@ export class OutcomeReplay {
           break;
         case OP_EJECTION:
           this.telemetry.onEjection(service, pool, backend);
+          break;
+        case OP_MIRROR_ANSWER:
+          this.telemetry.onMirrorAnswer(service, pool, backend, a, b);
+          break;
+        case OP_MIRROR_DROPPED:
+          this.telemetry.onMirrorDropped(service, pool, s[a] ?? 'error');
           break;
         default:
           break;

@@ -9,6 +9,8 @@ export interface UpgradeOutcome {
   readonly replaced: readonly number[];
   /** `wait`: the old workers exited (false: the drain deadline cut something). */
   readonly drained?: boolean;
+  /** `supervisor`: the new supervisor's pid and this one's. */
+  readonly supervisor?: { readonly pid: number; readonly replaced: number };
 }
 
 /** How long a new worker may take to build its table. */

@@ -20,7 +20,8 @@ const stop = (): void => {
   if (worker === undefined) process.exit(0);
   void worker.drain(drainMs);
 };
-process.on('message', (msg: ToWorker, handle: unknown) => {
+// SIGTERM: the supervisor's service manager stopping the group, or a new supervisor taking over from an orphan.
+process.on('message', (msg: ToWorker, handle: object | null | undefined) => {
   if (worker !== undefined) return worker.handle(msg, handle);
   if (msg.t !== 'init') {
     early.push([msg, handle]);
@@ -28,7 +29,7 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
   }
   drainMs = msg.config.shutdownTimeoutMs;
   const w = new Worker(msg.config, send, () => process.exit(0));
-  w.start(msg).then(
+  w.start(msg, handle ?? undefined).then(
     () => {
       worker = w;
       for (const [m, h] of early.splice(0)) w.handle(m, h);
@@ -39,6 +40,7 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
     },
   );
 });
-process.on('disconnect', stop);
+// The supervisor went away: an orphan serves on (Worker.orphaned); one still starting exits.
+process.on('disconnect', () => (worker === undefined ? process.exit(0) : worker.orphaned()));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -8,6 +8,7 @@ import { Runtime } from '../runtime/index.js';
 import type { ServiceEvent } from '../runtime/index.js';
 import { createLogger } from '../telemetry/index.js';
 import type { ToSupervisor, ToWorker } from './protocol.js';
+import { closeGently } from './orphan.js';
 import { RelayTelemetry } from './relay-telemetry.js';
 
 /** Events only a worker can know (its own traffic); the supervisor writes the others itself. */
@@ -39,6 +40,13 @@ export class Worker {
   private services: StateSnapshot['services'] = {};
   private accepted = 0;
   private draining: Promise<void> | undefined;
+  /** It accepts on a listening socket of its own (reuseport), not on connections handed to it. */
+  private ownListener = false;
+  /** Its supervisor is gone (the IPC channel closed): it serves on its own until `orphanTimeout`. */
+  private orphanedAt = 0;
+  /** Its supervisor keeps a runtime file: a new one can take over from it, so it serves on as an orphan. */
+  private orphanable = false;
+  private config: Config;
 
   constructor(
     config: Config,
@@ -46,6 +54,7 @@ export class Worker {
     /** Ends the process once drained. */
     private readonly exit: () => void,
   ) {
+    this.config = config;
     this.log = createLogger(config.log.level).child({ worker: process.pid });
     this.runtime = new Runtime({
       config,
@@ -69,12 +78,17 @@ export class Worker {
     this.timer = setInterval(() => this.report(false), REPORT_MS);
   }
 
-  /** Builds the first table; then the worker may get connections. */
-  async start(msg: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+  /**
+   * Builds the first table; then the worker may get connections: it listens on `listener` (its
+   * slot's SO_REUSEPORT socket) when one came with the `init`, else they are handed to it.
+   */
+  async start(msg: Extract<ToWorker, { t: 'init' }>, listener?: object): Promise<void> {
     this.services = msg.state.services;
     this.runtime.setHealth(msg.health);
     this.runtime.applyState(msg.state);
     await this.runtime.warmUp();
+    this.orphanable = msg.orphans === true;
+    if (listener !== undefined) await this.listenOn(listener);
     this.send({ t: 'ready', revision: this.runtime.revision });
     this.report(true);
   }
@@ -85,6 +99,14 @@ export class Worker {
         if (handle !== undefined && handle !== null) {
           this.accepted = msg.seq;
           this.proxy.accept(handle as Socket);
+        }
+        break;
+      case 'listen':
+        if (handle !== undefined && handle !== null) {
+          this.listenOn(handle).then(
+            () => this.send({ t: 'listening', seq: msg.seq }),
+            (err: unknown) => this.log.error({ err: (err as Error).message }, 'could not listen on the new socket'),
+          );
         }
         break;
       case 'state': {
@@ -113,9 +135,39 @@ export class Worker {
     }
   }
 
+  /** Accepts on `handle` from now on (the last listener stops accepting; its connections stay). */
+  private async listenOn(handle: object): Promise<void> {
+    await this.proxy.rebind('', 0, handle);
+    this.ownListener = true;
+    this.proxy.server.on('connection', () => this.accepted++);
+  }
+
+  /**
+   * The supervisor went away (crash, SIGKILL). With a listening socket of its own, the worker
+   * keeps serving open and new connections with the last state, health and settings it had
+   * (passive ejection goes on here) until a new supervisor tells it to drain (SIGTERM) or
+   * `orphanTimeout` passes. Without one (the hand-off) nothing new can reach it, and without a
+   * runtime file (a supervisor embedded in another program, the tests) none can take over: it drains.
+   */
+  orphaned(): void {
+    if (!this.ownListener || !this.orphanable) {
+      void this.drain(this.config.shutdownTimeoutMs);
+      return;
+    }
+    if (this.orphanedAt !== 0) return;
+    this.orphanedAt = Date.now();
+    this.log.warn({ orphanTimeoutMs: this.config.orphanTimeoutMs }, 'orphaned: the supervisor is gone; serving on with the last state, health and settings until a new supervisor takes over or orphanTimeout passes');
+    const timer = setTimeout(() => {
+      this.log.warn('orphanTimeout passed: draining and exiting');
+      void this.drain(this.config.shutdownTimeoutMs);
+    }, this.config.orphanTimeoutMs);
+    timer.unref();
+  }
+
   private async reconfigure(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
     try {
       this.services = msg.state.services;
+      this.config = msg.config;
       await this.runtime.reconfigure(msg.config, msg.state);
       this.proxy.updateListen(msg.config.listen);
     } catch (err) {
@@ -131,6 +183,8 @@ export class Worker {
    */
   drain(timeoutMs: number): Promise<void> {
     this.draining ??= (async () => {
+      // An orphan holds the last copy of its listening socket: what is queued on it would be reset.
+      if (this.orphanedAt !== 0) await closeGently(this.proxy.server);
       const cut = await this.proxy.shutdown(timeoutMs, { keepWaiting: true, idleGraceMs: DRAIN_IDLE_GRACE_MS });
       this.report(true);
       clearInterval(this.timer);

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { PROXY_ERROR_STATUS } from '../errors.js';
 import type { ProxyErrorCode } from '../errors.js';
+import { grpcErrorHeaders } from './grpc.js';
 
 /** The answers turnout gives itself, as bytes ready to write. */
 
@@ -29,6 +30,24 @@ export function errorAnswer(code: ProxyErrorCode, requestId: string | undefined,
     `x-turnout-error: ${code}\r\ncache-control: no-store\r\n${requestId === undefined ? '' : `x-request-id: ${requestId}\r\n`}` +
     `${close ? 'connection: close\r\n' : ''}\r\n${body}`
   );
+}
+
+/**
+ * A proxy error answer to a gRPC request (SPEC "HTTP/2 and gRPC"): HTTP 200, trailers-only
+ * (no body: the HTTP/2 side sends the head as one HEADERS frame with END_STREAM), grpc-status
+ * 14, 4 or 12, grpc-message and X-Turnout-Error.
+ */
+export function grpcErrorAnswer(code: ProxyErrorCode, requestId: string | undefined): string {
+  const h = grpcErrorHeaders(code);
+  return (
+    `HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: ${h['grpc-status']}\r\ngrpc-message: ${h['grpc-message']}\r\n` +
+    `x-turnout-error: ${code}\r\n${requestId === undefined ? '' : `x-request-id: ${requestId}\r\n`}content-length: 0\r\n\r\n`
+  );
+}
+
+/** turnout's own error answer in the request's form: gRPC-shaped for a gRPC call, else JSON. */
+export function proxyAnswer(code: ProxyErrorCode, requestId: string | undefined, close: boolean, grpc: boolean): string {
+  return grpc ? grpcErrorAnswer(code, requestId) : errorAnswer(code, requestId, close);
 }
 
 /** A refusal of a malformed request (400, 405, 408, 431, 501, 505): the connection closes after it. */

@@ -18,6 +18,10 @@ export interface ClientSide {
   readonly socket: Socket;
   /** The client's address (X-Forwarded-For). */
   readonly remote: string;
+  /** A gRPC call: turnout's own answers are gRPC-shaped. */
+  readonly grpc: boolean;
+  /** ctx.clock ms the call's grpc-timeout ends; 0 = none. */
+  readonly callDeadline: number;
   readonly head: RequestHead;
   readonly reqBody: BodyTracker;
   /** The connection stays open after this answer. */
@@ -49,4 +53,14 @@ export function idleGraceLeft(deadline: number, keepAliveMs: number, clock: numb
   if (graceMs <= 0 || deadline === 0) return 0;
   const left = deadline - keepAliveMs + graceMs - clock;
   return left > 0 ? left : 0;
+}
+
+/**
+ * A gRPC call's deadline (its grpc-timeout) bounds the time it waits for a backend (pure): a hold
+ * deadline is brought forward to `callDeadline`. Once sent, its h2 stream keeps the deadline
+ * itself (it ends the call with DEADLINE_EXCEEDED in trailers, H2UpstreamSocket).
+ */
+export function callBound(deadline: number, kind: number, callDeadline: number): number {
+  if (kind !== Deadline.HOLD) return deadline;
+  return deadline === 0 || deadline > callDeadline ? callDeadline : deadline;
 }

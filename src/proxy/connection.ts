@@ -3,7 +3,7 @@ import type { ProxyErrorCode } from '../errors.js';
 import type { ServiceTable } from './table.js';
 import { refusal } from './answers.js';
 import type { EngineContext } from './context.js';
-import { Deadline, idleGraceLeft } from './client-side.js';
+import { callBound, Deadline, idleGraceLeft } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import { RequestDispatch } from './dispatch.js';
 import type { DispatchHost } from './dispatch.js';
@@ -32,6 +32,10 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   readonly socket: Socket;
   readonly ctx: EngineContext;
   readonly remote: string;
+  /** A gRPC call (an HTTP/2 stream's content-type): its errors are gRPC-shaped, its grpc-timeout bounds it. */
+  readonly grpc: boolean;
+  /** ctx.clock ms its grpc-timeout ends; 0 = none. */
+  readonly callDeadline: number;
   /** Per-request state, taken from the server's pool while a request is parsed or answered. */
   private slot: RequestSlot | null = null;
   keepAlive = true;
@@ -51,7 +55,6 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   private readonly intake: ClientIntake = new ClientIntake(this);
   /** Routing, backend picking and hold for each request (the connection's HoldWaiter). */
   private readonly dispatch: RequestDispatch = new RequestDispatch(this);
-
   private readonly slots: SlotPool;
 
   constructor(ctx: EngineContext, socket: Socket, slots: SlotPool) {
@@ -59,6 +62,9 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
     this.slots = slots;
     this.socket = socket;
     this.remote = socket.remoteAddress ?? '';
+    const call = socket as unknown as { readonly grpc?: boolean; readonly grpcDeadline?: number };
+    this.grpc = call.grpc === true;
+    this.callDeadline = call.grpcDeadline ?? 0;
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
@@ -107,15 +113,14 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
     this.deadline = kind === Deadline.NONE || ms <= 0 ? 0 : this.ctx.clock + ms;
+    if (this.callDeadline !== 0) this.deadline = callBound(this.deadline, kind, this.callDeadline);
   }
 
   write(data: Buffer | string): boolean {
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
-  private readonly onData = (chunk: Buffer): void => {
-    this.intake.data(chunk);
-  };
+  private readonly onData = (chunk: Buffer): void => this.intake.data(chunk);
 
   /** ClientSide: the backend connected, or sent 100 Continue: body bytes that waited now go out. */
   flushHeldBody(): void {
@@ -126,9 +131,7 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
     this.intake.upstreamDrained();
   }
 
-  private readonly onDrain = (): void => {
-    this.exchange?.onClientDrain();
-  };
+  private readonly onDrain = (): void => this.exchange?.onClientDrain();
 
   updateReading(): void {
     this.intake.updateReading();
@@ -281,10 +284,8 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
     if (!this.reqBodyDone) this.exchange?.clientGone();
   };
 
-  private readonly onError = (): void => {
-    // 'close' follows; nothing to answer on a broken socket.
-  };
-
+  /** 'close' follows; nothing to answer on a broken socket. */
+  private readonly onError = (): void => undefined;
   private readonly onClose = (): void => {
     this.closed = true;
     this.intake.inbox.clear();

@@ -1,6 +1,6 @@
 import type { ProxyErrorCode } from '../errors.js';
 import type { PoolTable, ServiceTable } from './table.js';
-import { errorAnswer, SHUTTING_DOWN } from './answers.js';
+import { proxyAnswer, SHUTTING_DOWN } from './answers.js';
 import { pickBackend } from './choose.js';
 import type { PickResult } from './choose.js';
 import { Deadline } from './client-side.js';
@@ -23,6 +23,8 @@ export interface DispatchHost extends UpgradedConnection {
   readonly head: RequestHead;
   readonly hold: HoldTicket;
   readonly exchange: Exchange | undefined;
+  /** A gRPC call: turnout's own answers are gRPC-shaped, and it needs an h2 service. */
+  readonly grpc: boolean;
   /** The request waits in a hold queue. */
   readonly waiting: boolean;
   keepAlive: boolean;
@@ -55,6 +57,8 @@ export class RequestDispatch implements HoldWaiter {
   private readonly picked: PickResult = { pool: undefined, full: false };
   /** The backend an upgrade request went to, so a drain can close it before its 101. */
   private upgradeUp: Upstream | undefined;
+  /** The mirror had its say on this request (a request that waits and starts again is copied once). */
+  private mirrored = false;
 
   constructor(conn: DispatchHost) {
     this.conn = conn;
@@ -84,9 +88,12 @@ export class RequestDispatch implements HoldWaiter {
     this.reqHeadEnd = headEnd;
     this.reqBodyEnd = bodyEnd;
     this.upgradeReq = upgrade;
+    this.mirrored = false;
     conn.hold.reset();
     const svc = ctx.tables.current.match(head.hostname, head.path);
     if (svc === undefined) return this.answer('no_route', undefined, undefined);
+    // gRPC needs HTTP/2 to the backend (its trailers): 12 UNIMPLEMENTED from an http1 service.
+    if (conn.grpc && svc.settings.upstreamProtocol !== 'h2') return this.answer('unsupported_protocol', svc, undefined);
     if (this.tryStart(svc)) return;
     if (!this.enterHold(svc, 'no_backend', this.picked.full)) this.answer('no_backend', svc, this.picked.pool);
   }
@@ -102,7 +109,14 @@ export class RequestDispatch implements HoldWaiter {
       this.upgradeUp = up;
       up.upgrades.add(conn);
     }
-    (conn.exchange as Exchange).start(svc, pool, up, this.started, this.reqBuf, this.reqHeadEnd, this.reqBodyEnd, this.upgradeReq);
+    const ex = conn.exchange as Exchange;
+    ex.start(svc, pool, up, this.started, this.reqBuf, this.reqHeadEnd, this.reqBodyEnd, this.upgradeReq);
+    // After the real request went: a copy is the mirror's business and never holds it up.
+    const m = svc.mirror;
+    if (m !== undefined && !this.mirrored && !this.upgradeReq) {
+      this.mirrored = true;
+      ex.mirror = m.take(ex.conn, ex.out.requestId, Math.random(), this.reqBuf, this.reqHeadEnd, this.reqBodyEnd);
+    }
     return true;
   }
 
@@ -159,7 +173,7 @@ export class RequestDispatch implements HoldWaiter {
   private answer(code: ProxyErrorCode, svc: ServiceTable | undefined, pool: PoolTable | undefined): void {
     const conn = this.conn;
     if (!conn.reqBodyDone) conn.keepAlive = false;
-    conn.write(errorAnswer(code, conn.head.value(H.X_REQUEST_ID), !conn.keepAlive));
+    conn.write(proxyAnswer(code, conn.head.value(H.X_REQUEST_ID), !conn.keepAlive, conn.grpc));
     conn.ctx.observer.onProxyError(svc, pool, code, performance.now() - this.started);
     conn.requestOver();
   }
@@ -167,6 +181,12 @@ export class RequestDispatch implements HoldWaiter {
   /** The request is over: its buffer is let go and it stops being counted. */
   over(): void {
     const conn = this.conn;
+    const ex = conn.exchange;
+    if (ex !== undefined && ex.mirror !== null) {
+      // The request ended before its body was whole: its copy is not sent.
+      ex.mirror.abandon();
+      ex.mirror = null;
+    }
     this.reqBuf = EMPTY;
     conn.hold.reset();
     conn.head.release();

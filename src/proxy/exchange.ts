@@ -3,27 +3,29 @@ import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
 import type { PoolTable, ServiceTable } from './table.js';
 import { AnswerRelay } from './answer-relay.js';
 import type { AnswerOwner } from './answer-relay.js';
-import { errorAnswer } from './answers.js';
+import { logAccess } from './access-log.js';
+import { proxyAnswer } from './answers.js';
 import { stickyLine } from './choose.js';
 import { Deadline } from './client-side.js';
 import type { ClientSide } from './client-side.js';
 import { Framing } from './framing.js';
 import { H } from './head.js';
+import type { MirrorCopy } from './mirror-copy.js';
 import { OutgoingRequest } from './outgoing.js';
 import { attemptFailure, IDEMPOTENT, replayable, retryTarget } from './retry.js';
 import { buildResponseHead } from './rewrite.js';
 import type { Upstream, UpstreamConn, UpstreamOwner } from './upstream.js';
+import type { H2UpstreamSocket } from './h2/index.js';
 
 /**
- * The request in progress on one client connection: picks up an upstream connection, sends the
- * rewritten head (OutgoingRequest), relays the answer (AnswerRelay), retries once when SPEC
- * allows, and counts the backend's in-flight exactly once. One per client connection, reused for
- * each of its requests (no allocation per request); its listeners are methods, not closures.
+ * The request in progress on one client connection: picks up an upstream connection, sends the rewritten head (OutgoingRequest),
+ * relays the answer (AnswerRelay), retries once when SPEC allows, and counts the backend's in-flight exactly once. One per client
+ * connection, reused for each of its requests (no allocation per request); its listeners are methods, not closures.
  */
 export class Exchange implements UpstreamOwner, AnswerOwner {
   /** The connection this exchange serves now (exchanges are pooled by the server). */
   conn!: ClientSide;
-  private readonly out = new OutgoingRequest();
+  readonly out = new OutgoingRequest();
   private readonly answer = new AnswerRelay(this);
   svc!: ServiceTable;
   pool!: PoolTable;
@@ -35,18 +37,17 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
   /** Expect: 100-continue: no body byte goes out before the backend's 100 or final answer. */
   holdBody = false;
   status = 0;
+  private grpcStatus = -1; // an h2 backend's gRPC answer's grpc-status; -1: none
   /** The Set-Cookie line of a sticky service, or ''. */
   sticky = '';
+  mirror: MirrorCopy | null = null; // a mirrored copy waiting for the rest of the body (mirror.ts), or null
   private started = 0;
   private attempt = 0;
   private counted = false;
   private timedOut = false;
   private bodyless = true;
 
-  /**
-   * Starts forwarding the request whose head the connection just parsed. `body[bodyStart..bodyEnd)`
-   * are the body bytes that arrived with the head.
-   */
+  /** Starts forwarding the request whose head the connection just parsed. `body[bodyStart..bodyEnd)` are the body bytes that arrived with the head. */
   start(svc: ServiceTable, pool: PoolTable, up: Upstream, started: number, body: Buffer, bodyStart: number, bodyEnd: number, upgrade: boolean): void {
     const head = this.conn.head;
     this.svc = svc;
@@ -57,6 +58,7 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     this.started = started;
     this.attempt = 0;
     this.status = 0;
+    this.grpcStatus = -1;
     this.answer.started = false;
     this.holdBody = head.expectContinue && !this.conn.reqBodyDone;
     this.bodyless = this.conn.reqBody.mode === Framing.NONE;
@@ -75,6 +77,8 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     // reset there, after the app may have read the request, could be neither retried nor held.
     const c = this.up.acquire(this, this.conn.socket, this.svc.settings.hold.timeoutMs > 0 && !(this.bodyless && IDEMPOTENT.has(this.conn.head.method)));
     this.uconn = c;
+    // A gRPC call's stream forwards its grpc-timeout less the time spent here (h2 services only).
+    if (this.conn.callDeadline !== 0) (c.socket as unknown as H2UpstreamSocket).callDeadline = this.conn.callDeadline;
     this.out.write(c.socket);
     if (c.connected) {
       this.armResponse();
@@ -100,11 +104,13 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
   sendBody(buf: Buffer, start: number, end: number): boolean {
     const c = this.uconn;
     if (c === null) return true; // the answer came early and the request is over: drop
+    this.mirror?.bodyBytes(buf, start, end);
     return c.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 
   /** The client's body ended: the backend's time to answer starts. */
   bodyDone(): void {
+    if (this.mirror !== null) this.mirror = this.mirror.bodyDone();
     if (this.uconn !== null && this.uconn.connected && !this.answer.headDone) this.armResponse();
   }
 
@@ -117,12 +123,10 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
   onUpstreamDrain(c: UpstreamConn): void {
     if (c === this.uconn) this.conn.upstreamDrained();
   }
-
   /** The client's socket drained: the backend may send again. */
   onClientDrain(): void {
     this.answer.onClientDrain();
   }
-
   onUpstreamData(c: UpstreamConn, chunk: Buffer): void {
     if (c === this.uconn) this.answer.onData(chunk);
   }
@@ -141,6 +145,7 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     const c = this.uconn;
     this.uconn = null;
     if (c !== null) {
+      if (this.svc.settings.upstreamProtocol === 'h2') this.grpcStatus = (c.socket as unknown as H2UpstreamSocket).grpcStatus;
       if (this.answer.paused) c.socket.resume();
       this.up.release(c, this.answer.framing.reusable && this.conn.reqBodyDone && !this.holdBody);
     }
@@ -242,7 +247,7 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     const conn = this.conn;
     if (!conn.reqBodyDone || this.holdBody || this.upgrade) conn.keepAlive = false;
     if (conn.ctx.closing) conn.keepAlive = false;
-    conn.write(errorAnswer(code, this.out.requestId ?? conn.head.value(H.X_REQUEST_ID), !conn.keepAlive));
+    conn.write(proxyAnswer(code, this.out.requestId ?? conn.head.value(H.X_REQUEST_ID), !conn.keepAlive, conn.grpc));
     conn.ctx.observer.onProxyError(this.svc, this.pool, code, performance.now() - this.started);
     this.finish(false, true);
   }
@@ -284,14 +289,8 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     }
     if (this.svc.settings.maxRequestsPerBackend > 0) ctx.roomFreed(this.svc.name);
     const ms = performance.now() - this.started;
-    if (!proxyAnswered) ctx.observer.onResponse(this.svc, this.pool, this.up, ok ? this.status : this.status || 502, ms);
-    if (ctx.accessLogger !== undefined && (ctx.accessSample >= 1 || Math.random() < ctx.accessSample)) {
-      // JSON-escaped by pino; never interpolated into a format string.
-      ctx.accessLogger.info(
-        { method: this.conn.head.method, url: this.conn.head.path, protocol: (this.conn.socket as { alpnProtocol?: unknown }).alpnProtocol === 'h2' ? 'h2' : 'http/1.1', status: this.status, service: this.svc.name, pool: this.pool.name, backend: this.up.id, ms: Math.round(ms * 10) / 10 },
-        'access',
-      );
-    }
+    if (!proxyAnswered) ctx.observer.onResponse(this.svc, this.pool, this.up, ok ? this.status : this.status || 502, ms, this.grpcStatus);
+    if (ctx.accessLogger !== undefined) logAccess(this.conn, this.svc, this.pool, this.up, this.status, this.grpcStatus, ms);
     this.out.release();
     this.answer.release();
     this.conn.exchangeDone();

@@ -5,6 +5,10 @@ export type { HoldStats } from './hold.js';
 export { Upstream } from './upstream.js';
 export type { UpgradedConnection, UpstreamOptions } from './upstream.js';
 export { choosePool } from './choose.js';
+export { MirrorPool, MirrorTable } from './mirror.js';
+export type { MirrorObserver, MirrorBackend } from './mirror.js';
+export { MirrorDrop } from './mirror-copy.js';
+export type { MirrorDropReason } from './mirror-copy.js';
 export { RoutingTable, buildServiceTable, pathMatches, EMPTY_TABLE } from './table.js';
 export type { ServiceTable, PoolTable } from './table.js';
 export {

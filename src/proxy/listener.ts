@@ -24,3 +24,18 @@ export function createListener(listen: Config['listen'], onConnection: (socket: 
   if (listen.maxConnections > 0) server.maxConnections = listen.maxConnections;
   return server;
 }
+
+/** Listens on `target` (an address, or a listening socket's handle from another process) and says where. */
+export function listenOn(server: Server, target: { readonly host: string; readonly port: number } | object): Promise<{ host: string; port: number }> {
+  const asked = 'port' in target && 'host' in target ? (target as { host: string; port: number }) : { host: '', port: 0 };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      const a = server.address();
+      resolve(a === null || typeof a === 'string' ? asked : { host: a.address, port: a.port });
+    };
+    if (target === asked) server.listen(asked.port, asked.host, done);
+    else server.listen(target, done);
+  });
+}

@@ -10,8 +10,11 @@ export interface TableSource {
 
 /** What the proxy tells the rest of the process about each request (telemetry, outlier detection). */
 export interface ProxyObserver {
-  /** A response from the backend reached the client (any status), or failed midway (499: the client left). */
-  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number): void;
+  /**
+   * A response from the backend reached the client (any status), or failed midway (499: the client
+   * left). `grpcStatus`: a gRPC answer's grpc-status (2, 4, 13, 14 and 15 count as errors), -1 for others.
+   */
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus: number): void;
   /** An attempt failed before a response: counted per backend for outlier detection. */
   onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void;
   /** A request failed on its retry too (the client gets 502/504). */

@@ -20,6 +20,8 @@ export interface RequestRewrite {
   readonly upgrade: boolean;
   /** A generated X-Request-Id, when the client sent none. */
   readonly requestId: string | undefined;
+  /** Lines the proxy adds after its own (each with CRLF): a mirrored copy's `x-turnout-mirror: 1`. */
+  readonly extraLines?: string;
 }
 
 /** Names listed in `Connection`, lower case (rare: only when a head lists one). */
@@ -92,6 +94,7 @@ export function buildRequestHead(head: RequestHead, opts: RequestRewrite, body: 
   if (opts.hostLine !== undefined) tail += opts.hostLine;
   if (opts.requestId !== undefined) tail += `x-request-id: ${opts.requestId}\r\n`;
   if (opts.upgrade) tail += 'connection: upgrade\r\n';
+  if (opts.extraLines !== undefined) tail += opts.extraLines;
   tail += '\r\n';
   const bodyLen = body === undefined ? 0 : bodyEnd - bodyStart;
   const out = Buffer.allocUnsafe(size + tail.length + bodyLen);

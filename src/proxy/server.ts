@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ClientConnection } from './connection.js';
-import { createListener } from './listener.js';
+import { createListener, listenOn } from './listener.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { EngineContext, HoldWaiter } from './context.js';
 import { H2Front } from './h2/index.js';
@@ -98,6 +98,11 @@ export class ProxyServer implements EngineContext {
   /** H2Host: a stream is served as a client connection of the engine (counted, swept, drained like one). */
   adoptStream(socket: StreamSocket): void {
     this.conns.add(new ClientConnection(this, socket as unknown as Socket, this.slots));
+  }
+
+  /** H2Host: shutting down, the last HTTP/2 session closed. */
+  sessionsClosed(): void {
+    if (this.closing) this.checkDrained();
   }
 
   private readonly sweep = (): void => {
@@ -235,7 +240,8 @@ export class ProxyServer implements EngineContext {
   }
 
   private drained(): boolean {
-    return this.inFlight === 0 && (!this.drainConnections || this.conns.size === 0);
+    // HTTP/2 sessions count until they close: after the final GOAWAY, once their last stream (and its trailers) went.
+    return this.inFlight === 0 && (!this.drainConnections || this.conns.size === 0) && (this.h2 === undefined || this.h2.sessionCount === 0);
   }
 
   private checkDrained(): void {
@@ -273,22 +279,16 @@ export class ProxyServer implements EngineContext {
   }
 
   /**
-   * Listens on a new address: the new listener is bound first, then the old one stops accepting;
-   * connections it accepted stay open and finish (they are the server's, not the listener's).
+   * Listens on a new address (or, `handle`, on a listening socket another process bound: a
+   * supervisor's SO_REUSEPORT socket): the new listener is bound first, then the old one stops
+   * accepting; connections it accepted stay open and finish (they are the server's, not the listener's).
    */
-  async rebind(host: string, port: number): Promise<{ host: string; port: number }> {
+  async rebind(host: string, port: number, handle?: object): Promise<{ host: string; port: number }> {
     const old = this.server;
-    const next = createListener(this.listenConfig, this.onConnection);
-    const addr = await new Promise<{ host: string; port: number }>((resolve, reject) => {
-      next.once('error', reject);
-      next.listen(port, host, () => {
-        next.off('error', reject);
-        const a = next.address();
-        resolve(a === null || typeof a === 'string' ? { host, port } : { host: a.address, port: a.port });
-      });
-    });
+    const next = handle !== undefined && !old.listening ? old : createListener(this.listenConfig, this.onConnection);
+    const addr = await listenOn(next, handle ?? { host, port });
     this.server = next;
-    old.close();
+    if (old !== next) old.close();
     return addr;
   }
 }

@@ -1,5 +1,6 @@
 import { EdfBalancer, SplitPicker } from '../balancer/index.js';
 import type { ServiceConfig } from '../config/index.js';
+import type { MirrorTable } from './mirror.js';
 import type { Upstream } from './upstream.js';
 
 /**
@@ -24,6 +25,8 @@ export interface ServiceTable {
   readonly cookieName: string;
   readonly pools: ReadonlyMap<string, PoolTable>;
   readonly picker: SplitPicker<PoolTable>;
+  /** Where copies of its requests go (SPEC "Mirroring"); undefined: none, and no cost per request. */
+  readonly mirror: MirrorTable | undefined;
 }
 
 export interface CompiledRoute {
@@ -92,6 +95,7 @@ export interface ServiceInput {
   readonly pools: readonly { readonly name: string; readonly eligible: readonly { readonly upstream: Upstream; readonly weight: number }[] }[];
   /** Where each pool's round robin starts (default 0: its first backend). */
   readonly start?: number;
+  readonly mirror?: MirrorTable | undefined;
 }
 
 /** Pure assembly of a service's table from already-decided eligibility and weights. */
@@ -117,5 +121,6 @@ export function buildServiceTable(input: ServiceInput): ServiceTable {
     cookieName: `turnout_${input.settings.name}`,
     pools,
     picker: new SplitPicker(shares, input.settings.failover === 'any'),
+    mirror: input.mirror,
   };
 }

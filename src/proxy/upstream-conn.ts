@@ -78,12 +78,17 @@ export class UpstreamConn {
   /** The last read's bytes are still queued on the owner's sink: the next read takes a new buffer. */
   private lent = false;
 
-  constructor(upstream: ConnHome, generation: number, secure: boolean, open: UpstreamOpener) {
+  /**
+   * `streamed`: the socket the opener makes ignores `onread` and hands its bytes over as 'data'
+   * events (an HTTP/2 stream to an h2 backend: its chunks are its own, nothing is reused).
+   */
+  constructor(upstream: ConnHome, generation: number, secure: boolean, open: UpstreamOpener, streamed = false) {
     this.upstream = upstream;
     this.generation = generation;
     const socket = open({ buffer: this.nextBuffer, callback: this.onRead });
     this.socket = socket;
     socket.on(secure ? 'secureConnect' : 'connect', this.onConnect);
+    if (streamed) socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -112,6 +117,13 @@ export class UpstreamConn {
       (lentBuffers ??= new BufferReclaimer(16 * 1024 * 1024)).add(READ_BUFFER_SIZE);
     }
     return true;
+  };
+
+  /** A streamed socket's chunk (see the constructor). */
+  private readonly onData = (chunk: Buffer): void => {
+    const owner = this.owner;
+    if (owner === null) this.socket.destroy();
+    else owner.onUpstreamData(this, chunk);
   };
 
   /** `onread` buffer, asked for when the socket opens and after every read: where the next read goes. */

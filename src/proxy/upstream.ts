@@ -1,11 +1,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { OnReadOpts } from 'node:net';
+import type { OnReadOpts, Socket } from 'node:net';
 import { UpstreamConn } from './upstream-conn.js';
 import type { RelaySink, UpstreamOwner } from './upstream-conn.js';
 
 export { READ_BUFFER_SIZE, UpstreamConn } from './upstream-conn.js';
 export type { RelaySink, UpstreamOwner } from './upstream-conn.js';
+import { H2SessionPool, H2UpstreamSocket } from './h2/index.js';
 
 /** Options for the keep-alive connections to one backend. */
 export interface UpstreamOptions {
@@ -18,6 +19,8 @@ export interface UpstreamOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Idle sockets kept per backend (default 128); more are closed when released. */
   readonly maxIdle?: number;
+  /** `h2`: streams on pooled HTTP/2 sessions instead of keep-alive sockets (default `http1`). */
+  readonly protocol?: 'http1' | 'h2';
 }
 
 /** An upgraded (WebSocket) connection through the proxy, so a drain can close it politely. */
@@ -55,6 +58,8 @@ export class Upstream {
   private readonly idle: UpstreamConn[] = [];
   private generation = 0;
   private destroyed = false;
+  /** The backend's HTTP/2 sessions when its service's upstreamProtocol is `h2`. */
+  readonly h2: H2SessionPool | undefined;
   /**
    * Closes idle sockets past the idle timeout. One timer per backend, not a socket timeout: Node
    * refreshes a socket's timer on every read and write, a cost paid on every chunk relayed.
@@ -75,6 +80,10 @@ export class Upstream {
     this.maxIdle = options.maxIdle ?? 128;
     this.sweeper = setInterval(this.closeStale, Math.max(100, Math.min(1000, this.idleMs / 4)));
     this.sweeper.unref();
+    this.h2 =
+      options.protocol === 'h2'
+        ? new H2SessionPool({ origin: `${u.protocol}//${u.host}`, rejectUnauthorized: options.rejectUnauthorized, servername: this.servername, idleMs: this.idleMs })
+        : undefined;
   }
 
   private readonly closeStale = (): void => {
@@ -116,6 +125,13 @@ export class Upstream {
   }
 
   private connect(): UpstreamConn {
+    // An h2 backend: each request is a stream on one of its sessions, never kept for another; the
+    // stream hands its bytes over as 'data' events (it reads nothing from a socket of its own).
+    if (this.h2 !== undefined) {
+      const h2 = this.h2;
+      const scheme = this.secure ? 'https' : 'http';
+      return new UpstreamConn(this, this.generation, false, () => new H2UpstreamSocket(h2, scheme) as unknown as Socket, true);
+    }
     return new UpstreamConn(this, this.generation, this.secure, this.open);
   }
 
@@ -170,11 +186,17 @@ export class Upstream {
   closeIdleConnections(): void {
     this.generation++;
     for (const conn of this.idle.splice(0)) conn.destroy();
+    // HTTP/2: no new stream on its sessions; each closes once its streams end.
+    this.h2?.retire();
   }
 
-  /** Closes upgraded connections: WebSocket clients get a close frame 1001 (going away) first. */
+  /**
+   * Closes upgraded connections: WebSocket clients get a close frame 1001 (going away) first. The
+   * streams still open to an h2 backend end here too (the drain deadline): gRPC ones with
+   * grpc-status 14, the others cancelled.
+   */
   closeUpgrades(): number {
-    let n = 0;
+    let n = this.h2?.endStreams() ?? 0;
     for (const conn of [...this.upgrades]) {
       n++;
       conn.close();
@@ -187,5 +209,6 @@ export class Upstream {
     clearInterval(this.sweeper);
     this.closeUpgrades();
     this.closeIdleConnections();
+    this.h2?.destroy();
   }
 }

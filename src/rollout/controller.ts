@@ -1,18 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidRequestError, NotFoundError, TurnoutError } from '../errors.js';
-import { canarySplit, decide, flipSplit, isRolloutActive, validateSteps } from '../model/index.js';
-import type { GateReading, RolloutGates, RolloutRecord, ServiceRecord } from '../model/index.js';
+import { admit, canarySplit, conclude, flipSplit, hasWebhook, isRolloutActive, resumeFromPause, validateSteps, webhookOk } from '../model/index.js';
+import type { GateReading, MetricReading, Outcome, RolloutRecord, ServiceRecord } from '../model/index.js';
 import type { ControlPlane } from '../runtime/index.js';
 import type { StateStore } from '../store/index.js';
 import type { Telemetry } from '../telemetry/index.js';
+import { RolloutHooks } from './hooks.js';
+import type { RolloutEventSink } from './hooks.js';
+import { httpWebhook, noPrometheus } from './ports.js';
+import type { MetricPort, MirrorPort, WebhookPort } from './ports.js';
+import { Recorder } from './recorder.js';
+import { newRecord } from './start.js';
+import type { StartRollout } from './start.js';
+import { CheckWindows } from './windows.js';
 
-export interface StartRollout {
-  readonly pool: string;
-  readonly steps: readonly number[];
-  readonly stepDurationMs: number;
-  readonly gates?: Partial<RolloutGates>;
-}
+export type { StartRollout } from './start.js';
 
 export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort';
 
@@ -24,24 +26,35 @@ export interface RolloutControllerOptions {
   readonly now?: () => number;
   /** How often running rollouts are looked at (default 250 ms). */
   readonly tickMs?: number;
+  /** The ports for outside calls (defaults: HTTP webhooks; no Prometheus). */
+  readonly webhooks?: WebhookPort;
+  readonly metrics?: MetricPort;
+  readonly events?: RolloutEventSink;
+  /** Mirroring, for mirror-first rollouts (absent: a body with `mirror` is refused). */
+  readonly mirror?: MirrorPort;
 }
 
 /** Live progress of the current step, for GET .../rollouts/current. */
 export interface RolloutProgress {
   readonly reading: GateReading & { readonly errorRate: number };
+  readonly stable: GateReading;
   readonly stepEndsAt: string;
   readonly leader: boolean;
 }
 
 /**
- * Runs automated canaries: holds each step, checks the gates on the canary pool's own traffic,
- * raises, promotes or rolls back through the control plane (so a fleet sees every move). In a
- * fleet one instance holds a lease per service and reads the fleet's combined counts.
+ * Runs automated canaries and blue-green releases: holds each step, checks the gates (canary, the
+ * stable pool as baseline, PromQL, webhooks) each interval, raises, pauses, promotes or rolls back
+ * through the control plane (so a fleet sees every move). The decisions are model/rollout-plan's.
+ * In a fleet one instance holds a lease per service and reads the fleet's combined counts.
  */
 export class RolloutController {
   private readonly opts: RolloutControllerOptions;
   private readonly now: () => number;
-  private readonly baselines = new Map<string, { key: string; requests: number; errors: number }>();
+  private readonly windows: CheckWindows;
+  private readonly hooks: RolloutHooks;
+  private readonly recorder: Recorder;
+  private readonly metrics: MetricPort;
   private readonly leaderOf = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -49,6 +62,13 @@ export class RolloutController {
   constructor(opts: RolloutControllerOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+    this.windows = new CheckWindows(opts.telemetry, opts.store, this.now, opts.mirror);
+    this.hooks = new RolloutHooks(opts.webhooks ?? httpWebhook, opts.events, opts.logger);
+    this.recorder = new Recorder(opts.control, this.hooks, opts.logger, this.now, opts.mirror);
+    this.metrics = opts.metrics ?? noPrometheus;
+    opts.telemetry.readRolloutStatesFrom(function* states() {
+      for (const [name, svc] of Object.entries(opts.control.current.services)) if (svc.rollout !== undefined) yield [name, svc.rollout.state] as const;
+    });
   }
 
   start(): void {
@@ -76,16 +96,20 @@ export class RolloutController {
   progress(service: string): RolloutProgress | undefined {
     const r = this.service(service).rollout;
     if (r === undefined || !isRolloutActive(r)) return undefined;
-    const reading = this.reading(service, r);
+    const { canary, stable } = this.windows.read(service, r);
     return {
-      reading: { ...reading, errorRate: reading.requests === 0 ? 0 : Math.round((reading.errors / reading.requests) * 1e6) / 1e6 },
+      reading: { ...canary, errorRate: canary.requests === 0 ? 0 : Math.round((canary.errors / canary.requests) * 1e6) / 1e6 },
+      stable,
       stepEndsAt: new Date(r.stepStartedAtMs + r.stepDurationMs).toISOString(),
       // A fleet of one needs no lease to lead.
       leader: this.leaderOf.has(service) || this.opts.store.fleet.reportLagMs === 0,
     };
   }
 
-  /** POST /v1/services/:svc/rollouts: one at a time per service; the first step applies at once. */
+  /**
+   * POST /v1/services/:svc/rollouts: one at a time per service. The pre-rollout webhooks are asked
+   * first (a non-2xx ends it `aborted` before any traffic moves); then the first step applies at once.
+   */
   async begin(service: string, req: StartRollout, actor: string, o: { dryRun: boolean; force: boolean; ifMatch: number | undefined }): Promise<RolloutRecord> {
     const svc = this.service(service);
     const existing = svc.rollout;
@@ -98,39 +122,43 @@ export class RolloutController {
     const bad = validateSteps(req.steps);
     if (bad !== undefined) throw new InvalidRequestError(bad);
     if (req.stepDurationMs < 1000) throw new InvalidRequestError('stepDuration must be at least 1s');
+    if (req.mirror !== undefined && this.opts.mirror === undefined) {
+      throw new InvalidRequestError('body/mirror needs Mirroring, which this build does not serve yet', [{ path: '/mirror', message: 'needs Mirroring' }]);
+    }
     let stablePool: string | undefined;
     for (const p of pools) if (p !== req.pool && (stablePool === undefined || (svc.split[p] ?? 0) > (svc.split[stablePool] ?? 0))) stablePool = p;
     const now = this.now();
-    const g = req.gates ?? {};
-    const gates: RolloutGates = {
-      maxErrorRate: g.maxErrorRate ?? 0.01,
-      ...(g.maxP99Ms !== undefined ? { maxP99Ms: g.maxP99Ms } : {}),
-      minRequests: g.minRequests ?? 1,
-      maxWaitMs: g.maxWaitMs ?? req.stepDurationMs,
-    };
-    const rollout: RolloutRecord = {
-      id: `ro-${randomBytes(4).toString('hex')}`,
-      pool: req.pool,
-      stablePool: stablePool as string,
-      steps: [...req.steps],
-      stepDurationMs: req.stepDurationMs,
-      gates,
-      state: 'running',
-      stepIndex: 0,
-      stepStartedAtMs: now,
-      startedAt: new Date(now).toISOString(),
-      actor,
-      results: [],
-    };
-    const split = canarySplit(pools, svc.split, req.pool, req.steps[0] as number);
-    const result = await this.opts.control.execute(
-      { kind: 'rollout', service, action: 'rollout_start', rollout, split },
-      { actor, dryRun: o.dryRun, force: o.force, ifMatch: o.ifMatch },
-    );
+    let rollout = newRecord(req, stablePool as string, actor, now);
+    let split: Record<string, number> | undefined = canarySplit(pools, svc.split, req.pool, req.steps[0] as number);
+    if (!o.dryRun && hasWebhook(rollout, 'pre-rollout')) {
+      const answers = await this.hooks.ask(service, rollout, 'pre-rollout', null);
+      const at = new Date(this.now()).toISOString();
+      rollout = { ...rollout, hookAnswers: answers.map((a) => ({ ...a, at })) };
+      const failed = answers.find((a) => !webhookOk(a));
+      if (failed !== undefined) {
+        const said = failed.status !== undefined ? `answered ${failed.status}` : `failed: ${failed.error ?? 'no answer'}`;
+        rollout = { ...rollout, state: 'aborted', endedAt: at, reason: `pre-rollout webhook "${failed.name}" ${said}` };
+        split = undefined;
+      } else rollout = { ...rollout, stepStartedAtMs: this.now() };
+    }
+    const mirror = rollout.state === 'running' && req.mirror !== undefined && !o.dryRun ? this.opts.mirror : undefined;
+    if (req.mirror !== undefined) split = undefined; // Mirror first: no real traffic moves yet.
+    await mirror?.set(service, { pool: req.pool, percent: req.mirror?.percent ?? 0 });
+    let result;
+    try {
+      result = await this.opts.control.execute(
+        { kind: 'rollout', service, action: 'rollout_start', rollout, ...(split !== undefined ? { split } : {}) },
+        { actor, dryRun: o.dryRun, force: o.force, ifMatch: o.ifMatch },
+      );
+    } catch (err) {
+      await mirror?.set(service, null);
+      throw err;
+    }
+    if (!o.dryRun) this.hooks.tell(service, rollout, 'event', null);
     return result.state.services[service]?.rollout ?? rollout;
   }
 
-  /** pause | resume | promote | abort on the current rollout. */
+  /** pause | resume | promote | abort on the current rollout. Resuming a pause step goes on to the next step. */
   async act(service: string, action: RolloutAction, actor: string, o: { dryRun: boolean; ifMatch: number | undefined }): Promise<RolloutRecord> {
     const svc = this.service(service);
     const r = svc.rollout;
@@ -146,49 +174,43 @@ export class RolloutController {
         if (r.state === 'paused') throw new ConflictError('the rollout is already paused');
         next = { ...r, state: 'paused' };
         break;
-      case 'resume':
+      case 'resume': {
         if (r.state === 'running') throw new ConflictError('the rollout is already running');
+        if (r.hold !== undefined) {
+          // A pause step: on to what follows it.
+          const out: Outcome = resumeFromPause(r, now);
+          next = out.record;
+          if (out.kind === 'advance') split = canarySplit(pools, svc.split, r.pool, out.percent);
+          break;
+        }
         // The step's window starts again: what happened while paused is not judged.
-        next = { ...r, state: 'running', stepStartedAtMs: now };
+        const { lastCheckAtMs: _last, ...rest } = r;
+        next = { ...rest, state: 'running', stepStartedAtMs: now };
         break;
-      case 'promote':
-        next = { ...r, state: 'promoted', ...end };
+      }
+      case 'promote': {
+        const { hold: _hold, ...rest } = r;
+        next = { ...rest, state: 'promoted', ...end };
         split = flipSplit(pools, r.pool);
         break;
-      case 'abort':
-        next = { ...r, state: 'aborted', ...end };
+      }
+      case 'abort': {
+        const { hold: _hold, ...rest } = r;
+        next = { ...rest, state: 'aborted', ...end };
         split = flipSplit(pools, r.stablePool);
         break;
+      }
     }
     const result = await this.opts.control.execute(
       { kind: 'rollout', service, action: `rollout_${action}`, rollout: next, ...(split ? { split } : {}) },
       { actor, dryRun: o.dryRun, force: action === 'abort', ifMatch: o.ifMatch },
     );
-    return result.state.services[service]?.rollout ?? next;
-  }
-
-  /** Counts of the canary pool since the current step began (this instance, plus the fleet's reports). */
-  private reading(service: string, r: RolloutRecord): GateReading {
-    const totals = this.totals(service, r.pool);
-    const key = `${r.id}:${r.stepIndex}:${r.stepStartedAtMs}`;
-    let base = this.baselines.get(service);
-    if (base === undefined || base.key !== key) {
-      base = { key, requests: totals.requests, errors: totals.errors };
-      this.baselines.set(service, base);
+    if (!o.dryRun) {
+      if (r.mirroring === true && (next.state === 'promoted' || next.state === 'aborted')) await this.opts.mirror?.set(service, null);
+      this.hooks.tell(service, next, 'event', null);
+      if (next.state === 'promoted') this.hooks.tell(service, next, 'post-rollout', null, (a) => this.recorder.keepAnswers(service, next.id, a));
     }
-    const seconds = Math.max(1, Math.min(60, Math.ceil((this.now() - r.stepStartedAtMs) / 1000)));
-    const local = this.opts.telemetry.poolWindow(service, r.pool, this.now(), seconds);
-    return {
-      requests: totals.requests - base.requests,
-      errors: totals.errors - base.errors,
-      p99Ms: Math.max(local.p99Ms, totals.p99Ms),
-    };
-  }
-
-  private totals(service: string, pool: string): { requests: number; errors: number; p99Ms: number } {
-    const local = this.opts.telemetry.poolTotals(service, pool);
-    const fleet = this.opts.store.fleet.othersPoolTotals(`${service}/${pool}`);
-    return { requests: local.requests + fleet.requests, errors: local.errors + fleet.errors, p99Ms: fleet.p99Ms };
+    return result.state.services[service]?.rollout ?? next;
   }
 
   async tick(): Promise<void> {
@@ -197,8 +219,8 @@ export class RolloutController {
     try {
       for (const [name, svc] of Object.entries(this.opts.control.current.services)) {
         const r = svc.rollout;
-        if (r === undefined || r.state !== 'running') {
-          this.baselines.delete(name);
+        if (r === undefined || !isRolloutActive(r)) {
+          this.windows.forget(name);
           continue;
         }
         const leader = await this.opts.store.fleet.acquireLease(`rollout:${name}`, 3000);
@@ -210,7 +232,13 @@ export class RolloutController {
           this.leaderOf.add(name);
           if (this.opts.store.fleet.reportLagMs > 0) this.opts.logger.info({ service: name, rollout: r.id }, 'holding the rollout lease');
         }
-        await this.step(name, r);
+        // A check may wait on webhooks and queries: the lease is renewed meanwhile, so no other instance judges it twice.
+        const renew = setInterval(() => void this.opts.store.fleet.acquireLease(`rollout:${name}`, 3000).catch(() => false), 1000);
+        try {
+          await this.step(name, r);
+        } finally {
+          clearInterval(renew);
+        }
       }
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'rollout tick failed; retrying');
@@ -220,56 +248,29 @@ export class RolloutController {
   }
 
   private async step(service: string, r: RolloutRecord): Promise<void> {
-    const reading = this.reading(service, r);
-    const d = decide(r, reading, this.now());
-    if (d.kind === 'wait') return;
-    const svc = this.service(service);
-    const pools = Object.keys(svc.pools);
-    const actor = 'turnout:rollout';
-    const ifMatch = this.opts.control.current.revision;
-    const log = this.opts.logger;
+    const { canary, stable } = this.windows.read(service, r);
+    const a = admit(r, canary, this.now());
+    if (a.kind === 'wait') return;
     try {
-      if (d.kind === 'advance') {
-        const next: RolloutRecord = { ...r, stepIndex: r.stepIndex + 1, stepStartedAtMs: this.now(), results: [...r.results, d.result] };
-        try {
-          await this.opts.control.execute(
-            { kind: 'rollout', service, action: 'rollout_step', rollout: next, split: canarySplit(pools, svc.split, r.pool, d.percent) },
-            { actor, ifMatch },
-          );
-          log.info({ service, rollout: r.id, step: next.stepIndex + 1, percent: d.percent, reading: d.result }, 'rollout raised the canary');
-        } catch (err) {
-          if (!(err instanceof ConflictError)) throw err;
-          await this.rollBack(service, r, `step ${next.stepIndex + 1}: cannot raise ${r.pool} to ${d.percent}%: ${err.message}`, d.result, pools, ifMatch);
-        }
-        return;
-      }
-      if (d.kind === 'promote') {
-        const next: RolloutRecord = { ...r, state: 'promoted', endedAt: new Date(this.now()).toISOString(), results: [...r.results, d.result] };
-        await this.opts.control.execute({ kind: 'rollout', service, action: 'rollout_promoted', rollout: next }, { actor, ifMatch });
-        log.info({ service, rollout: r.id }, 'rollout promoted');
-        return;
-      }
-      await this.rollBack(service, r, d.reason, d.result, pools, ifMatch);
+      if (a.kind === 'resume') return await this.recorder.write(service, r, resumeFromPause(r, this.now()));
+      if (a.kind === 'rollback') return await this.recorder.write(service, r, { kind: 'rollback', reason: a.reason, record: a.record });
+      const pools = { canary, ...(stable.requests > 0 ? { stable } : {}) };
+      const metrics: MetricReading[] = await Promise.all(
+        (r.gates.metrics ?? []).map(async (m) => ({ name: m.name, ...(await this.metrics(m)), ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}) })),
+      );
+      const webhooks = hasWebhook(r, 'rollout') ? await this.hooks.ask(service, r, 'rollout', { ...pools, metrics }) : undefined;
+      const confirmations = a.confirm ? await this.hooks.ask(service, r, 'confirm-promotion', { ...pools, metrics }) : undefined;
+      // Someone steered the rollout while the calls were out: this check is moot.
+      if (this.opts.control.current.services[service]?.rollout !== r) return;
+      const readings = { ...pools, ...(metrics.length > 0 ? { metrics } : {}), ...(webhooks !== undefined ? { webhooks } : {}) };
+      const out = conclude(r, readings, confirmations, this.now());
+      const last = out.record.results[out.record.results.length - 1];
+      this.opts.telemetry.onRolloutCheck(service, last?.passed === true);
+      await this.recorder.write(service, r, out);
     } catch (err) {
       // A concurrent change (412) or a store outage: the next tick looks again.
       if (!(err instanceof TurnoutError)) throw err;
-      log.debug({ service, err: err.message }, 'rollout step deferred');
+      this.opts.logger.debug({ service, err: err.message }, 'rollout step deferred');
     }
-  }
-
-  private async rollBack(
-    service: string,
-    r: RolloutRecord,
-    reason: string,
-    result: RolloutRecord['results'][number],
-    pools: readonly string[],
-    ifMatch: number,
-  ): Promise<void> {
-    const next: RolloutRecord = { ...r, state: 'rolled_back', reason, endedAt: new Date(this.now()).toISOString(), results: [...r.results, result] };
-    await this.opts.control.execute(
-      { kind: 'rollout', service, action: 'rollout_rolled_back', rollout: next, split: flipSplit(pools, r.stablePool) },
-      { actor: 'turnout:rollout', ifMatch, force: true },
-    );
-    this.opts.logger.warn({ service, rollout: r.id, reason }, 'rollout rolled back');
   }
 }

@@ -33,12 +33,13 @@ export function upstreamFor(record: BackendRecord, settings: ServiceConfig): Ups
     connectTimeoutMs: settings.connectTimeoutMs,
     rejectUnauthorized: settings.rejectUnauthorized,
     keepAliveTimeoutMs: settings.idleTimeoutMs,
+    protocol: settings.upstreamProtocol,
   });
 }
 
 /** True when `next` would build its upstreams differently from `prev`. */
 export function upstreamOptionsDiffer(prev: ServiceConfig, next: ServiceConfig): boolean {
-  return prev.connectTimeoutMs !== next.connectTimeoutMs || prev.rejectUnauthorized !== next.rejectUnauthorized || prev.idleTimeoutMs !== next.idleTimeoutMs;
+  return prev.connectTimeoutMs !== next.connectTimeoutMs || prev.rejectUnauthorized !== next.rejectUnauthorized || prev.idleTimeoutMs !== next.idleTimeoutMs || prev.upstreamProtocol !== next.upstreamProtocol;
 }
 
 /** The facts the eligibility rule reads, for one entry at `now`. */

@@ -1,5 +1,5 @@
 import type { ServiceConfig } from '../config/index.js';
-import { HealthChecker, observe } from '../health/index.js';
+import { HealthChecker, checkExpects, checkName, checkRequest, observe } from '../health/index.js';
 import type { CheckState, CheckTarget, ProbeResult } from '../health/index.js';
 import type { BackendEntry } from './backends.js';
 import type { HealthFacts, RuntimeContext } from './context.js';
@@ -48,8 +48,8 @@ export class Checks {
             type: 'health',
             pool: e.pool,
             backend: e.record.id,
-            message: `${why} probe: GET ${hc.path} saw ${r.detail} → ${e.check.health}`,
-            details: { check: hc.path, saw: r.detail },
+            message: `${why} probe: ${checkRequest(hc)} saw ${r.detail} → ${e.check.health}`,
+            details: { check: checkName(hc), saw: r.detail },
           });
         }),
       );
@@ -71,8 +71,8 @@ export class Checks {
       type: 'health',
       pool: e.pool,
       backend: e.record.id,
-      message: `${before} → ${state.health}: GET ${hc.path} saw ${result.detail} (${threshold} in a row)`,
-      details: { from: before, to: state.health, check: hc.path, saw: result.detail, expect: `${hc.expectStatusMin}-${hc.expectStatusMax}` },
+      message: `${before} → ${state.health}: ${checkRequest(hc)} saw ${result.detail} (${threshold} in a row)`,
+      details: { from: before, to: state.health, check: checkName(hc), saw: result.detail, expect: checkExpects(hc) },
     });
     this.ctx.rebuild([e.service]);
   }

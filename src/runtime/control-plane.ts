@@ -135,9 +135,10 @@ export class ControlPlane {
           if (err instanceof TurnoutError) throw err;
           throw new StoreUnavailableError(`the state store refused the write: ${(err as Error).message}`, err);
         }
-        this.state = next;
+        // A newer state may have arrived while the write waited for a replica: never step back.
+        if (next.revision > this.state.revision) this.state = next;
         this.config = config;
-        await this.runtime.reconfigure(config, next);
+        await this.runtime.reconfigure(config, this.state);
         await this.followers?.followConfig(config, this.state);
         this.store.fleet.setApplied(this.state.revision);
         if (next !== before) this.log.info({ actor: 'turnout:reload', action: 'reload', revision: next.revision }, 'state changed');
@@ -216,10 +217,14 @@ export class ControlPlane {
       if (err instanceof TurnoutError) throw err;
       throw new StoreUnavailableError(`the state store refused the write: ${(err as Error).message}`, err);
     }
-    this.state = result.state;
-    this.runtime.applyState(result.state);
-    await this.followers?.followState(result.state);
-    this.store.fleet.setApplied(result.state.revision);
+    // A fleet store answers once a replica has the write; another instance's newer state (built
+    // on this one) may have been applied meanwhile: the revision served never steps back.
+    if (result.state.revision > this.state.revision) {
+      this.state = result.state;
+      this.runtime.applyState(result.state);
+      await this.followers?.followState(result.state);
+      this.store.fleet.setApplied(result.state.revision);
+    }
     this.log.info({ actor: opts.actor, action: cmd.kind, service: cmd.service, revision: result.state.revision }, 'state changed');
     return result;
   }

@@ -1,5 +1,6 @@
 import { PROXY_ERROR_STATUS } from '../errors.js';
 import type { ProxyErrorCode, UpstreamFailure } from '../errors.js';
+import { isGrpcError } from '../proxy/index.js';
 import type { HoldStats, PoolTable, ProxyObserver, ServiceTable, Upstream } from '../proxy/index.js';
 import type { RuntimeContext } from './context.js';
 import type { Outliers } from './outliers.js';
@@ -18,10 +19,18 @@ export class OutcomeRelay implements ProxyObserver {
     private readonly outliers: Outliers,
   ) {}
 
-  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number): void {
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus = -1): void {
+    if (grpcStatus >= 0) return this.onGrpcResponse(svc, pool, up, status, durationMs, grpcStatus);
     this.ctx.telemetry?.onResponse(svc.name, pool.name, up, up.id, status, durationMs);
     if (status === 499) return; // the client left: says nothing about the backend
     this.record(up, status < 500, status >= 500 ? `status ${status}` : '');
+  }
+
+  /** A gRPC answer: grpc-status 2, 4, 13, 14 and 15 are errors wherever errors are counted (SPEC "HTTP/2 and gRPC"). */
+  private onGrpcResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus: number): void {
+    const failed = status >= 500 || isGrpcError(grpcStatus);
+    this.ctx.telemetry?.onGrpcResponse(svc.name, pool.name, up, up.id, status, grpcStatus, failed, durationMs);
+    this.record(up, !failed, failed ? `grpc-status ${grpcStatus}` : '');
   }
 
   onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void {

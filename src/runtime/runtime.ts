@@ -5,7 +5,7 @@ import { INITIAL_CHECK_STATE } from '../health/index.js';
 import { healthAllows } from '../model/index.js';
 import type { BackendRecord, LocalFacts, StateSnapshot } from '../model/index.js';
 import type { ProxyObserver, RoutingTable } from '../proxy/index.js';
-import type { PoolLive, TelemetrySink, TelemetrySource } from '../telemetry/index.js';
+import type { TelemetrySink, TelemetrySource } from '../telemetry/index.js';
 import { BackendSet, upstreamFor, upstreamOptionsDiffer } from './backends.js';
 import type { BackendEntry } from './backends.js';
 import { Checks } from './checks.js';
@@ -243,7 +243,7 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     return this.views.ofRecord(service, record);
   }
 
-  forEachService(cb: (service: string, split: Readonly<Record<string, number>>, pools: readonly PoolLive[]) => void): void {
+  forEachService(cb: Parameters<TelemetrySource['forEachService']>[0]): void {
     this.views.forEachService(this.state, cb);
   }
 

@@ -6,7 +6,7 @@ function seedService(cfg: ServiceConfig): ServiceRecord {
   for (const p of cfg.poolNames) {
     pools[p] = { backends: (cfg.seedPools[p] ?? []).map((b): BackendRecord => ({ id: b.id, url: b.url, weight: b.weight, state: 'active' })) };
   }
-  return { split: { ...cfg.seedSplit }, pools, splitHistory: [], history: [] };
+  return { split: { ...cfg.seedSplit }, pools, splitHistory: [], history: [], ...(cfg.seedMirror !== undefined ? { mirror: cfg.seedMirror } : {}) };
 }
 
 /** The state a first start (or `--reset-state`) begins with: revision 1, everything from the config. */
@@ -18,8 +18,8 @@ export function seedState(services: Readonly<Record<string, ServiceConfig>>): St
 
 /**
  * Lines a stored state up with the config's services and pools: services and pools the config no
- * longer names are dropped, new ones are seeded (a new pool gets a 0 share). Everything deploy tools
- * set on known pools is kept. Returns the same object when nothing differs.
+ * longer names are dropped, new ones are seeded (a new pool gets a 0 share); a mirror to a pool
+ * that is gone stops. Everything deploy tools set on known pools is kept. Returns the same object when nothing differs.
  */
 export function reconcileState(stored: StateSnapshot, services: Readonly<Record<string, ServiceConfig>>): StateSnapshot {
   let changed = false;
@@ -48,8 +48,15 @@ export function reconcileState(stored: StateSnapshot, services: Readonly<Record<
       Object.assign(split, cfg.seedSplit);
       svcChanged = true;
     }
+    let mirror = have.mirror;
+    if (mirror !== undefined && !cfg.poolNames.includes(mirror.pool)) {
+      // The mirrored pool left the config: copies stop rather than go nowhere.
+      mirror = undefined;
+      svcChanged = true;
+    }
     if (svcChanged) {
-      out[name] = { ...have, pools, split };
+      const { mirror: _dropped, ...rest } = have;
+      out[name] = { ...rest, pools, split, ...(mirror !== undefined ? { mirror } : {}) };
       changed = true;
     } else {
       out[name] = have;

@@ -5,6 +5,7 @@ import { buildServiceTable, EMPTY_TABLE, RoutingTable } from '../proxy/index.js'
 import type { ServiceTable, Upstream } from '../proxy/index.js';
 import { entryEligible } from './backends.js';
 import type { RuntimeContext } from './context.js';
+import { Mirrors } from './mirrors.js';
 
 interface Compiled {
   readonly record: ServiceRecord;
@@ -23,10 +24,14 @@ export class TableCompiler {
   /** Until warm-up ends, backends that become eligible skip slow start: the whole table starts together. */
   starting = true;
   private readonly tables = new Map<string, Compiled>();
+  /** Each service's mirror across tables (copies in flight, the mirrored backends' connections). */
+  readonly mirrors: Mirrors;
   private slowStartTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly ctx: RuntimeContext) {}
+  constructor(private readonly ctx: RuntimeContext) {
+    this.mirrors = new Mirrors(ctx);
+  }
 
   /** Rebuilds from `state`; only the `dirty` services (all when undefined) are compiled again. */
   rebuild(state: StateSnapshot, dirty: ReadonlySet<string> | undefined): void {
@@ -42,6 +47,7 @@ export class TableCompiler {
       }
       let ramping = false;
       const pools: { name: string; eligible: { upstream: Upstream; weight: number }[] }[] = [];
+      const mirrored: { id: string; url: string; weight: number }[] = [];
       for (const [poolName, pool] of Object.entries(svc.pools)) {
         const eligible: { upstream: Upstream; weight: number }[] = [];
         for (const rec of pool.backends) {
@@ -55,14 +61,17 @@ export class TableCompiler {
           const weight = slowStartWeight(rec.weight, e.eligibleSince, now, settings.slowStartMs);
           if (inSlowStart(e.eligibleSince, now, settings.slowStartMs)) ramping = true;
           eligible.push({ upstream: e.upstream, weight });
+          if (poolName === svc.mirror?.pool) mirrored.push({ id: rec.id, url: rec.url, weight });
         }
         pools.push({ name: poolName, eligible });
       }
-      const table = buildServiceTable({ settings, split: svc.split, pools, start: this.ctx.balancerStart() });
+      const mirror = this.mirrors.table(name, svc.mirror, settings, mirrored);
+      const table = buildServiceTable({ settings, split: svc.split, pools, start: this.ctx.balancerStart(), mirror });
       this.tables.set(name, { record: svc, settings, table, ramping });
       out.set(name, table);
     }
     for (const name of [...this.tables.keys()]) if (!out.has(name)) this.tables.delete(name);
+    this.mirrors.keepOnly(new Set(out.keys()));
     this.current = new RoutingTable(state.revision, out);
     if ([...this.tables.values()].some((t) => t.ramping)) this.scheduleSlowStartTick();
   }
@@ -82,6 +91,7 @@ export class TableCompiler {
 
   close(): void {
     this.closed = true;
+    this.mirrors.close();
     if (this.slowStartTimer !== undefined) clearTimeout(this.slowStartTimer);
   }
 }

@@ -1,7 +1,7 @@
 import { slowStartWeight } from '../balancer/index.js';
 import { healthAllows, isEligible } from '../model/index.js';
 import type { BackendRecord, Health, LocalFacts, StateSnapshot } from '../model/index.js';
-import type { BackendLive, PoolLive } from '../telemetry/index.js';
+import type { BackendLive, PoolLive, TelemetrySource } from '../telemetry/index.js';
 import { factsOf } from './backends.js';
 import type { BackendEntry } from './backends.js';
 import type { RuntimeContext } from './context.js';
@@ -87,7 +87,7 @@ export class Views {
   }
 
   /** TelemetrySource: every served service with its split and live backend views. */
-  forEachService(state: StateSnapshot | undefined, cb: (service: string, split: Readonly<Record<string, number>>, pools: readonly PoolLive[]) => void): void {
+  forEachService(state: StateSnapshot | undefined, cb: Parameters<TelemetrySource['forEachService']>[0]): void {
     if (state === undefined) return;
     for (const [name, svc] of Object.entries(state.services)) {
       if (this.ctx.settings(name) === undefined) continue;
@@ -102,7 +102,7 @@ export class Views {
         }
         pools.push({ name: poolName, backends });
       }
-      cb(name, svc.split, pools);
+      cb(name, svc.split, pools, svc.mirror);
     }
   }
 

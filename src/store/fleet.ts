@@ -116,8 +116,11 @@ export interface WorkerInfo {
   readonly pid: number;
   /** Which start it belongs to: 1 at start, one more with every upgrade. */
   readonly generation: number;
-  /** `starting` until it built its table, `serving` while it gets connections, then `draining`. */
-  readonly state: 'starting' | 'serving' | 'draining';
+  /**
+   * `starting` until it built its table, `serving` while it gets connections, then `draining`;
+   * `orphaned`: a worker of a supervisor that died, found at start, told to drain once this one's serve.
+   */
+  readonly state: 'starting' | 'serving' | 'draining' | 'orphaned';
   readonly startedAt: string;
   /** Revision of the state it has applied. */
   readonly revision: number;

@@ -51,6 +51,7 @@ export class RedisFleet implements Fleet {
   }
 
   setApplied(revision: number): void {
+    if (revision < this.applied) return; // the revision an instance reports never steps back
     const first = this.applied === 0;
     this.applied = revision;
     // Registered in the fleet as soon as it has a state, not at the first heartbeat: /v1/fleet on

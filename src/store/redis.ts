@@ -45,6 +45,8 @@ export interface RedisStoreOptions {
   readonly heartbeatMs?: number;
   /** How long a write waits for a replica to have it, while the primary has any (default 1000 ms). */
   readonly replicaWaitMs?: number;
+  /** How long the first connection may take before start-up gives up (default 5000 ms). */
+  readonly connectWaitMs?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class RedisStore implements StateStore {
   private readonly log: Logger;
   private readonly pollMs: number;
   private readonly replicaWaitMs: number;
+  private readonly connectWaitMs: number;
   /** Names the store in messages, without a password. */
   readonly description: string;
   readonly fleet: RedisFleet;
@@ -71,11 +74,14 @@ export class RedisStore implements StateStore {
   private poll: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private closed = false;
+  /** The client's last error event (why a connection failed; never carries a password). */
+  private lastError: string | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.log = opts.logger;
     this.pollMs = opts.pollMs ?? 1000;
     this.replicaWaitMs = opts.replicaWaitMs ?? 1000;
+    this.connectWaitMs = opts.connectWaitMs ?? 5000;
     const p = opts.prefix;
     this.keys = { state: `${p}state`, revision: `${p}revision`, channel: `${p}changes`, instances: `${p}instances` };
     const connection = opts.connection ?? { url: opts.url ?? 'redis://127.0.0.1:6379', options: {}, description: 'redis' };
@@ -100,8 +106,13 @@ export class RedisStore implements StateStore {
       leasePrefix: `${this.keys.state}:lease:`,
       heartbeatMs: opts.heartbeatMs ?? 500,
     });
-    this.client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
+    this.client.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.log.debug({ err: err.message }, 'redis error');
+    });
     this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
+    // A client that ended while the store is open (ioredis gives up in a few paths) connects again.
+    for (const c of [this.client, this.sub]) c.on('end', () => this.revive(c));
     this.client.on('ready', () => {
       if (this.lastRevision > 0) {
         this.log.info('redis reachable again: re-reading the state');
@@ -114,16 +125,42 @@ export class RedisStore implements StateStore {
     });
   }
 
+  private revive(c: Redis): void {
+    if (this.closed) return;
+    setTimeout(() => {
+      if (this.closed || c.status !== 'end') return;
+      this.log.info('redis connection ended: connecting again');
+      // A failed attempt ends in 'reconnecting' (retryStrategy) or in 'end' again, which comes back here.
+      c.connect()
+        .then(() => (c === this.sub ? this.sub.subscribe(this.keys.channel) : undefined))
+        .catch(() => undefined);
+    }, 500).unref();
+  }
+
   private async connect(): Promise<void> {
     if (this.client.status === 'ready') return;
+    let timer: NodeJS.Timeout | undefined;
+    // With Sentinel, ioredis keeps asking the sentinels and never rejects: bound the first connect.
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.connectWaitMs}ms`)), this.connectWaitMs);
+    });
     try {
-      if (this.client.status === 'wait') await this.client.connect();
-      if (this.sub.status === 'wait') {
-        await this.sub.connect();
-        await this.sub.subscribe(this.keys.channel);
-      }
+      const both = (async () => {
+        if (this.client.status === 'wait') await this.client.connect();
+        if (this.sub.status === 'wait') {
+          await this.sub.connect();
+          await this.sub.subscribe(this.keys.channel);
+        }
+      })();
+      both.catch(() => undefined);
+      await Promise.race([both, deadline]);
     } catch (err) {
-      throw new StoreUnavailableError(`cannot reach redis: ${(err as Error).message}`, err);
+      // ioredis rejects with "Connection is closed." and tells why in an error event (WRONGPASS…).
+      const why = (this.lastError ?? (err as Error).message).replace(/ Retrying from scratch after \d+ms\./, '');
+      if (/WRONGPASS|NOAUTH|NOPERM/.test(why)) throw new StoreUnavailableError(`redis refused the credentials: ${why}`, err);
+      throw new StoreUnavailableError(`cannot reach redis: ${why}`, err);
+    } finally {
+      clearTimeout(timer);
     }
     this.poll ??= setInterval(() => void this.checkRevision(), this.pollMs);
     this.poll.unref();

@@ -1,8 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ByPool } from './by-pool.js';
 import { histogramText } from './exposition.js';
+import { MirrorMetrics } from './mirror-metrics.js';
 import type { HistogramSeries } from './exposition.js';
 import type { TelemetrySource } from './source.js';
+import { RolloutMetrics } from './rollout-metrics.js';
 import { registerStateGauges } from './state-gauges.js';
 import type { ScrapedService } from './state-gauges.js';
 
@@ -50,6 +52,9 @@ export class PrometheusMetrics {
   private readonly healthChecks: Counter;
   private readonly ejections: Counter;
   private readonly adminRequests: Counter;
+  readonly mirror: MirrorMetrics;
+  readonly rollouts: RolloutMetrics;
+  private readonly grpcRequests: Counter;
   private readonly backends = new Map<object, BackendCodes>();
   /** Counts of backends that left, kept so counters never go down. */
   private departed: (BackendCodes & { goneAt: number })[] = [];
@@ -135,6 +140,14 @@ export class PrometheusMetrics {
       labelNames: ['route', 'code'],
       registers,
     });
+    this.mirror = new MirrorMetrics(registers);
+    this.rollouts = new RolloutMetrics(this.registry);
+    this.grpcRequests = new Counter({
+      name: 'turnout_grpc_requests_total',
+      help: 'gRPC answers from backends, by service, pool, backend and grpc-status (2, 4, 13, 14 and 15 count as errors).',
+      labelNames: ['service', 'pool', 'backend', 'grpc_status'],
+      registers,
+    });
     registerStateGauges(this.registry, (cb) => this.eachService(cb), () => this.source?.revision ?? 0);
   }
 
@@ -175,6 +188,11 @@ export class PrometheusMetrics {
     const key = `${service}\u0000${pool}\u0000${status}`;
     this.proxyAnswers.set(key, (this.proxyAnswers.get(key) ?? 0) + 1);
     if (service !== '' && pool !== '') this.observe(this.durations.at(service, pool), durationMs);
+  }
+
+  /** A gRPC answer, by its grpc-status. */
+  onGrpcResponse(service: string, pool: string, backendId: string, grpcStatus: number): void {
+    this.grpcRequests.labels(service, pool, backendId, String(grpcStatus)).inc();
   }
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {

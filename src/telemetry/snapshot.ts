@@ -1,5 +1,6 @@
 import type { TelemetrySource } from './source.js';
 import type { TrafficWindows } from './traffic.js';
+import type { WindowSummary } from './window.js';
 
 /** Seconds the live figures are averaged over. */
 export const SNAPSHOT_WINDOW_SECONDS = 5;
@@ -27,6 +28,16 @@ export interface PoolTraffic extends TrafficFigures {
   readonly backends: readonly BackendTraffic[];
 }
 
+/** The mirrored pool's copies (SPEC "Mirroring"): their own rps, errors and latency, never in the pools' figures. */
+export interface MirrorTraffic {
+  readonly pool: string;
+  readonly percent: number;
+  readonly rps: number;
+  readonly errorRate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
 export interface ServiceTraffic {
   readonly name: string;
   readonly split: Readonly<Record<string, number>>;
@@ -34,6 +45,8 @@ export interface ServiceTraffic {
   /** Requests waiting for a backend right now (hold queue). */
   readonly waiting: number;
   readonly pools: readonly PoolTraffic[];
+  /** Present while the service mirrors. */
+  readonly mirror?: MirrorTraffic;
 }
 
 export interface TrafficSnapshot {
@@ -48,12 +61,15 @@ const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
 /** One traffic snapshot (for `/v1/stream` and the dashboard): per service, pool and backend. */
 export function trafficSnapshot(
   source: TelemetrySource,
-  telemetry: Pick<TrafficWindows, 'poolWindow' | 'backendWindow'> & { holdWaiting(service: string): number },
+  telemetry: Pick<TrafficWindows, 'poolWindow' | 'backendWindow'> & {
+    holdWaiting(service: string): number;
+    mirrorWindow?(service: string, pool: string, nowMs: number, seconds: number): WindowSummary;
+  },
   nowMs: number,
 ): TrafficSnapshot {
   const services: ServiceTraffic[] = [];
   const w = SNAPSHOT_WINDOW_SECONDS;
-  source.forEachService((name, split, pools) => {
+  source.forEachService((name, split, pools, mirror) => {
     let svcRps = 0;
     const poolOut: PoolTraffic[] = pools.map((p) => {
       const pw = telemetry.poolWindow(name, p.name, nowMs, w);
@@ -87,7 +103,12 @@ export function trafficSnapshot(
         backends,
       };
     });
-    services.push({ name, split, rps: round(svcRps), waiting: telemetry.holdWaiting(name), pools: poolOut });
+    const mw = mirror === undefined ? undefined : telemetry.mirrorWindow?.(name, mirror.pool, nowMs, w);
+    const mirrorOut =
+      mirror === undefined
+        ? {}
+        : { mirror: { pool: mirror.pool, percent: mirror.percent, rps: round(mw?.rps ?? 0), errorRate: round(mw?.errorRate ?? 0, 4), p50Ms: mw?.p50Ms ?? 0, p99Ms: mw?.p99Ms ?? 0 } };
+    services.push({ name, split, rps: round(svcRps), waiting: telemetry.holdWaiting(name), pools: poolOut, ...mirrorOut });
   });
   return { time: new Date(nowMs).toISOString(), revision: source.revision, windowSeconds: w, services };
 }

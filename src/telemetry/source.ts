@@ -3,8 +3,14 @@ import type { Health } from '../model/index.js';
 /** What the telemetry reads at scrape or snapshot time (the runtime provides it). */
 export interface TelemetrySource {
   readonly revision: number;
-  /** Every service with its split and its backends' live view. */
-  forEachService(cb: (service: string, split: Readonly<Record<string, number>>, pools: readonly PoolLive[]) => void): void;
+  /** Every service with its split, its backends' live view, and its mirror when it has one. */
+  forEachService(cb: (service: string, split: Readonly<Record<string, number>>, pools: readonly PoolLive[], mirror?: MirrorLive) => void): void;
+}
+
+/** A service's mirror as the live views show it (SPEC "Mirroring"). */
+export interface MirrorLive {
+  readonly pool: string;
+  readonly percent: number;
 }
 
 export interface PoolLive {

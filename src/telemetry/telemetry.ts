@@ -4,6 +4,12 @@ import type { TelemetrySource } from './source.js';
 import { TrafficWindows } from './traffic.js';
 import type { WindowSummary } from './window.js';
 
+/** Fleet reports key a pool's mirrored copies `service/pool#mirror` (names never hold a `#`). */
+export const MIRROR_KEY_SUFFIX = '#mirror';
+
+/** The fleet report key of `pool`'s mirrored copies (`fleet.othersPoolTotals(mirrorKey(s, p))`). */
+export const mirrorKey = (service: string, pool: string): string => `${service}/${pool}${MIRROR_KEY_SUFFIX}`;
+
 export interface TelemetryOptions {
   /** Epoch ms (default Date.now): when each answer is recorded, and when a removed backend's series end. */
   readonly now?: () => number;
@@ -20,6 +26,8 @@ export class Telemetry implements TelemetrySink {
   private readonly now: () => number;
   private readonly prometheus: PrometheusMetrics;
   private readonly traffic = new TrafficWindows();
+  /** Mirrored copies' answers, per service and mirrored pool: their own rps, errors and p99. */
+  private readonly mirrored = new TrafficWindows();
   private readonly waiting = new Map<string, number>();
 
   constructor(opts: TelemetryOptions = {}) {
@@ -37,10 +45,37 @@ export class Telemetry implements TelemetrySink {
     this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500);
   }
 
+  /** A gRPC answer: counted as any answer, by grpc-status, and as an error in the windows when `failed`. */
+  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
+    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs);
+    this.prometheus.onGrpcResponse(service, pool, backendId, grpcStatus);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, failed);
+  }
+
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {
     this.prometheus.onProxyError(service, pool, status, durationMs);
     if (service !== '' && pool !== '') this.traffic.record(service, pool, undefined, this.now(), durationMs, status >= 500);
+  }
+
+  /** A mirrored copy's answer was read (`status`; 502 when it failed, 504 when it timed out). */
+  onMirrorAnswer(service: string, pool: string, _backendId: string, status: number, durationMs: number): void {
+    this.prometheus.mirror.answer(service, pool, status);
+    this.mirrored.record(service, pool, undefined, this.now(), durationMs, status >= 500);
+  }
+
+  onMirrorDropped(service: string, pool: string, reason: string): void {
+    this.prometheus.mirror.dropped(service, pool, reason);
+  }
+
+  /** The mirrored copies' window of `pool` (rps, errors, p99): what a mirror-first gate judges. */
+  mirrorWindow(service: string, pool: string, nowMs: number, seconds: number): WindowSummary {
+    return this.mirrored.poolWindow(service, pool, nowMs, seconds);
+  }
+
+  /** Cumulative copies answered and failed (5xx) of a mirrored pool since start (gates diff two readings). */
+  mirrorTotals(service: string, pool: string): { requests: number; errors: number } {
+    return this.mirrored.poolTotals(service, pool);
   }
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
@@ -62,6 +97,16 @@ export class Telemetry implements TelemetrySink {
   /** Requests waiting in `service`'s hold queue now (the live views). */
   holdWaiting(service: string): number {
     return this.waiting.get(service) ?? 0;
+  }
+
+  /** A rollout check was judged (turnout_rollout_checks_total). */
+  onRolloutCheck(service: string, passed: boolean): void {
+    this.prometheus.rollouts.onCheck(service, passed);
+  }
+
+  /** Where turnout_rollout_state reads the state of each service's current rollout, at scrape time. */
+  readRolloutStatesFrom(states: () => Iterable<readonly [string, string]>): void {
+    this.prometheus.rollouts.readStatesFrom(states);
   }
 
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {
@@ -95,9 +140,14 @@ export class Telemetry implements TelemetrySink {
     return this.traffic.poolTotals(service, pool);
   }
 
-  /** Every pool's cumulative counts and recent p99, keyed `service/pool` (reported to the fleet). */
+  /**
+   * Every pool's cumulative counts and recent p99, keyed `service/pool` (reported to the fleet),
+   * and its mirrored copies', keyed `service/pool#mirror` (MIRROR_KEY_SUFFIX).
+   */
   allPoolCounts(nowMs: number): Record<string, { requests: number; errors: number; p99Ms: number }> {
-    return this.traffic.allPoolCounts(nowMs);
+    const out = this.traffic.allPoolCounts(nowMs);
+    for (const [key, counts] of Object.entries(this.mirrored.allPoolCounts(nowMs))) out[`${key}${MIRROR_KEY_SUFFIX}`] = counts;
+    return out;
   }
 
   metricsText(): Promise<string> {

@@ -51,7 +51,7 @@ export const MISTAKES: readonly Mistake[] = [
       d.colour = 'blue';
     },
     path: 'colour',
-    expected: /unknown key \(expected one of: listen, admin, state, log, workers, shutdown, services\)/,
+    expected: /unknown key \(expected one of: listen, admin, state, log, workers, shutdown, rollouts, services\)/,
   },
   {
     name: 'unknown nested key',

@@ -181,6 +181,7 @@ describe('accepted configs', () => {
       responseTimeoutMs: 60_000,
       idleTimeoutMs: 4000,
       rejectUnauthorized: true,
+      upstreamProtocol: 'http1',
     });
   });
 

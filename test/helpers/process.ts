@@ -49,6 +49,15 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
+/** SIGKILL to a pid that may have exited already. */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
 /** VmRSS of the process and its descendants, summed. */
 export function treeRss(pid: number): number {
   let sum = 0;
@@ -94,8 +103,13 @@ export async function startTurnoutProcess(
   onTestFinished(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const tree = processTree(child.pid as number);
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      // Its workers too, if it has to be killed: alone, they would serve on as orphans.
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        for (const p of tree.slice(1)) killQuietly(p);
+      }, 5000);
       await exited;
       clearTimeout(timer);
     }

@@ -9,6 +9,7 @@ import { onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import { BIN } from './cli.js';
 import { apiAs } from './api.js';
+import { killQuietly, processTree } from './process.js';
 
 /** A fresh directory under os.tmpdir(), removed after the test. */
 export async function tempDir(): Promise<string> {
@@ -72,7 +73,10 @@ export function spawnTurnout(args: string[], opts: { env?: Record<string, string
   });
   onTestFinished(async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      // Its workers too: killed alone, they would serve on as orphans until orphanTimeout.
+      const tree = processTree(child.pid as number);
       child.kill('SIGKILL');
+      for (const pid of tree.slice(1)) killQuietly(pid);
       await exited.catch(() => undefined);
     }
   });

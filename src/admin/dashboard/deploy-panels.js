@@ -125,15 +125,52 @@ function renderRollout(card, r) {
     const gates = el('div', 'gates');
     gates.append(
       gate('requests', 'requests', String(p.requests), 'min ' + g.minRequests, p.requests >= g.minRequests ? 'ok' : 'wait'),
-      gate('errorRate', 'error rate', fmtRate(p.errorRate), 'max ' + fmtRate(g.maxErrorRate), p.errorRate <= g.maxErrorRate ? 'ok' : 'bad'),
+      gate('errorRate', 'error rate', fmtRate(p.errorRate), g.maxErrorRate === undefined ? 'no limit' : 'max ' + fmtRate(g.maxErrorRate),
+        g.maxErrorRate === undefined || p.errorRate <= g.maxErrorRate ? 'ok' : 'bad'),
       gate('p99', 'p99', fmtMs(p.p99Ms, p.requests === 0) + ' ms', g.maxP99Ms === undefined ? 'no limit' : 'max ' + g.maxP99Ms + ' ms',
         g.maxP99Ms === undefined || p.p99Ms <= g.maxP99Ms ? 'ok' : 'bad'),
     );
+    const b = g.baseline;
+    const s = p.stable;
+    if (b !== undefined && s !== undefined) {
+      // The baseline side by side: the stable pool's reading over the same window, and the bound it sets.
+      const sr = s.requests === 0 ? 0 : s.errors / s.requests;
+      if (b.maxErrorRateIncrease !== undefined) {
+        gates.append(gate('baselineErrorRate', 'stable error rate', fmtRate(sr), 'canary max ' + fmtRate(sr + b.maxErrorRateIncrease),
+          s.requests === 0 || p.errorRate <= sr + b.maxErrorRateIncrease ? 'ok' : 'bad'));
+      }
+      if (b.maxP99Ratio !== undefined) {
+        const ratio = Math.max(p.p99Ms, 5) / Math.max(s.p99Ms, 5);
+        gates.append(gate('baselineP99', 'stable p99', fmtMs(s.p99Ms, s.requests === 0) + ' ms', 'ratio ' + ratio.toFixed(2) + ' max ' + b.maxP99Ratio,
+          s.requests === 0 || ratio <= b.maxP99Ratio ? 'ok' : 'bad'));
+      }
+    }
     parts.push(gates, el('p', 'dim', (r.state === 'paused' ? 'paused; this step would end ' : 'next step ') + fmtFromNow(p.stepEndsAt) + ' · gates read on ' + r.pool + "'s own traffic"));
   } else if (r.endedAt !== undefined) {
     parts.push(el('p', 'dim', 'ended ' + fmtTime(r.endedAt) + (r.reason ? ': ' + r.reason : '')));
   }
+  if (r.pause !== undefined) {
+    parts.push(el('p', 'gatehold', r.pause.until !== undefined ? 'pause step until ' + fmtTime(r.pause.until) : 'paused at a manual gate: continue with ' + r.pause.continueWith));
+  } else if (r.awaitingConfirmation === true) {
+    parts.push(el('p', 'gatehold', 'waiting for the confirm-promotion webhook (asked again at every check)'));
+  }
+  parts.push(...checkLines(r));
   box.replaceChildren(...parts);
+}
+
+/** The last checks: passed or not, metric readings against bounds, webhook answers, the reason. @param {RolloutView} r */
+function checkLines(r) {
+  return r.results.slice(-3).reverse().map((c) => {
+    const bits = ['step ' + c.step + ' (' + c.percent + '%) ' + (c.passed ? 'passed' : 'failed') + ' ' + fmtTime(c.at)];
+    for (const m of c.readings?.metrics ?? []) {
+      bits.push(m.name + ' ' + (m.value !== undefined ? String(Math.round(m.value * 1e4) / 1e4) : m.error ?? '?') + (m.min !== undefined ? ' min ' + m.min : '') + (m.max !== undefined ? ' max ' + m.max : ''));
+    }
+    for (const w of c.readings?.webhooks ?? []) bits.push(w.type + ' ' + w.name + ' ' + (w.status ?? w.error ?? '?'));
+    if (c.reason !== undefined) bits.push(c.reason);
+    const line = el('p', 'check ' + (c.passed ? 'ok' : 'bad'), bits.join(' · '));
+    line.dataset.check = String(c.step);
+    return line;
+  });
 }
 
 // --- the fleet ---

@@ -237,6 +237,26 @@ function updateCard(card, svc) {
       rows.push(br);
     }
   }
+  // The mirrored pool's copies (SPEC "Mirroring"): their own figures, marked as mirror, never in the pools' rows.
+  const m = svc.mirror;
+  if (m) {
+    const tr = el('tr', 'pool mirror');
+    tr.dataset.mirror = m.pool;
+    const midle = num(m.rps) === 0;
+    const nameTd = cell(tr, 'name');
+    const dot = el('span', 'dot'); dot.style.background = colour(m.pool);
+    nameTd.append(dot, document.createTextNode(m.pool + ' '));
+    badge(nameTd, 'mirror');
+    cell(tr, 'split', num(m.percent) + '% copied');
+    cell(tr, 'rps', fmtRps(m.rps), 'rps');
+    cell(tr, 'trend', '', 'blank');
+    errCell(cell(tr, 'errors'), m.errorRate);
+    cell(tr, 'p50', fmtMs(m.p50Ms, midle));
+    cell(tr, 'p99', fmtMs(m.p99Ms, midle));
+    for (const key of ['inflight', 'health', 'state', 'ejected', 'weight']) cell(tr, key, '', 'blank');
+    tr.title = 'copies of ' + num(m.percent) + '% of the requests go to ' + m.pool + '; their answers are discarded';
+    rows.push(tr);
+  }
   card.tbody.replaceChildren(...rows);
 
   const names = pools.map((p) => p.name);

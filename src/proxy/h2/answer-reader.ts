@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { BodyTracker, Framing, FRAMING_ERROR, MORE } from '../framing.js';
 import { ResponseHead } from '../head.js';
 import { findHeadEnd, parseResponseHead } from '../parser.js';
+import { Dechunker, DECHUNK_ERROR, DECHUNK_MORE } from './dechunk.js';
 
 /** The engine's answer head may take this many bytes (it only ever writes heads it built). */
 const MAX_HEAD = 64 * 1024;
@@ -13,8 +14,11 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-e
 export interface AnswerHeads {
   /** A 1xx answer (100, 102, 103): relayed as an informational HEADERS frame. */
   informational(headers: OutgoingHttpHeaders): void;
-  /** The final head; `bodyless` when no body byte may follow (HEAD, 204, 304, or an empty length). */
-  final(headers: OutgoingHttpHeaders, bodyless: boolean): void;
+  /**
+   * The final head; `bodyless` when no body byte may follow (HEAD, 204, 304, or an empty length);
+   * `trailers` when the body is chunked, so trailers may end it (gRPC's always are).
+   */
+  final(headers: OutgoingHttpHeaders, bodyless: boolean, trailers: boolean): void;
 }
 
 /** The header list of an HTTP/1.1 answer head, for node:http2's respond(). */
@@ -35,7 +39,8 @@ export function answerHeaders(resp: ResponseHead): OutgoingHttpHeaders {
 
 /**
  * Reads the HTTP/1.1 answer the engine writes to a stream's connection: 1xx heads, then the
- * final head, then its body unframed (a chunked body is decoded: HTTP/2 frames it). The body
+ * final head, then its body unframed (a chunked body is decoded: HTTP/2 frames it, and its
+ * trailer section is kept in `trailers` for the stream's trailing HEADERS). The body
  * pieces of each feed are collected in `pieces` for the caller to write; `done` says the body is
  * complete. A body that runs until close (no length) is complete when the engine ends.
  */
@@ -44,6 +49,11 @@ export class AnswerReader {
   method = 'GET';
   readonly resp = new ResponseHead();
   private readonly body = new BodyTracker();
+  private readonly dechunk = new Dechunker();
+  /** The chunked answer's trailer fields (flat, names lower case), once its last chunk came. */
+  get trailers(): string[] | undefined {
+    return this.dechunk.trailers;
+  }
   private pending: Buffer | null = null;
   headDone = false;
   done = false;
@@ -97,9 +107,9 @@ export class AnswerReader {
     else if (resp.contentLength >= 0) mode = Framing.LENGTH;
     const body = this.body;
     body.reset(mode, resp.contentLength);
-    if (mode === Framing.CHUNKED) body.sink = this.onDecoded;
+    if (mode === Framing.CHUNKED) this.dechunk.reset();
     this.done = body.done;
-    this.heads.final(answerHeaders(resp), this.done);
+    this.heads.final(answerHeaders(resp), this.done, mode === Framing.CHUNKED);
     if (this.done || end === data.length) return true;
     return this.feedBody(data, end);
   }
@@ -108,6 +118,12 @@ export class AnswerReader {
     const body = this.body;
     if (body.mode === Framing.CLOSE) {
       this.pieces.push(start === 0 ? chunk : chunk.subarray(start));
+      return true;
+    }
+    if (body.mode === Framing.CHUNKED) {
+      const end = this.dechunk.feed(chunk, start, chunk.length, this.onDecoded);
+      if (end === DECHUNK_ERROR) return false;
+      if (end !== DECHUNK_MORE) this.done = true;
       return true;
     }
     const stop = body.feed(chunk, start, chunk.length);

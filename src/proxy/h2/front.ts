@@ -2,6 +2,9 @@ import http2 from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Config } from '../../config/index.js';
+import { headerListSize } from './header-list.js';
+import { newResetBudget, spendReset } from './reset-budget.js';
+import type { ResetBudget, ResetLimits } from './reset-budget.js';
 import { StreamSocket } from './stream-socket.js';
 
 /** The highest stream id (RFC 9113 §5.1.1): the first GOAWAY of a graceful close names it. */
@@ -9,11 +12,16 @@ const MAX_STREAM_ID = 2 ** 31 - 1;
 /** Between the two GOAWAYs of a graceful close: a round trip's time for streams already sent. */
 const GOAWAY_GAP_MS = 1000;
 
+/** Aborted streams a session may have: 500 at once, 33 more a second (below nghttp2's 1000 and 33). */
+const RESET_LIMITS: ResetLimits = { burst: 500, ratePerSec: 33 };
+
 /** What the HTTP/2 side needs from the server it belongs to. */
 export interface H2Host {
   readonly listenConfig: Config['listen'];
   /** A stream, as a client connection of the engine: served like one. */
   adoptStream(socket: StreamSocket): void;
+  /** While shutting down: the last session closed (after its final GOAWAY and its last stream). */
+  sessionsClosed(): void;
 }
 
 /** node:http2 server options for `listen.http2`'s limits, and the flood limits (SPEC "HTTP/2 and gRPC": Limits). */
@@ -52,6 +60,8 @@ export class H2Front {
   private readonly server: Http2Server;
   /** Open sessions and their streams in progress. */
   private readonly sessions = new Map<Http2Session, number>();
+  /** Each session's rapid-reset budget. */
+  private readonly resets = new WeakMap<Http2Session, ResetBudget>();
   private closing = false;
 
   constructor(host: H2Host) {
@@ -75,10 +85,15 @@ export class H2Front {
     return this.sessions.size;
   }
 
+
   private readonly onSession = (session: Http2Session): void => {
     this.sessions.set(session, 0);
+    this.resets.set(session, newResetBudget(RESET_LIMITS, Date.now()));
     session.on('error', () => undefined);
-    session.on('close', () => this.sessions.delete(session));
+    session.on('close', () => {
+      this.sessions.delete(session);
+      if (this.closing && this.sessions.size === 0) this.host.sessionsClosed();
+    });
     // Idle: no stream for listen.keepAliveTimeout (a long quiet stream keeps its session).
     session.setTimeout(this.host.listenConfig.keepAliveTimeoutMs, () => {
       if ((this.sessions.get(session) ?? 0) === 0) session.close();
@@ -87,15 +102,33 @@ export class H2Front {
 
   private readonly onStream = (stream: ServerHttp2Stream, _headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     const session = stream.session;
+    // An oversized header list closes the connection (SPEC "HTTP/2 and gRPC": Limits): GOAWAY
+    // ENHANCE_YOUR_CALM, and the stream never reaches the engine (nor a backend).
+    if (headerListSize(rawHeaders) > this.host.listenConfig.http2.maxHeaderListSize) {
+      stream.on('error', () => undefined);
+      // This stream was not processed.
+      if (session !== undefined) this.calm(session, Math.max(0, (stream.id ?? 0) - 2));
+      return;
+    }
     if (session !== undefined) {
       this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
       stream.once('close', () => {
         const n = this.sessions.get(session);
         if (n !== undefined) this.sessions.set(session, n - 1);
+        // Ended before its answer did (a client's RST_STREAM): rapid reset when it keeps happening.
+        const budget = stream.aborted ? this.resets.get(session) : undefined;
+        if (budget !== undefined && !spendReset(budget, RESET_LIMITS, Date.now())) this.calm(session, stream.id ?? 0);
       });
     }
     this.host.adoptStream(new StreamSocket(stream, rawHeaders, stream.endAfterHeaders));
   };
+
+  /** Ends a flooding session: GOAWAY ENHANCE_YOUR_CALM (flushed before the socket closes), then destroy. */
+  private calm(session: Http2Session, lastStreamId: number): void {
+    if (session.destroyed) return;
+    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, lastStreamId);
+    session.destroy();
+  }
 
   /**
    * Graceful close of every session (shutdown, upgrade): a GOAWAY naming the highest stream id

@@ -1,11 +1,13 @@
 import { constants } from 'node:http2';
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
+import { isGrpc, parseGrpcTimeout } from '../grpc.js';
 import { AnswerReader } from './answer-reader.js';
 import type { AnswerHeads } from './answer-reader.js';
 import { BodyForm, chunkSizeLine, CRLF, lastChunk, translateRequestHead } from './request-head.js';
+import { fieldsObject } from './upstream-head.js';
 
-const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
+const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = constants;
 
 /**
  * One HTTP/2 stream as the engine sees a client connection: the stream's request goes in as an
@@ -23,12 +25,18 @@ export class StreamSocket extends Duplex implements AnswerHeads {
   readonly remotePort: number | undefined;
   /** As a TLS socket says it: the access log's `protocol`. */
   readonly alpnProtocol = 'h2';
+  /** The request is a gRPC call (content-type application/grpc*): its errors are gRPC-shaped. */
+  readonly grpc: boolean;
+  /** performance.now() ms its grpc-timeout ends; 0 = none. */
+  readonly grpcDeadline: number;
   private readonly stream: ServerHttp2Stream;
   private readonly reader: AnswerReader = new AnswerReader(this);
   private readonly chunked: boolean;
   private trailers: string[] | undefined;
   /** The client sent END_STREAM (its whole request). */
   private clientEnded = false;
+  /** The answer's trailers are still to be sent (after its last DATA frame). */
+  private trailersWait = false;
   /** Our side of the stream ended (the whole answer went). */
   private answerEnded = false;
 
@@ -41,6 +49,9 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     const t = translateRequestHead(rawHeaders, endStream);
     this.chunked = t.body === BodyForm.CHUNKED;
     this.reader.method = methodOf(rawHeaders);
+    this.grpc = isGrpc(valueOf(rawHeaders, 'content-type'));
+    const timeout = this.grpc ? parseGrpcTimeout(valueOf(rawHeaders, 'grpc-timeout')) : undefined;
+    this.grpcDeadline = timeout === undefined ? 0 : performance.now() + Math.max(timeout, 1);
     this.push(t.head);
     stream.on('data', this.onStreamData);
     stream.on('end', this.onStreamEnd);
@@ -93,12 +104,24 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     if (!s.destroyed && !s.headersSent) s.additionalHeaders(headers);
   }
 
-  final(headers: OutgoingHttpHeaders, bodyless: boolean): void {
+  final(headers: OutgoingHttpHeaders, bodyless: boolean, trailers: boolean): void {
     const s = this.stream;
     if (s.destroyed || s.headersSent) return;
-    s.respond(headers, { endStream: bodyless });
+    if (trailers && !bodyless) {
+      this.trailersWait = true;
+      s.respond(headers, { waitForTrailers: true });
+      s.once('wantTrailers', this.onWantTrailers);
+    } else {
+      s.respond(headers, { endStream: bodyless });
+    }
     if (bodyless) this.answerEnded = true;
   }
+
+  /** The answer's trailer section goes as the stream's trailing HEADERS (none: an empty END_STREAM DATA frame). */
+  private readonly onWantTrailers = (): void => {
+    this.trailersWait = false;
+    if (!this.stream.destroyed) this.stream.sendTrailers(fieldsObject(this.reader.trailers));
+  };
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     const s = this.stream;
@@ -142,15 +165,22 @@ export class StreamSocket extends Duplex implements AnswerHeads {
     const s = this.stream;
     if (!s.destroyed && !s.closed) {
       // A whole answer while the client still sends: RST_STREAM NO_ERROR stops it (RFC 9113 §8.1).
-      // Anything else cut midway is an internal error.
+      // An answer cut midway (its backend reset, or drained at the deadline) is cancelled; one
+      // that never began is an internal error.
       if (this.answerEnded && this.reader.done) {
-        if (!this.clientEnded) s.close(NGHTTP2_NO_ERROR);
+        // (Not while the answer's trailers wait to go: they end the stream.)
+        if (!this.clientEnded && !this.trailersWait) s.close(NGHTTP2_NO_ERROR);
       } else {
-        s.close(NGHTTP2_INTERNAL_ERROR);
+        s.close(s.headersSent ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
       }
     }
     cb(err);
   }
+}
+
+function valueOf(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === name) return raw[i + 1] as string;
+  return undefined;
 }
 
 function methodOf(raw: readonly string[]): string {
