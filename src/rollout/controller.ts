@@ -30,8 +30,8 @@ export interface RolloutControllerOptions {
   readonly webhooks?: WebhookPort;
   readonly metrics?: MetricPort;
   readonly events?: RolloutEventSink;
-  /** Mirroring, for mirror-first rollouts (absent: a body with `mirror` is refused). */
-  readonly mirror?: MirrorPort;
+  /** Mirroring, for mirror-first rollouts (the app's: localMirror). */
+  readonly mirror: MirrorPort;
 }
 
 /** Live progress of the current step, for GET .../rollouts/current. */
@@ -122,9 +122,6 @@ export class RolloutController {
     const bad = validateSteps(req.steps);
     if (bad !== undefined) throw new InvalidRequestError(bad);
     if (req.stepDurationMs < 1000) throw new InvalidRequestError('stepDuration must be at least 1s');
-    if (req.mirror !== undefined && this.opts.mirror === undefined) {
-      throw new InvalidRequestError('body/mirror needs Mirroring, which this build does not serve yet', [{ path: '/mirror', message: 'needs Mirroring' }]);
-    }
     let stablePool: string | undefined;
     for (const p of pools) if (p !== req.pool && (stablePool === undefined || (svc.split[p] ?? 0) > (svc.split[stablePool] ?? 0))) stablePool = p;
     const now = this.now();
@@ -206,7 +203,7 @@ export class RolloutController {
       { actor, dryRun: o.dryRun, force: action === 'abort', ifMatch: o.ifMatch },
     );
     if (!o.dryRun) {
-      if (r.mirroring === true && (next.state === 'promoted' || next.state === 'aborted')) await this.opts.mirror?.set(service, null);
+      if (r.mirroring === true && (next.state === 'promoted' || next.state === 'aborted')) await this.opts.mirror.set(service, null);
       this.hooks.tell(service, next, 'event', null);
       if (next.state === 'promoted') this.hooks.tell(service, next, 'post-rollout', null, (a) => this.recorder.keepAnswers(service, next.id, a));
     }

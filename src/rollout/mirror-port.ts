@@ -12,6 +12,8 @@ import type { MirrorPort } from './ports.js';
 export function localMirror(control: ControlPlane, telemetry: Telemetry, store: StateStore): MirrorPort {
   return {
     async set(service, mirror) {
+      // Already off (stopped by hand with DELETE .../mirror): nothing to stop, and the abort or rollback goes on.
+      if (mirror === null && control.current.services[service]?.mirror === undefined) return;
       await control.execute({ kind: 'mirror', service, mirror }, { actor: 'turnout:rollout' });
     },
     totals(service, pool) {

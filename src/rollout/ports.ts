@@ -102,7 +102,7 @@ export const noPrometheus: MetricPort = () => Promise.resolve({ error: 'rollouts
 
 /**
  * Mirroring as a rollout's mirror-first phase needs it (SPEC "Mirroring"). The app wires it to the
- * mirror state command and the mirrored pool's window; without it, a body with `mirror` is a 400.
+ * mirror state command and the mirrored pool's window (localMirror).
  */
 export interface MirrorPort {
   /** Copies of `percent` % of the service's live traffic to `pool`; `null` stops them. */

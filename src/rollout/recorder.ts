@@ -27,7 +27,7 @@ export class Recorder {
     private readonly hooks: RolloutHooks,
     private readonly logger: Logger,
     private readonly now: () => number,
-    private readonly mirror?: MirrorPort,
+    private readonly mirror: MirrorPort,
   ) {}
 
   async write(service: string, r: RolloutRecord, out: Outcome): Promise<void> {
@@ -52,7 +52,7 @@ export class Recorder {
     const rec = out.record;
     // The mirror-first phase is over (passed, or failed): the copies stop.
     if (r.mirroring === true && (rec.mirroring !== true || rec.state === 'rolled_back')) {
-      await this.mirror?.set(service, null).catch((err: unknown) => this.logger.warn({ service, err: (err as Error).message }, 'stopping the mirror failed'));
+      await this.mirror.set(service, null).catch((err: unknown) => this.logger.warn({ service, err: (err as Error).message }, 'stopping the mirror failed'));
     }
     const log = { service, rollout: r.id, step: rec.stepIndex + 1, percent: rec.steps[rec.stepIndex] };
     if (out.kind === 'check') return;

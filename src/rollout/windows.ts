@@ -21,7 +21,7 @@ export class CheckWindows {
     private readonly telemetry: Telemetry,
     private readonly store: StateStore,
     private readonly now: () => number,
-    private readonly mirror: MirrorPort | undefined,
+    private readonly mirror: MirrorPort,
   ) {}
 
   read(service: string, r: RolloutRecord): { readonly canary: PoolReading; readonly stable: PoolReading } {

@@ -80,7 +80,7 @@ describe('rollout bodies: bad input is 400 with the key path and changes nothing
     ['a pause before any step', { steps: [{ pause: '1m' }, 50], stepDuration: '1s' }, /^body\/steps\/0 is a pause before any step/],
     ['a pause that is neither a duration nor true', { steps: [10, { pause: 'soon' }], stepDuration: '1s' }, /^body\/steps\/1/],
     ['blue-green without postPromotion', { strategy: 'blueGreen' }, /^body\/postPromotion is required/],
-    ['a mirror-first step (Mirroring not wired in yet)', { steps: [10], stepDuration: '1s', mirror: { percent: 100, duration: '1m' } }, /^body\/mirror needs Mirroring/],
+    ['a mirror-first percent over 100', { steps: [10], stepDuration: '1s', mirror: { percent: 150, duration: '1m' } }, /^body\/mirror\/percent /],
   ])('%s', async (_name, body, message) => {
     const t = await startTestTurnout(twoPools(await startBackend('stable-1'), await startBackend('canary-1')));
     const before = (await api(t, 'GET', '/v1/services')).body.revision;
