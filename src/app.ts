@@ -99,7 +99,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
   store.fleet.report({
     inFlight: () => runtime.drainingInFlight(),
     pools: () => telemetry.allPoolCounts(Date.now()),
-    ...(pool !== undefined ? { workers: () => pool.workersInfo() } : {}),
+    ...(pool !== undefined ? { workers: () => pool.workersInfo(), tally: () => pool.tally() } : {}),
   });
   try {
     await control.init(opts.resetState ?? false);

@@ -224,6 +224,11 @@ export const ConfigSchema = Type.Object(
      * data plane runs in the main process itself (least memory; an upgrade then needs a restart).
      */
     workers: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 256 }), Type.Literal('auto')])),
+    /**
+     * How long the proxy waits for in-flight requests on SIGTERM (default 30s); `orphanTimeout`: how
+     * long a worker whose supervisor died keeps serving before it drains and exits (default 10m).
+     */
+    shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration), orphanTimeout: Type.Optional(Duration) }, Strict)),
     /** Rollout settings: the Prometheus that `gates.metrics` queries. */
     rollouts: Type.Optional(
       Type.Object(
@@ -238,11 +243,6 @@ export const ConfigSchema = Type.Object(
         Strict,
       ),
     ),
-    /**
-     * How long the proxy waits for in-flight requests on SIGTERM (default 30s); `orphanTimeout`: how
-     * long a worker whose supervisor died keeps serving before it drains and exits (default 10m).
-     */
-    shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration), orphanTimeout: Type.Optional(Duration) }, Strict)),
     services: Type.Record(Name, ServiceConfig, { additionalProperties: false, description: 'a mapping of service names to services' }),
   },
   Strict,

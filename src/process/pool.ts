@@ -38,6 +38,8 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool implements RemoteFacts {
   private readonly workers = new Set<WorkerChild>();
+  /** The last `tally` asked of the workers. */
+  private tallySeq = 0;
   private readonly all = (): Iterable<WorkerChild> => this.workers;
   private readonly acceptor: Acceptor;
   private readonly fanOut: StateFanOut;
@@ -126,6 +128,17 @@ export class WorkerPool implements RemoteFacts {
     let n = 0;
     for (const w of this.workers) n += w.report?.total ?? 0;
     return n;
+  }
+
+  /**
+   * Every serving worker reports now (bounded by 500 ms): `GET /v1/fleet` then shows its
+   * connections as they are, not as of its last periodic report. Costs nothing per request.
+   */
+  async tally(): Promise<void> {
+    const seq = ++this.tallySeq;
+    const asked = [...this.workers].filter((w) => w.state === 'serving');
+    for (const w of asked) w.send({ t: 'tally', seq });
+    await Promise.all(asked.map((w) => w.until((x) => (x.report?.tally ?? 0) >= seq, 500)));
   }
 
   workersInfo(): WorkerInfo[] {

@@ -33,7 +33,9 @@ export type ToWorker =
   /** With a client socket as the handle; `seq` counts the connections handed to this worker. */
   | { readonly t: 'conn'; readonly seq: number }
   /** Stop taking connections, finish what is in flight (up to `timeoutMs`), exit. */
-  | { readonly t: 'drain'; readonly timeoutMs: number };
+  | { readonly t: 'drain'; readonly timeoutMs: number }
+  /** Report now (a `GET /v1/fleet`): the report that follows carries `tally: seq`. */
+  | { readonly t: 'tally'; readonly seq: number };
 
 export type ToSupervisor =
   /** The table is built: the worker may get connections. */
@@ -66,6 +68,8 @@ export interface WorkerReport {
   readonly revision: number;
   /** The `config` message this report answers. */
   readonly ack?: number;
+  /** The `tally` message this report answers. */
+  readonly tally?: number;
   /** In flight on backends that have any, or are draining (`service/id`). */
   readonly inFlight: Readonly<Record<string, number>>;
   /** Requests and upgrades in flight in the whole worker. */

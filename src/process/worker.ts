@@ -130,6 +130,9 @@ export class Worker {
       case 'drain':
         void this.drain(msg.timeoutMs);
         break;
+      case 'tally':
+        this.report(true, undefined, msg.seq);
+        break;
       default:
         break;
     }
@@ -198,7 +201,7 @@ export class Worker {
   }
 
   /** Counts and outcomes to the supervisor: at once with `force`, else only when something changed. */
-  private report(force: boolean, ack?: number): void {
+  private report(force: boolean, ack?: number, tally?: number): void {
     if (!process.connected) return;
     const inFlight = this.runtime.drainingInFlight();
     const waiting = this.relay.waiting();
@@ -215,6 +218,7 @@ export class Worker {
       t: 'report',
       revision: this.runtime.revision,
       ...(ack !== undefined ? { ack } : {}),
+      ...(tally !== undefined ? { tally } : {}),
       inFlight,
       total,
       waiting,

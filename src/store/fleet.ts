@@ -8,6 +8,8 @@ export interface FleetReport {
   pools(): Record<string, PoolCounts>;
   /** Its worker processes (a supervisor); none when the data plane runs in the process itself. */
   workers?(): readonly WorkerInfo[];
+  /** Brings `workers()` up to date (asked before `/v1/fleet` answers). */
+  tally?(): Promise<void>;
 }
 
 /**
@@ -64,6 +66,7 @@ export class LocalFleet implements Fleet {
   private source: FleetReport | undefined;
 
   async instances(): Promise<FleetInstance[]> {
+    await this.source?.tally?.();
     return [selfInstance(this.id, this.startedAt, this.applied, this.source)];
   }
 

@@ -95,6 +95,7 @@ export class RedisFleet implements Fleet {
   }
 
   async instances(): Promise<FleetInstance[]> {
+    await this.source?.tally?.();
     await this.heartbeat();
     return this.cache;
   }

@@ -125,16 +125,17 @@ describe('a supervisor with 2 workers', () => {
     const t = await startTurnout(loadConfigFile(file), { logger: pino({ level: 'silent' }), configFile: file, workers: 2 });
     onTestFinished(() => t.stop(200).then(() => undefined));
     // Keep-alive connections on both workers, held across the reload.
-    const agent = clientAgent(4);
-    await runRequests(t.proxyUrl, { count: 40, connections: 4, agent });
+    // 16: with a socket per worker the kernel spreads connections by their addresses' hash.
+    const agent = clientAgent(16);
+    await runRequests(t.proxyUrl, { count: 64, connections: 16, agent });
     expect((t.workers?.workersInfo() ?? []).map((w) => w.connections.open > 0)).toEqual([true, true]);
 
     await writeYaml(dir, 'turnout.yaml', doc({ ...(webService({ blue: [web] }, { timeouts: { response: '7s' } }).services as Record<string, unknown>), api: { routes: [{ host: 'api.test', pathPrefix: '/' }], pools: { main: [{ id: 'api-1', url: api2.url }] } } }));
     const answer = await t.reload();
     expect(answer.changes).toEqual(expect.arrayContaining([{ kind: 'service_added', service: 'api' }, expect.objectContaining({ kind: 'setting_changed', service: 'web', path: 'timeouts.response' })]));
     // At once, on every worker (each keep-alive connection stays on its worker).
-    const outs = await runRequests(t.proxyUrl, { count: 40, connections: 4, agent, headers: { host: 'api.test' } });
-    expect(outs.map((o) => o.backend)).toEqual(Array.from({ length: 40 }, () => 'api-1'));
+    const outs = await runRequests(t.proxyUrl, { count: 64, connections: 16, agent, headers: { host: 'api.test' } });
+    expect(outs.map((o) => o.backend)).toEqual(Array.from({ length: 64 }, () => 'api-1'));
     expect(new Set(t.workers?.workersInfo().map((w) => w.revision))).toEqual(new Set([t.control.current.revision]));
   }, 30_000);
 
