@@ -128,6 +128,7 @@ describe('a supervisor with 2 workers', () => {
     // 16: with a socket per worker the kernel spreads connections by their addresses' hash.
     const agent = clientAgent(16);
     await runRequests(t.proxyUrl, { count: 64, connections: 16, agent });
+    await t.workers?.tally();
     expect((t.workers?.workersInfo() ?? []).map((w) => w.connections.open > 0)).toEqual([true, true]);
 
     await writeYaml(dir, 'turnout.yaml', doc({ ...(webService({ blue: [web] }, { timeouts: { response: '7s' } }).services as Record<string, unknown>), api: { routes: [{ host: 'api.test', pathPrefix: '/' }], pools: { main: [{ id: 'api-1', url: api2.url }] } } }));
