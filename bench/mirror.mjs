@@ -24,6 +24,7 @@ import {
   summarize,
   table,
   writeResult,
+  turnoutBenchConfig,
   writeTurnoutConfig,
 } from './lib.mjs';
 
@@ -67,19 +68,11 @@ async function main() {
   const backend = await startBackend([bluePort, greenPort], SIZE);
   const port = await freePort();
   const adminPort = await freePort();
-  const file = writeTurnoutConfig(tmp, 'mirror.yaml', {
-    listen: { host: HOST, port },
-    admin: { host: HOST, port: adminPort },
-    state: { store: 'memory' },
-    log: { level: 'warn', access: false },
-    services: {
-      bench: {
-        routes: [{ host: '*', pathPrefix: '/' }],
-        pools: { main: [{ id: 'b1', url: `http://${HOST}:${bluePort}` }], green: [{ id: 'g1', url: `http://${HOST}:${greenPort}` }] },
-        split: { main: 100, green: 0 },
-      },
-    },
-  });
+  // The bench's own turnout config (run.mjs measures the same), with a second pool to mirror to.
+  const doc = turnoutBenchConfig(port, adminPort, [bluePort]);
+  doc.services.bench.pools.green = [{ id: 'g1', url: `http://${HOST}:${greenPort}` }];
+  doc.services.bench.split = { main: 100, green: 0 };
+  const file = writeTurnoutConfig(tmp, 'mirror.yaml', doc);
   const turnout = await startTurnout(file, adminPort, { workers: WORKERS });
   const url = `http://${HOST}:${port}/`;
   progress(`warm-up ${Math.min(5, DURATION)} s`);
