@@ -46,16 +46,18 @@ export type ToSupervisor =
   /** The last message of a draining worker, before it exits. */
   | { readonly t: 'drained'; readonly cutRequests: number; readonly closedUpgrades: number };
 
-/** Outcome record operations in `WorkerReport.rec` (six numbers each: op, service, pool, backend, a, b). */
-export const OP_RESPONSE = 0; // a: status, b: duration ms
-export const OP_PROXY_ERROR = 1; // a: status, b: duration ms
-export const OP_UPSTREAM_FAILURE = 2; // backend; a: reason (a string index), b: retried 0/1
-export const OP_HOLD_DONE = 3; // a: timed out 0/1, b: waited ms
+/**
+ * Outcome group operations in `WorkerReport.rec` (GROUP_SIZE numbers each: op, service, pool,
+ * backend, a, x, count, sum; x is the duration class where the sum is of durations in ms).
+ */
+export const OP_RESPONSE = 0; // a: status; x: duration class, sum: duration ms
+export const OP_PROXY_ERROR = 1; // a: status; x: duration class, sum: duration ms
+export const OP_UPSTREAM_FAILURE = 2; // backend; a: reason (a string index), x: retried 0/1
+export const OP_HOLD_DONE = 3; // a: timed out 0/1; x: duration class, sum: waited ms
 export const OP_EJECTION = 4;
-export const OP_MIRROR_ANSWER = 5; // a mirrored copy: pool, backend; a: status, b: duration ms
+export const OP_MIRROR_ANSWER = 5; // a mirrored copy: pool, backend; a: status; x: duration class, sum: duration ms
 export const OP_MIRROR_DROPPED = 6; // a copy not sent: pool; a: reason (a string index)
-export const OP_GRPC_RESPONSE = 7; // a: grpc-status * 10000 + status * 10 + failed 0/1, b: duration ms
-export const REC_SIZE = 6;
+export const OP_GRPC_RESPONSE = 7; // a: grpc-status * 10000 + status * 10 + failed 0/1; x: duration class, sum: duration ms
 
 /**
  * What a worker tells the supervisor: sent at once after it applied a state or config (so the
@@ -88,7 +90,7 @@ export interface WorkerReport {
   /** New strings of the records' table, from index `stringsFrom` on. */
   readonly strings: readonly string[];
   readonly stringsFrom: number;
-  /** Outcomes since the last report, REC_SIZE numbers each. */
+  /** Outcomes since the last report, grouped (GROUP_SIZE numbers a group, outcome-table.ts). */
   readonly rec: Float64Array;
   /** Events its runtime wrote that only it can know (ejections, retries exhausted, hold). */
   readonly events: readonly (readonly [string, Omit<ServiceEvent, 'time'>])[];

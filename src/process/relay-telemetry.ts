@@ -1,14 +1,16 @@
 import type { TelemetrySink, TelemetrySource } from '../telemetry/index.js';
-import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE, REC_SIZE } from './protocol.js';
+import { durationClass } from '../telemetry/index.js';
+import { OutcomeTable } from './outcome-table.js';
+import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE } from './protocol.js';
 
 /**
- * A worker's telemetry: outcomes are appended to a flat number buffer (six numbers, names as
- * indexes of a string table sent once) and taken by the next report, so the supervisor's
- * Telemetry counts every worker's requests. Per request: a few array writes, no object.
+ * A worker's telemetry: outcomes are grouped (OutcomeTable: names as indexes of a string table
+ * sent once, durations by class) and taken by the next report, so the supervisor's Telemetry counts
+ * every worker's requests while its work per report stays the same at any traffic. Per request: a
+ * hash lookup in typed arrays, no object.
  */
 export class RelayTelemetry implements TelemetrySink {
-  private buf = new Float64Array(REC_SIZE * 1024);
-  private n = 0;
+  private readonly table = new OutcomeTable();
   private readonly index = new Map<string, number>();
   private readonly strings: string[] = [];
   private sent = 0;
@@ -21,19 +23,19 @@ export class RelayTelemetry implements TelemetrySink {
   onHealthCheck(): void {}
 
   onResponse(service: string, pool: string, _key: object, backendId: string, status: number, durationMs: number): void {
-    this.push(OP_RESPONSE, service, pool, backendId, status, durationMs);
+    this.push(OP_RESPONSE, service, pool, backendId, status, durationClass(durationMs), durationMs);
   }
 
   onGrpcResponse(service: string, pool: string, _key: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
-    this.push(OP_GRPC_RESPONSE, service, pool, backendId, grpcStatus * 10000 + status * 10 + (failed ? 1 : 0), durationMs);
+    this.push(OP_GRPC_RESPONSE, service, pool, backendId, grpcStatus * 10000 + status * 10 + (failed ? 1 : 0), durationClass(durationMs), durationMs);
   }
 
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {
-    this.push(OP_PROXY_ERROR, service, pool, '', status, durationMs);
+    this.push(OP_PROXY_ERROR, service, pool, '', status, durationClass(durationMs), durationMs);
   }
 
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
-    this.push(OP_UPSTREAM_FAILURE, service, pool, backendId, this.str(reason), retried ? 1 : 0);
+    this.push(OP_UPSTREAM_FAILURE, service, pool, backendId, this.str(reason), retried ? 1 : 0, 0);
   }
 
   onHoldWaiting(service: string, waiting: number): void {
@@ -41,24 +43,24 @@ export class RelayTelemetry implements TelemetrySink {
   }
 
   onHoldDone(service: string, waitedMs: number, timedOut: boolean): void {
-    this.push(OP_HOLD_DONE, service, '', '', timedOut ? 1 : 0, waitedMs);
+    this.push(OP_HOLD_DONE, service, '', '', timedOut ? 1 : 0, durationClass(waitedMs), waitedMs);
   }
 
   onEjection(service: string, pool: string, backendId: string): void {
-    this.push(OP_EJECTION, service, pool, backendId, 0, 0);
+    this.push(OP_EJECTION, service, pool, backendId, 0, 0, 0);
   }
 
   onMirrorAnswer(service: string, pool: string, backendId: string, status: number, durationMs: number): void {
-    this.push(OP_MIRROR_ANSWER, service, pool, backendId, status, durationMs);
+    this.push(OP_MIRROR_ANSWER, service, pool, backendId, status, durationClass(durationMs), durationMs);
   }
 
   onMirrorDropped(service: string, pool: string, reason: string): void {
-    this.push(OP_MIRROR_DROPPED, service, pool, '', this.str(reason), 0);
+    this.push(OP_MIRROR_DROPPED, service, pool, '', this.str(reason), 0, 0);
   }
 
   /** Anything to report since the last take. */
   get pending(): boolean {
-    return this.n > 0;
+    return this.table.size > 0;
   }
 
   /** Requests waiting in each service's hold queue now. */
@@ -68,10 +70,9 @@ export class RelayTelemetry implements TelemetrySink {
     return out;
   }
 
-  /** The records since the last take, and the strings they name that were not sent yet. */
+  /** The groups since the last take, and the strings they name that were not sent yet. */
   take(): { rec: Float64Array; strings: string[]; stringsFrom: number } {
-    const rec = this.buf.slice(0, this.n);
-    this.n = 0;
+    const rec = this.table.take();
     const stringsFrom = this.sent;
     const strings = this.strings.slice(stringsFrom);
     this.sent = this.strings.length;
@@ -88,20 +89,7 @@ export class RelayTelemetry implements TelemetrySink {
     return i;
   }
 
-  private push(op: number, service: string, pool: string, backend: string, a: number, b: number): void {
-    if (this.n + REC_SIZE > this.buf.length) {
-      const bigger = new Float64Array(this.buf.length * 2);
-      bigger.set(this.buf);
-      this.buf = bigger;
-    }
-    const buf = this.buf;
-    const n = this.n;
-    buf[n] = op;
-    buf[n + 1] = this.str(service);
-    buf[n + 2] = this.str(pool);
-    buf[n + 3] = this.str(backend);
-    buf[n + 4] = a;
-    buf[n + 5] = b;
-    this.n = n + REC_SIZE;
+  private push(op: number, service: string, pool: string, backend: string, a: number, x: number, value: number): void {
+    this.table.add(op, this.str(service), this.str(pool), this.str(backend), a, x, value);
   }
 }

@@ -7,3 +7,4 @@ export { RollingWindow } from './window.js';
 export type { WindowSummary } from './window.js';
 export { trafficSnapshot, SNAPSHOT_WINDOW_SECONDS } from './snapshot.js';
 export type { TrafficSnapshot, ServiceTraffic, PoolTraffic, BackendTraffic, MirrorTraffic } from './snapshot.js';
+export { durationClass } from './buckets.js';

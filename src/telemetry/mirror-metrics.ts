@@ -36,13 +36,13 @@ export class MirrorMetrics {
     });
   }
 
-  answer(service: string, pool: string, status: number): void {
+  answer(service: string, pool: string, status: number, n = 1): void {
     const codes = this.codes.at(service, pool);
-    codes.set(status, (codes.get(status) ?? 0) + 1);
+    codes.set(status, (codes.get(status) ?? 0) + n);
   }
 
-  dropped(service: string, pool: string, reason: string): void {
+  dropped(service: string, pool: string, reason: string, n = 1): void {
     const reasons = this.drops.at(service, pool);
-    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + n);
   }
 }

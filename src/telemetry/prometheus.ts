@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DURATION_BUCKETS, HOLD_WAIT_BUCKETS } from './buckets.js';
 import { ByPool } from './by-pool.js';
 import { histogramText } from './exposition.js';
 import { MirrorMetrics } from './mirror-metrics.js';
@@ -31,8 +32,6 @@ const UPSTREAM_FAILURES = ['connect_refused', 'connect_timeout', 'connect_reset'
 /** How long the request counts of a removed backend stay in /metrics. */
 const DEPARTED_KEEP_MS = 10 * 60_000;
 
-/** Upper bounds of turnout_request_duration_seconds. */
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const DURATION_NAME = 'turnout_request_duration_seconds';
 const DURATION_HELP = 'Time from request to the end of the response, by service and pool.';
 
@@ -125,7 +124,7 @@ export class PrometheusMetrics {
       name: 'turnout_hold_wait_seconds',
       help: 'How long requests waited for a backend before going to one or timing out, by service.',
       labelNames: ['service'],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      buckets: [...HOLD_WAIT_BUCKETS],
       registers,
     });
     this.holdTimeouts = new Counter({
@@ -160,50 +159,50 @@ export class PrometheusMetrics {
     else this.source?.forEachService((service, split, pools) => cb({ service, split, pools }));
   }
 
-  private observe(d: Durations, durationMs: number): void {
+  private observe(d: Durations, durationMs: number, n: number): void {
     const seconds = durationMs / 1000;
-    d.count++;
-    d.sum += seconds;
+    d.count += n;
+    d.sum += seconds * n;
     for (let i = 0; i < DURATION_BUCKETS.length; i++) {
       if (seconds <= (DURATION_BUCKETS[i] as number)) {
-        d.buckets[i] = (d.buckets[i] as number) + 1;
+        d.buckets[i] = (d.buckets[i] as number) + n;
         break;
       }
     }
   }
 
   /** A response reached the client (status from the backend, or 502/504/499 when it failed). */
-  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void {
+  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number, n = 1): void {
     let b = this.backends.get(backendKey);
     if (b === undefined) {
       b = { service, pool, id: backendId, codes: new Map(), durations: this.durations.at(service, pool) };
       this.backends.set(backendKey, b);
     }
-    b.codes.set(status, (b.codes.get(status) ?? 0) + 1);
-    this.observe(b.durations, durationMs);
+    b.codes.set(status, (b.codes.get(status) ?? 0) + n);
+    this.observe(b.durations, durationMs, n);
   }
 
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
-  onProxyError(service: string, pool: string, status: number, durationMs: number): void {
+  onProxyError(service: string, pool: string, status: number, durationMs: number, n = 1): void {
     const key = `${service}\u0000${pool}\u0000${status}`;
-    this.proxyAnswers.set(key, (this.proxyAnswers.get(key) ?? 0) + 1);
-    if (service !== '' && pool !== '') this.observe(this.durations.at(service, pool), durationMs);
+    this.proxyAnswers.set(key, (this.proxyAnswers.get(key) ?? 0) + n);
+    if (service !== '' && pool !== '') this.observe(this.durations.at(service, pool), durationMs, n);
   }
 
   /** A gRPC answer, by its grpc-status. */
-  onGrpcResponse(service: string, pool: string, backendId: string, grpcStatus: number): void {
-    this.grpcRequests.labels(service, pool, backendId, String(grpcStatus)).inc();
+  onGrpcResponse(service: string, pool: string, backendId: string, grpcStatus: number, n = 1): void {
+    this.grpcRequests.labels(service, pool, backendId, String(grpcStatus)).inc(n);
   }
 
-  onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
-    this.upstreamErrors.labels(service, pool, backendId, reason).inc();
+  onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean, n = 1): void {
+    this.upstreamErrors.labels(service, pool, backendId, reason).inc(n);
     if (retried) {
       let c = this.retryChildren.get(service);
       if (c === undefined) {
         c = this.retries.labels(service);
         this.retryChildren.set(service, c);
       }
-      c.inc();
+      c.inc(n);
     }
   }
 
@@ -211,17 +210,18 @@ export class PrometheusMetrics {
     this.holdWaiting.labels(service).set(waiting);
   }
 
-  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void {
-    this.holdWait.labels(service).observe(waitedMs / 1000);
-    if (timedOut) this.holdTimeouts.labels(service).inc();
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean, n = 1): void {
+    const h = this.holdWait.labels(service);
+    for (let i = 0; i < n; i++) h.observe(waitedMs / 1000);
+    if (timedOut) this.holdTimeouts.labels(service).inc(n);
   }
 
   onHealthCheck(service: string, pool: string, backendId: string, passed: boolean): void {
     this.healthChecks.labels(service, pool, backendId, passed ? 'pass' : 'fail').inc();
   }
 
-  onEjection(service: string, pool: string, backendId: string): void {
-    this.ejections.labels(service, pool, backendId).inc();
+  onEjection(service: string, pool: string, backendId: string, n = 1): void {
+    this.ejections.labels(service, pool, backendId).inc(n);
   }
 
   onAdminRequest(route: string, code: number): void {

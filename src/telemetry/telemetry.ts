@@ -39,33 +39,37 @@ export class Telemetry implements TelemetrySink {
     this.prometheus.attach(source);
   }
 
-  /** A response reached the client (status from the backend, or 502/504/499 when it failed). */
-  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void {
-    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs);
-    this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500);
+  /**
+   * A response reached the client (status from the backend, or 502/504/499 when it failed). Every
+   * outcome below takes an optional `n`: a worker's report groups outcomes alike (one duration
+   * class, see buckets.ts) and the supervisor records each group once, at its mean.
+   */
+  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number, n = 1): void {
+    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs, n);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500, n);
   }
 
   /** A gRPC answer: counted as any answer, by grpc-status, and as an error in the windows when `failed`. */
-  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
-    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs);
-    this.prometheus.onGrpcResponse(service, pool, backendId, grpcStatus);
-    this.traffic.record(service, pool, backendKey, this.now(), durationMs, failed);
+  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number, n = 1): void {
+    this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs, n);
+    this.prometheus.onGrpcResponse(service, pool, backendId, grpcStatus, n);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, failed, n);
   }
 
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
-  onProxyError(service: string, pool: string, status: number, durationMs: number): void {
-    this.prometheus.onProxyError(service, pool, status, durationMs);
-    if (service !== '' && pool !== '') this.traffic.record(service, pool, undefined, this.now(), durationMs, status >= 500);
+  onProxyError(service: string, pool: string, status: number, durationMs: number, n = 1): void {
+    this.prometheus.onProxyError(service, pool, status, durationMs, n);
+    if (service !== '' && pool !== '') this.traffic.record(service, pool, undefined, this.now(), durationMs, status >= 500, n);
   }
 
   /** A mirrored copy's answer was read (`status`; 502 when it failed, 504 when it timed out). */
-  onMirrorAnswer(service: string, pool: string, _backendId: string, status: number, durationMs: number): void {
-    this.prometheus.mirror.answer(service, pool, status);
-    this.mirrored.record(service, pool, undefined, this.now(), durationMs, status >= 500);
+  onMirrorAnswer(service: string, pool: string, _backendId: string, status: number, durationMs: number, n = 1): void {
+    this.prometheus.mirror.answer(service, pool, status, n);
+    this.mirrored.record(service, pool, undefined, this.now(), durationMs, status >= 500, n);
   }
 
-  onMirrorDropped(service: string, pool: string, reason: string): void {
-    this.prometheus.mirror.dropped(service, pool, reason);
+  onMirrorDropped(service: string, pool: string, reason: string, n = 1): void {
+    this.prometheus.mirror.dropped(service, pool, reason, n);
   }
 
   /** The mirrored copies' window of `pool` (rps, errors, p99): what a mirror-first gate judges. */
@@ -78,8 +82,8 @@ export class Telemetry implements TelemetrySink {
     return this.mirrored.poolTotals(service, pool);
   }
 
-  onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void {
-    this.prometheus.onUpstreamFailure(service, pool, backendId, reason, retried);
+  onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean, n = 1): void {
+    this.prometheus.onUpstreamFailure(service, pool, backendId, reason, retried, n);
   }
 
   /** Requests waiting for a backend in `service` now (the hold queue). */
@@ -90,8 +94,8 @@ export class Telemetry implements TelemetrySink {
   }
 
   /** A request that waited went to a backend, or timed out. */
-  onHoldDone(service: string, waitedMs: number, timedOut: boolean): void {
-    this.prometheus.onHoldDone(service, waitedMs, timedOut);
+  onHoldDone(service: string, waitedMs: number, timedOut: boolean, n = 1): void {
+    this.prometheus.onHoldDone(service, waitedMs, timedOut, n);
   }
 
   /** Requests waiting in `service`'s hold queue now (the live views). */
@@ -113,8 +117,8 @@ export class Telemetry implements TelemetrySink {
     this.prometheus.onHealthCheck(service, pool, backendId, passed);
   }
 
-  onEjection(service: string, pool: string, backendId: string): void {
-    this.prometheus.onEjection(service, pool, backendId);
+  onEjection(service: string, pool: string, backendId: string, n = 1): void {
+    this.prometheus.onEjection(service, pool, backendId, n);
   }
 
   onAdminRequest(route: string, code: number): void {

@@ -25,8 +25,8 @@ export class TrafficWindows {
   private readonly backends = new Map<object, { readonly window: RollingWindow; readonly pool: PoolTraffic }>();
   private readonly pools = new ByPool<PoolTraffic>(() => ({ window: new RollingWindow(POOL_WINDOW_SECONDS), requests: 0, errors: 0 }));
 
-  /** One answer to a client: from a backend (`backendKey`), or from the proxy itself (undefined). */
-  record(service: string, pool: string, backendKey: object | undefined, nowMs: number, durationMs: number, error: boolean): void {
+  /** `n` answers to clients (one, or a worker's group): from a backend (`backendKey`), or from the proxy itself (undefined). */
+  record(service: string, pool: string, backendKey: object | undefined, nowMs: number, durationMs: number, error: boolean, n = 1): void {
     let p: PoolTraffic;
     if (backendKey === undefined) p = this.pools.at(service, pool);
     else {
@@ -35,12 +35,12 @@ export class TrafficWindows {
         b = { window: new RollingWindow(BACKEND_WINDOW_SECONDS), pool: this.pools.at(service, pool) };
         this.backends.set(backendKey, b);
       }
-      b.window.record(nowMs, durationMs, error);
+      b.window.record(nowMs, durationMs, error, n);
       p = b.pool;
     }
-    p.window.record(nowMs, durationMs, error);
-    p.requests++;
-    if (error) p.errors++;
+    p.window.record(nowMs, durationMs, error, n);
+    p.requests += n;
+    if (error) p.errors += n;
   }
 
   /** A backend left: its window goes (its pool's counts stay). */

@@ -3,25 +3,13 @@
  * stream, the dashboard and rollout gates read. Pure data structure; time (epoch ms) is passed in.
  * Recording is O(1) with no allocation; quantiles merge at most `seconds` buckets.
  */
+import { boundIndex, WINDOW_BOUNDS_MS } from './buckets.js';
 
-/** Latency bucket upper bounds in ms: 0.25 ms … ~65 s, about 19 % apart. */
-const BOUNDS: readonly number[] = (() => {
-  const out: number[] = [];
-  for (let v = 0.25; v < 70_000; v *= 1.19) out.push(Math.round(v * 1000) / 1000);
-  return out;
-})();
+const BOUNDS = WINDOW_BOUNDS_MS;
 const NB = BOUNDS.length + 1;
 
 function bucketOf(ms: number): number {
-  // Binary search over ~70 bounds.
-  let lo = 0;
-  let hi = BOUNDS.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ms <= (BOUNDS[mid] as number)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+  return boundIndex(BOUNDS, ms);
 }
 
 export interface WindowSummary {
@@ -62,12 +50,13 @@ export class RollingWindow {
     return i;
   }
 
-  record(nowMs: number, durationMs: number, error: boolean): void {
+  /** `n` answers of `durationMs` each (a worker's report groups answers of one duration class). */
+  record(nowMs: number, durationMs: number, error: boolean, n = 1): void {
     const i = this.slot(nowMs);
-    this.counts[i] = (this.counts[i] as number) + 1;
-    if (error) this.errors[i] = (this.errors[i] as number) + 1;
+    this.counts[i] = (this.counts[i] as number) + n;
+    if (error) this.errors[i] = (this.errors[i] as number) + n;
     const b = i * NB + bucketOf(durationMs);
-    this.hist[b] = (this.hist[b] as number) + 1;
+    this.hist[b] = (this.hist[b] as number) + n;
   }
 
   /**

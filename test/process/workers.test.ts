@@ -74,6 +74,29 @@ describe('a supervisor with 2 workers', () => {
     expect(backends[0]!.hits + backends[1]!.hits).toBe(sent);
   }, 30_000);
 
+  test('the workers group their outcomes, and the supervisor\'s counts are exact: by backend and code, and the duration histogram', async () => {
+    const backends = [await countedBackend('a'), await countedBackend('b')];
+    const t = await startTestTurnout(webService({ blue: backends }), { workers: 2 });
+    const sent = 2000;
+    const t0 = performance.now();
+    const outcomes = await runRequests(t.proxyUrl, { count: sent, connections: 8 });
+    const wallSeconds = (performance.now() - t0) / 1000;
+    expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
+    await until('every request counted', async () => (await metricSum(t, 'turnout_request_duration_seconds_count')) >= sent, 3000, 50);
+    await sleep(200);
+    const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
+    const value = (series: string): number => Number(text.split('\n').find((l) => l.startsWith(series))?.split(' ').at(-1));
+    expect(value('turnout_requests_total{service="web",pool="blue",backend="a",code="200"}')).toBe(backends[0]!.hits);
+    expect(value('turnout_requests_total{service="web",pool="blue",backend="b",code="200"}')).toBe(backends[1]!.hits);
+    expect(value('turnout_request_duration_seconds_count{service="web",pool="blue"}')).toBe(sent);
+    expect(value('turnout_request_duration_seconds_bucket{service="web",pool="blue",le="+Inf"}')).toBe(sent);
+    // The sum is the answers' own (each group recorded at its mean): above 0, below what 8 connections
+    // one request after another could have spent.
+    const sum = value('turnout_request_duration_seconds_sum{service="web",pool="blue"}');
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThanOrEqual(wallSeconds * 8);
+  }, 30_000);
+
   test('health checks run once per backend in the supervisor, not once per worker', async () => {
     const backend = await countedBackend('a');
     const t = await startTestTurnout(webService({ blue: [backend] }, { healthCheck: { path: '/probe', interval: '200ms' } }), { workers: 2 });
