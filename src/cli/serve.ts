@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Turnout } from '../app.js';
 import { describeStore, isLoopbackHost, loadConfigFile, redactedState } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigError, StateFileError, StoreUnavailableError } from '../errors.js';
+import { runtimeFilePath } from '../process/index.js';
 import { FileStore } from '../store/index.js';
 import { createLogger } from '../telemetry/index.js';
 
@@ -104,8 +106,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
     { proxy: turnout.proxyUrl, admin: turnout.adminUrl, revision: turnout.runtime.revision, store: turnout.store.kind, state: redactedState(config.state), workers: turnout.workers?.workersInfo().map((w) => w.pid) },
     'turnout ready',
   );
-  if (generatedToken !== undefined) {
-    logger.warn({ token: generatedToken }, 'no admin token configured: generated one for this run (set TURNOUT_ADMIN_TOKEN to choose it)');
+  // A secret never reaches a log: the generated token goes to a file only its user can read.
+  const tokenFile = generatedToken !== undefined ? writeTokenFile(opts.configFile, generatedToken) : undefined;
+  if (tokenFile !== undefined) {
+    logger.warn({ tokenFile }, 'no admin token configured: generated one for this run, in tokenFile (set TURNOUT_ADMIN_TOKEN to choose it)');
   }
 
   return new Promise<number>((resolve) => {
@@ -142,4 +146,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/**
+ * The generated admin token, beside the runtime file (`turnout-<id>.token`, mode 0600): its path.
+ * It stays after exit (a supervisor upgrade passes the token on, and the next start replaces it).
+ */
+function writeTokenFile(configFile: string, token: string): string {
+  const file = runtimeFilePath(configFile).replace(/\.json$/, '.token');
+  rmSync(file, { force: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return file;
 }
