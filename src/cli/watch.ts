@@ -2,21 +2,23 @@ import type { TrafficSnapshot } from '../telemetry/index.js';
 import { ApiError } from './client.js';
 
 const pct = (v: number): string => `${(Math.round(v * 10_000) / 100).toFixed(2)}%`;
+/** The share of a pool's requests over HTTP/2, in whole percent ("-" from a turnout that does not say). */
+const share = (v: number | undefined): string => (v === undefined ? '-' : `${Math.round(v * 100)}%`);
 
 export function formatSnapshot(s: TrafficSnapshot, only: string | undefined): string {
   const lines = [`revision ${s.revision} · ${s.time} · figures over the last ${s.windowSeconds}s`];
   for (const svc of s.services) {
     if (only !== undefined && svc.name !== only) continue;
     lines.push('', `${svc.name}  ${svc.rps} req/s`);
-    lines.push(`  ${'pool/backend'.padEnd(22)} ${'split'.padStart(7)} ${'req/s'.padStart(8)} ${'errors'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'in-flight'.padStart(9)}  state`);
+    lines.push(`  ${'pool/backend'.padEnd(22)} ${'split'.padStart(7)} ${'req/s'.padStart(8)} ${'errors'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'h2'.padStart(5)} ${'in-flight'.padStart(9)}  state`);
     for (const p of svc.pools) {
       lines.push(
-        `  ${p.name.padEnd(22)} ${`${p.split}%`.padStart(7)} ${String(p.rps).padStart(8)} ${pct(p.errorRate).padStart(7)} ${`${p.p50Ms}ms`.padStart(7)} ${`${p.p99Ms}ms`.padStart(7)} ${String(p.inFlight).padStart(9)}`,
+        `  ${p.name.padEnd(22)} ${`${p.split}%`.padStart(7)} ${String(p.rps).padStart(8)} ${pct(p.errorRate).padStart(7)} ${`${p.p50Ms}ms`.padStart(7)} ${`${p.p99Ms}ms`.padStart(7)} ${share(p.h2Share).padStart(5)} ${String(p.inFlight).padStart(9)}`,
       );
       for (const b of p.backends) {
         const state = [b.state, b.health, b.ejected ? 'ejected' : '', `w=${b.weight}`].filter(Boolean).join(' ');
         lines.push(
-          `    ${b.id.padEnd(20)} ${''.padStart(7)} ${String(b.rps).padStart(8)} ${pct(b.errorRate).padStart(7)} ${''.padStart(7)} ${`${b.p99Ms}ms`.padStart(7)} ${String(b.inFlight).padStart(9)}  ${state}`,
+          `    ${b.id.padEnd(20)} ${''.padStart(7)} ${String(b.rps).padStart(8)} ${pct(b.errorRate).padStart(7)} ${''.padStart(7)} ${`${b.p99Ms}ms`.padStart(7)} ${''.padStart(5)} ${String(b.inFlight).padStart(9)}  ${state}`,
         );
       }
     }
@@ -24,7 +26,7 @@ export function formatSnapshot(s: TrafficSnapshot, only: string | undefined): st
     if (m !== undefined) {
       // The copies' own figures: never counted in the pools above.
       lines.push(
-        `  ${`${m.pool} · mirror`.padEnd(22)} ${`${m.percent}%`.padStart(7)} ${String(m.rps).padStart(8)} ${pct(m.errorRate).padStart(7)} ${`${m.p50Ms}ms`.padStart(7)} ${`${m.p99Ms}ms`.padStart(7)} ${''.padStart(9)}  copies, answers discarded`,
+        `  ${`${m.pool} · mirror`.padEnd(22)} ${`${m.percent}%`.padStart(7)} ${String(m.rps).padStart(8)} ${pct(m.errorRate).padStart(7)} ${`${m.p50Ms}ms`.padStart(7)} ${`${m.p99Ms}ms`.padStart(7)} ${''.padStart(5)} ${''.padStart(9)}  copies, answers discarded`,
       );
     }
   }

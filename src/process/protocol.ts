@@ -58,6 +58,8 @@ export const OP_EJECTION = 4;
 export const OP_MIRROR_ANSWER = 5; // a mirrored copy: pool, backend; a: status; x: duration class, sum: duration ms
 export const OP_MIRROR_DROPPED = 6; // a copy not sent: pool; a: reason (a string index)
 export const OP_GRPC_RESPONSE = 7; // a: grpc-status * 10000 + status * 10 + failed 0/1; x: duration class, sum: duration ms
+/** Added to OP_RESPONSE and OP_GRPC_RESPONSE when the client asked over HTTP/2. */
+export const OP_H2 = 16;
 
 /**
  * What a worker tells the supervisor: sent at once after it applied a state or config (so the

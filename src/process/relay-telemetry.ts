@@ -1,7 +1,7 @@
 import type { TelemetrySink, TelemetrySource } from '../telemetry/index.js';
 import { durationClass } from '../telemetry/index.js';
 import { OutcomeTable } from './outcome-table.js';
-import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE } from './protocol.js';
+import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_H2, OP_RESPONSE, OP_UPSTREAM_FAILURE } from './protocol.js';
 
 /**
  * A worker's telemetry: outcomes are grouped (OutcomeTable: names as indexes of a string table
@@ -22,12 +22,12 @@ export class RelayTelemetry implements TelemetrySink {
 
   onHealthCheck(): void {}
 
-  onResponse(service: string, pool: string, _key: object, backendId: string, status: number, durationMs: number): void {
-    this.push(OP_RESPONSE, service, pool, backendId, status, durationClass(durationMs), durationMs);
+  onResponse(service: string, pool: string, _key: object, backendId: string, status: number, durationMs: number, h2 = false): void {
+    this.push(h2 ? OP_RESPONSE + OP_H2 : OP_RESPONSE, service, pool, backendId, status, durationClass(durationMs), durationMs);
   }
 
-  onGrpcResponse(service: string, pool: string, _key: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void {
-    this.push(OP_GRPC_RESPONSE, service, pool, backendId, grpcStatus * 10000 + status * 10 + (failed ? 1 : 0), durationClass(durationMs), durationMs);
+  onGrpcResponse(service: string, pool: string, _key: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number, h2 = true): void {
+    this.push(h2 ? OP_GRPC_RESPONSE + OP_H2 : OP_GRPC_RESPONSE, service, pool, backendId, grpcStatus * 10000 + status * 10 + (failed ? 1 : 0), durationClass(durationMs), durationMs);
   }
 
   onProxyError(service: string, pool: string, status: number, durationMs: number): void {

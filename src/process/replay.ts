@@ -1,7 +1,7 @@
 import type { Runtime } from '../runtime/index.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { GROUP_SIZE } from './outcome-table.js';
-import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_RESPONSE, OP_UPSTREAM_FAILURE } from './protocol.js';
+import { OP_EJECTION, OP_GRPC_RESPONSE, OP_HOLD_DONE, OP_MIRROR_ANSWER, OP_MIRROR_DROPPED, OP_PROXY_ERROR, OP_H2, OP_RESPONSE, OP_UPSTREAM_FAILURE } from './protocol.js';
 import type { WorkerReport } from './protocol.js';
 
 /**
@@ -25,7 +25,8 @@ export class OutcomeReplay {
     const rec = r.rec;
     const s = this.strings;
     for (let i = 0; i + GROUP_SIZE <= rec.length; i += GROUP_SIZE) {
-      const op = rec[i] as number;
+      const h2 = ((rec[i] as number) & OP_H2) !== 0;
+      const op = (rec[i] as number) & ~OP_H2;
       const service = s[rec[i + 1] as number] ?? '';
       const pool = s[rec[i + 2] as number] ?? '';
       const backend = s[rec[i + 3] as number] ?? '';
@@ -35,10 +36,10 @@ export class OutcomeReplay {
       const mean = (rec[i + 7] as number) / n;
       switch (op) {
         case OP_RESPONSE:
-          this.telemetry.onResponse(service, pool, this.keyOf(service, pool, backend), backend, a, mean, n);
+          this.telemetry.onResponse(service, pool, this.keyOf(service, pool, backend), backend, a, mean, h2, n);
           break;
         case OP_GRPC_RESPONSE:
-          this.telemetry.onGrpcResponse(service, pool, this.keyOf(service, pool, backend), backend, Math.floor(a / 10) % 1000, Math.floor(a / 10000), a % 10 === 1, mean, n);
+          this.telemetry.onGrpcResponse(service, pool, this.keyOf(service, pool, backend), backend, Math.floor(a / 10) % 1000, Math.floor(a / 10000), a % 10 === 1, mean, h2, n);
           break;
         case OP_PROXY_ERROR:
           this.telemetry.onProxyError(service, pool, a, mean, n);

@@ -20,6 +20,8 @@ export interface ClientSide {
   readonly remote: string;
   /** A gRPC call: turnout's own answers are gRPC-shaped. */
   readonly grpc: boolean;
+  /** The client asked over HTTP/2 (counted as such in the live views). */
+  readonly h2: boolean;
   /** ctx.clock ms the call's grpc-timeout ends; 0 = none. */
   readonly callDeadline: number;
   readonly head: RequestHead;

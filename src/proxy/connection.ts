@@ -36,6 +36,8 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   readonly grpc: boolean;
   /** ctx.clock ms its grpc-timeout ends; 0 = none. */
   readonly callDeadline: number;
+  /** An HTTP/2 stream (the live views count the share of HTTP/2 per pool). */
+  readonly h2: boolean;
   /** Per-request state, taken from the server's pool while a request is parsed or answered. */
   private slot: RequestSlot | null = null;
   keepAlive = true;
@@ -65,6 +67,7 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
     const call = socket as unknown as { readonly grpc?: boolean; readonly grpcDeadline?: number };
     this.grpc = call.grpc === true;
     this.callDeadline = call.grpcDeadline ?? 0;
+    this.h2 = (socket as { alpnProtocol?: unknown }).alpnProtocol === 'h2';
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);

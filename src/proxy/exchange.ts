@@ -289,7 +289,7 @@ export class Exchange implements UpstreamOwner, AnswerOwner {
     }
     if (this.svc.settings.maxRequestsPerBackend > 0) ctx.roomFreed(this.svc.name);
     const ms = performance.now() - this.started;
-    if (!proxyAnswered) ctx.observer.onResponse(this.svc, this.pool, this.up, ok ? this.status : this.status || 502, ms, this.grpcStatus);
+    if (!proxyAnswered) ctx.observer.onResponse(this.svc, this.pool, this.up, ok ? this.status : this.status || 502, ms, this.grpcStatus, this.conn.h2);
     if (ctx.accessLogger !== undefined) logAccess(this.conn, this.svc, this.pool, this.up, this.status, this.grpcStatus, ms);
     this.out.release();
     this.answer.release();

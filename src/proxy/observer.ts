@@ -12,9 +12,10 @@ export interface TableSource {
 export interface ProxyObserver {
   /**
    * A response from the backend reached the client (any status), or failed midway (499: the client
-   * left). `grpcStatus`: a gRPC answer's grpc-status (2, 4, 13, 14 and 15 count as errors), -1 for others.
+   * left). `grpcStatus`: a gRPC answer's grpc-status (2, 4, 13, 14 and 15 count as errors), -1 for
+   * others; `h2`: the client asked over HTTP/2.
    */
-  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus: number): void;
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus: number, h2: boolean): void;
   /** An attempt failed before a response: counted per backend for outlier detection. */
   onUpstreamFailure(svc: ServiceTable, pool: PoolTable, up: Upstream, reason: UpstreamFailure, retried: boolean): void;
   /** A request failed on its retry too (the client gets 502/504). */

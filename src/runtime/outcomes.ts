@@ -19,17 +19,17 @@ export class OutcomeRelay implements ProxyObserver {
     private readonly outliers: Outliers,
   ) {}
 
-  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus = -1): void {
-    if (grpcStatus >= 0) return this.onGrpcResponse(svc, pool, up, status, durationMs, grpcStatus);
-    this.ctx.telemetry?.onResponse(svc.name, pool.name, up, up.id, status, durationMs);
+  onResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus = -1, h2 = false): void {
+    if (grpcStatus >= 0) return this.onGrpcResponse(svc, pool, up, status, durationMs, grpcStatus, h2);
+    this.ctx.telemetry?.onResponse(svc.name, pool.name, up, up.id, status, durationMs, h2);
     if (status === 499) return; // the client left: says nothing about the backend
     this.record(up, status < 500, status >= 500 ? `status ${status}` : '');
   }
 
   /** A gRPC answer: grpc-status 2, 4, 13, 14 and 15 are errors wherever errors are counted (SPEC "HTTP/2 and gRPC"). */
-  private onGrpcResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus: number): void {
+  private onGrpcResponse(svc: ServiceTable, pool: PoolTable, up: Upstream, status: number, durationMs: number, grpcStatus: number, h2: boolean): void {
     const failed = status >= 500 || isGrpcError(grpcStatus);
-    this.ctx.telemetry?.onGrpcResponse(svc.name, pool.name, up, up.id, status, grpcStatus, failed, durationMs);
+    this.ctx.telemetry?.onGrpcResponse(svc.name, pool.name, up, up.id, status, grpcStatus, failed, durationMs, h2);
     this.record(up, !failed, failed ? `grpc-status ${grpcStatus}` : '');
   }
 

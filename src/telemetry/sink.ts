@@ -6,13 +6,13 @@ import type { TelemetrySource } from './source.js';
  */
 export interface TelemetrySink {
   attach(source: TelemetrySource): void;
-  /** A response reached the client (status from the backend, or 502/504/499 when it failed). */
-  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number): void;
+  /** A response reached the client (status from the backend, or 502/504/499 when it failed); `h2`: over HTTP/2. */
+  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number, h2?: boolean): void;
   /**
    * A gRPC answer reached the client: HTTP `status` (200) and its `grpcStatus`; `failed` when it
    * counts as an error (grpc-status 2, 4, 13, 14, 15). Counted as onResponse is, and by grpc-status.
    */
-  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number): void;
+  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number, h2?: boolean): void;
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
   onProxyError(service: string, pool: string, status: number, durationMs: number): void;
   onUpstreamFailure(service: string, pool: string, backendId: string, reason: string, retried: boolean): void;

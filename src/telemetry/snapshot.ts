@@ -25,6 +25,8 @@ export interface BackendTraffic extends TrafficFigures {
 export interface PoolTraffic extends TrafficFigures {
   readonly name: string;
   readonly split: number;
+  /** Of its requests in the window, the share that came over HTTP/2 (0-1; gRPC included). */
+  readonly h2Share: number;
   readonly backends: readonly BackendTraffic[];
 }
 
@@ -64,6 +66,7 @@ export function trafficSnapshot(
   telemetry: Pick<TrafficWindows, 'poolWindow' | 'backendWindow'> & {
     holdWaiting(service: string): number;
     mirrorWindow?(service: string, pool: string, nowMs: number, seconds: number): WindowSummary;
+    poolH2Requests?(service: string, pool: string, nowMs: number, seconds: number): number;
   },
   nowMs: number,
 ): TrafficSnapshot {
@@ -95,6 +98,7 @@ export function trafficSnapshot(
       return {
         name: p.name,
         split: split[p.name] ?? 0,
+        h2Share: pw.requests === 0 ? 0 : round((telemetry.poolH2Requests?.(name, p.name, nowMs, w) ?? 0) / pw.requests, 4),
         rps: round(pw.rps),
         errorRate: round(pw.errorRate, 4),
         p50Ms: pw.p50Ms,

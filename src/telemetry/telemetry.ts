@@ -44,16 +44,16 @@ export class Telemetry implements TelemetrySink {
    * outcome below takes an optional `n`: a worker's report groups outcomes alike (one duration
    * class, see buckets.ts) and the supervisor records each group once, at its mean.
    */
-  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number, n = 1): void {
+  onResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, durationMs: number, h2 = false, n = 1): void {
     this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs, n);
-    this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500, n);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, status >= 500, n, h2);
   }
 
   /** A gRPC answer: counted as any answer, by grpc-status, and as an error in the windows when `failed`. */
-  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number, n = 1): void {
+  onGrpcResponse(service: string, pool: string, backendKey: object, backendId: string, status: number, grpcStatus: number, failed: boolean, durationMs: number, h2 = true, n = 1): void {
     this.prometheus.onResponse(service, pool, backendKey, backendId, status, durationMs, n);
     this.prometheus.onGrpcResponse(service, pool, backendId, grpcStatus, n);
-    this.traffic.record(service, pool, backendKey, this.now(), durationMs, failed, n);
+    this.traffic.record(service, pool, backendKey, this.now(), durationMs, failed, n, h2);
   }
 
   /** The proxy answered itself: no_route (no service), no_backend, or an upstream failure after retries. */
@@ -137,6 +137,11 @@ export class Telemetry implements TelemetrySink {
 
   poolWindow(service: string, pool: string, nowMs: number, seconds: number): WindowSummary {
     return this.traffic.poolWindow(service, pool, nowMs, seconds);
+  }
+
+  /** Of a pool's requests in the window, those that came over HTTP/2. */
+  poolH2Requests(service: string, pool: string, nowMs: number, seconds: number): number {
+    return this.traffic.poolH2Requests(service, pool, nowMs, seconds);
   }
 
   /** Cumulative requests and errors of a pool since start (gates diff two readings). */

@@ -26,7 +26,7 @@ export class TrafficWindows {
   private readonly pools = new ByPool<PoolTraffic>(() => ({ window: new RollingWindow(POOL_WINDOW_SECONDS), requests: 0, errors: 0 }));
 
   /** `n` answers to clients (one, or a worker's group): from a backend (`backendKey`), or from the proxy itself (undefined). */
-  record(service: string, pool: string, backendKey: object | undefined, nowMs: number, durationMs: number, error: boolean, n = 1): void {
+  record(service: string, pool: string, backendKey: object | undefined, nowMs: number, durationMs: number, error: boolean, n = 1, h2 = false): void {
     let p: PoolTraffic;
     if (backendKey === undefined) p = this.pools.at(service, pool);
     else {
@@ -38,7 +38,7 @@ export class TrafficWindows {
       b.window.record(nowMs, durationMs, error, n);
       p = b.pool;
     }
-    p.window.record(nowMs, durationMs, error, n);
+    p.window.record(nowMs, durationMs, error, n, h2);
     p.requests += n;
     if (error) p.errors += n;
   }
@@ -46,6 +46,11 @@ export class TrafficWindows {
   /** A backend left: its window goes (its pool's counts stay). */
   forget(backendKey: object): void {
     this.backends.delete(backendKey);
+  }
+
+  /** Of a pool's requests in the window, those that came over HTTP/2. */
+  poolH2Requests(service: string, pool: string, nowMs: number, seconds: number): number {
+    return this.pools.get(service, pool)?.window.h2Requests(nowMs, seconds) ?? 0;
   }
 
   backendWindow(backendKey: object, nowMs: number, seconds: number): WindowSummary | undefined {

@@ -28,6 +28,8 @@ export class RollingWindow {
   private readonly stamps: Float64Array; // second index of each slot
   private readonly counts: Uint32Array;
   private readonly errors: Uint32Array;
+  /** Requests that came over HTTP/2. */
+  private readonly h2: Uint32Array;
   private readonly hist: Uint32Array; // seconds × NB
 
   constructor(seconds = 60) {
@@ -35,6 +37,7 @@ export class RollingWindow {
     this.stamps = new Float64Array(seconds).fill(-1);
     this.counts = new Uint32Array(seconds);
     this.errors = new Uint32Array(seconds);
+    this.h2 = new Uint32Array(seconds);
     this.hist = new Uint32Array(seconds * NB);
   }
 
@@ -45,18 +48,32 @@ export class RollingWindow {
       this.stamps[i] = sec;
       this.counts[i] = 0;
       this.errors[i] = 0;
+      this.h2[i] = 0;
       this.hist.fill(0, i * NB, (i + 1) * NB);
     }
     return i;
   }
 
   /** `n` answers of `durationMs` each (a worker's report groups answers of one duration class). */
-  record(nowMs: number, durationMs: number, error: boolean, n = 1): void {
+  record(nowMs: number, durationMs: number, error: boolean, n = 1, h2 = false): void {
     const i = this.slot(nowMs);
     this.counts[i] = (this.counts[i] as number) + n;
     if (error) this.errors[i] = (this.errors[i] as number) + n;
+    if (h2) this.h2[i] = (this.h2[i] as number) + n;
     const b = i * NB + bucketOf(durationMs);
     this.hist[b] = (this.hist[b] as number) + n;
+  }
+
+  /** Requests over HTTP/2 in the last `windowSec` seconds ending at `nowMs` (as summary counts). */
+  h2Requests(nowMs: number, windowSec: number): number {
+    const sec = Math.floor(nowMs / 1000);
+    let n = 0;
+    for (let k = 0; k < Math.min(windowSec, this.seconds); k++) {
+      const s = sec - k;
+      const i = ((s % this.seconds) + this.seconds) % this.seconds;
+      if (this.stamps[i] === s) n += this.h2[i] as number;
+    }
+    return n;
   }
 
   /**

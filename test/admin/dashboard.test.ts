@@ -161,6 +161,9 @@ describe('GET / (dashboard)', () => {
       { timeout: 5000 },
     );
     expect(await web.locator('.split').getAttribute('aria-label')).toBe('split: blue 80%, green 20%');
+    // The pool's share of HTTP/2 requests (the traffic here is HTTP/1.1 only: 0 %).
+    expect(await web.locator('th', { hasText: 'HTTP/2' }).count()).toBe(1);
+    expect(await web.locator('tr[data-pool="blue"] td.c-h2').textContent()).toBe('0%');
     expect(await page.textContent('#rev')).toBe('1');
     expect(await page.locator('#status').textContent()).toBe('live');
     // The token stays for this tab only.

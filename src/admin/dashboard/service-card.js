@@ -25,7 +25,7 @@
 /** @type {readonly (readonly [key: string, label: string, cls: string])[]} */
 const COLS = [
   ['name', 'Pool / backend', ''], ['split', 'Split', 'n'], ['rps', 'rps', 'n'], ['trend', 'Last 60 s', ''],
-  ['errors', 'Errors', 'n'], ['p50', 'p50 ms', 'n'], ['p99', 'p99 ms', 'n'], ['inflight', 'In flight', 'n'],
+  ['errors', 'Errors', 'n'], ['p50', 'p50 ms', 'n'], ['p99', 'p99 ms', 'n'], ['h2', 'HTTP/2', 'n'], ['inflight', 'In flight', 'n'],
   ['health', 'Health', ''], ['state', 'State', ''], ['ejected', 'Ejected', ''], ['weight', 'Weight / eff.', 'n'],
 ];
 
@@ -204,6 +204,8 @@ function updateCard(card, svc) {
     errCell(cell(tr, 'errors'), p.errorRate);
     cell(tr, 'p50', fmtMs(p.p50Ms, idle));
     cell(tr, 'p99', fmtMs(p.p99Ms, idle));
+    // The share of the pool's requests that came over HTTP/2 (gRPC included).
+    cell(tr, 'h2', idle || p.h2Share === undefined ? '–' : Math.round(num(p.h2Share) * 100) + '%', idle ? 'dim' : '');
     cell(tr, 'inflight', String(num(p.inFlight)));
     cell(tr, 'health', counts(backends, (b) => b.health), 'sum');
     cell(tr, 'state', counts(backends, (b) => b.state), 'sum');
@@ -227,6 +229,7 @@ function updateCard(card, svc) {
       errCell(cell(br, 'errors'), b.errorRate);
       cell(br, 'p50', fmtMs(b.p50Ms, bidle));
       cell(br, 'p99', fmtMs(b.p99Ms, bidle));
+      cell(br, 'h2', '', 'blank');
       cell(br, 'inflight', String(num(b.inFlight)));
       badge(cell(br, 'health'), String(b.health));
       badge(cell(br, 'state'), String(b.state));
@@ -253,7 +256,7 @@ function updateCard(card, svc) {
     errCell(cell(tr, 'errors'), m.errorRate);
     cell(tr, 'p50', fmtMs(m.p50Ms, midle));
     cell(tr, 'p99', fmtMs(m.p99Ms, midle));
-    for (const key of ['inflight', 'health', 'state', 'ejected', 'weight']) cell(tr, key, '', 'blank');
+    for (const key of ['h2', 'inflight', 'health', 'state', 'ejected', 'weight']) cell(tr, key, '', 'blank');
     tr.title = 'copies of ' + num(m.percent) + '% of the requests go to ' + m.pool + '; their answers are discarded';
     rows.push(tr);
   }
