@@ -9,7 +9,10 @@
 // before round 1, default 1), BENCH_CONNECTIONS (default 50), BENCH_SIZES (bytes, default
 // "1024,65536"), BENCH_TARGETS (comma list to run a subset), BENCH_OUT (result file name, default
 // latest.json), BENCH_WORKERS (turnout's worker processes, default 1), BENCH_PROFILE=1 (then run
-// bench/profile.mjs: a CPU profile of turnout). A proxy's CPU is its whole process tree's
+// bench/profile.mjs: a CPU profile of turnout), BENCH_SOAK_MINUTES (default 0: after the fresh
+// rounds of each size in BENCH_SOAK_SIZES (default 65536), every target takes that many minutes of
+// load at once, then the rounds run again on the same, now warm, processes: a second result group
+// "<size> after N min"). A proxy's CPU is its whole process tree's
 // (lib.mjs cpuTree): turnout's supervisor + workers, nginx's master + worker.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -56,6 +59,8 @@ const OUT = process.env.BENCH_OUT ?? 'latest.json';
 // turnout serve = a supervisor + this many worker processes (turnout's default is 1); the proxy's CPU
 // is the whole process tree's. bench/workers.mjs compares 1 and 2.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
+const SOAK_SIZES = (process.env.BENCH_SOAK_SIZES ?? '65536').split(',').map(Number);
 
 // The engine's acceptance figures (issue: HTTP/1.1 forwarding engine on raw sockets). Each is a
 // ratio of turnout to a peer, computed from this run's medians, at each response size.
@@ -65,7 +70,14 @@ const GOALS = {
   nginxCpu: 1.8, // turnout CPU µs/req <= 1.8 * nginx CPU µs/req
   nginxP99: 1.5, // turnout p99 <= 1.5 * nginx p99
   undiciRps: 1.5, // turnout req/s >= 1.5 * bare-undici req/s
+  largeNginxCpu: 1.5, // 64 KiB: turnout CPU µs/req <= 1.5 * nginx's (issue 17, fresh and warm)
+  largeNginxRps: 0.8, // 64 KiB: turnout req/s >= 0.8 * nginx's (issue 17, fresh and warm)
 };
+
+/** Result groups in the order measured: one per size, and one per warm-soaked size. */
+const groups = [];
+const results = {};
+const runs = {};
 
 const ALL_TARGETS = ['direct', 'turnout', 'turnout-2b', 'floor', 'bare-http-proxy', 'bare-undici', 'nginx', 'haproxy'];
 const sizeLabel = (n) => (n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
@@ -141,6 +153,73 @@ async function checkTarget(name, url, size) {
 
 // -------------------------------------------------------------------------------------------------
 
+/** ROUNDS interleaved measured runs of every target at `size`, as result group `label`. */
+async function runRounds(label, size, started, backend) {
+  const targets = Object.keys(started);
+  runs[label] = Object.fromEntries(targets.map((t) => [t, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round so no target always runs right after the same neighbour.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (let k = 0; k < order.length; k++) {
+      const t = order[k];
+      const target = started[t];
+      const pid = target.child?.pid;
+      const cpu0 = pid ? cpuTree(pid) : undefined;
+      const bcpu0 = cpuSeconds(backend.pid);
+      const self0 = process.cpuUsage();
+      const busy0 = machineBusySeconds();
+      const t0 = performance.now();
+      const r = await cannon({ url: target.url, connections: CONNECTIONS, duration: DURATION });
+      const wall = (performance.now() - t0) / 1000;
+      const self = process.cpuUsage(self0);
+      const busy = machineBusySeconds() - busy0;
+      const s = summarize(r);
+      const cpuD = pid ? cpuTreeDelta(cpu0, cpuTree(pid)) : undefined;
+      const proxyCpuS = cpuD?.total;
+      // turnout: the supervisor's part of it (accepts, hands connections over, replays the
+      // workers' outcome records); nginx: its master's.
+      s.proxyRootCpuS = cpuD?.root;
+      s.proxyPids = cpuD?.pidsAtEnd.length;
+      s.proxyCpuPct = pid ? (proxyCpuS / wall) * 100 : undefined;
+      s.backendCpuPct = ((cpuSeconds(backend.pid) - bcpu0) / wall) * 100;
+      s.loadgenCpuPct = ((self.user + self.system) / 1e6 / wall) * 100;
+      // Everything else the machine did meanwhile (other people's work): contaminates the figure.
+      s.otherCpuPct = Math.max(0, (busy / wall) * 100 - (s.proxyCpuPct ?? 0) - s.backendCpuPct - s.loadgenCpuPct);
+      // CPU time of the proxy's process group per request served (and its inverse): much less
+      // sensitive to other load on the machine than req/s.
+      s.cpuUsPerReq = pid && proxyCpuS > 0 && s.requests > 0 ? (proxyCpuS / s.requests) * 1e6 : undefined;
+      s.reqPerProxyCpuS = s.cpuUsPerReq === undefined ? undefined : 1e6 / s.cpuUsPerReq;
+      runs[label][t].push(s);
+      const bad = s.errors + s.non2xx + s.timeouts > 0 ? `  ERRORS ${s.errors} non-2xx ${s.non2xx} timeouts ${s.timeouts}` : '';
+      progress(
+        `[${label}] round ${round + 1}/${ROUNDS} ${t.padEnd(15)} (${k + 1}/${order.length}): ${fmt.int(s.rps).padStart(7)} req/s  p99 ${fmt.ms(s.p99Ms).padStart(6)} ms  cpu proxy ${s.proxyCpuPct === undefined ? '  -' : s.proxyCpuPct.toFixed(0).padStart(3)} % backend ${s.backendCpuPct.toFixed(0).padStart(3)} % loadgen ${s.loadgenCpuPct.toFixed(0).padStart(3)} % other ${s.otherCpuPct.toFixed(0).padStart(3)} %${bad}`,
+      );
+      await sleep(100);
+    }
+  }
+  results[label] = {};
+  for (const t of targets) {
+    const rs = runs[label][t];
+    results[label][t] = {
+      rps: median(rs.map((x) => x.rps)),
+      p99Ms: median(rs.map((x) => x.p99Ms)),
+      p50Ms: median(rs.map((x) => x.p50Ms)),
+      errors: rs.reduce((a, x) => a + x.errors, 0),
+      timeouts: rs.reduce((a, x) => a + x.timeouts, 0),
+      non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+      requests: rs.reduce((a, x) => a + x.requests, 0),
+      proxyCpuPct: median(rs.map((x) => x.proxyCpuPct)),
+      backendCpuPct: median(rs.map((x) => x.backendCpuPct)),
+      loadgenCpuPct: median(rs.map((x) => x.loadgenCpuPct)),
+      otherCpuPct: median(rs.map((x) => x.otherCpuPct)),
+      reqPerProxyCpuS: median(rs.map((x) => x.reqPerProxyCpuS)),
+      cpuUsPerReq: median(rs.map((x) => x.cpuUsPerReq)),
+      rounds: rs.map((x) => Math.round(x.rps)),
+    };
+  }
+  groups.push({ label, size });
+}
+
 async function main() {
   const notes = [
     `load generator (autocannon, in the bench process), backend and proxy share the machine's ${machineInfo().cpus} CPU cores: absolute figures are lower than on separate machines, and a proxy's CPU use takes cores away from the backend and the load generator.`,
@@ -154,8 +233,6 @@ async function main() {
   progress(`turnout proxy bench: targets ${targets.join(', ')}; sizes ${SIZES.map(sizeLabel).join(', ')}; ${ROUNDS} rounds x ${DURATION}s, ${CONNECTIONS} connections; about ${Math.ceil(perRun / 60)} min of load`);
   progress(`machine: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, load average ${machine.loadAvgAtStart.join(' ')}`);
 
-  const results = {};
-  const runs = {};
   const turnoutLogs = {};
   for (const size of SIZES) {
     const label = sizeLabel(size);
@@ -175,66 +252,13 @@ async function main() {
           await cannon({ url: started[t].url, connections: CONNECTIONS, duration: WARMUP });
         }
       }
-      runs[label] = Object.fromEntries(targets.map((t) => [t, []]));
-      for (let round = 0; round < ROUNDS; round++) {
-        // Rotate the order each round so no target always runs right after the same neighbour.
-        const order = targets.map((_, i) => targets[(i + round) % targets.length]);
-        for (let k = 0; k < order.length; k++) {
-          const t = order[k];
-          const target = started[t];
-          const pid = target.child?.pid;
-          const cpu0 = pid ? cpuTree(pid) : undefined;
-          const bcpu0 = cpuSeconds(backend.pid);
-          const self0 = process.cpuUsage();
-          const busy0 = machineBusySeconds();
-          const t0 = performance.now();
-          const r = await cannon({ url: target.url, connections: CONNECTIONS, duration: DURATION });
-          const wall = (performance.now() - t0) / 1000;
-          const self = process.cpuUsage(self0);
-          const busy = machineBusySeconds() - busy0;
-          const s = summarize(r);
-          const cpuD = pid ? cpuTreeDelta(cpu0, cpuTree(pid)) : undefined;
-          const proxyCpuS = cpuD?.total;
-          // turnout: the supervisor's part of it (accepts, hands connections over, replays the
-          // workers' outcome records); nginx: its master's.
-          s.proxyRootCpuS = cpuD?.root;
-          s.proxyPids = cpuD?.pidsAtEnd.length;
-          s.proxyCpuPct = pid ? (proxyCpuS / wall) * 100 : undefined;
-          s.backendCpuPct = ((cpuSeconds(backend.pid) - bcpu0) / wall) * 100;
-          s.loadgenCpuPct = ((self.user + self.system) / 1e6 / wall) * 100;
-          // Everything else the machine did meanwhile (other people's work): contaminates the figure.
-          s.otherCpuPct = Math.max(0, (busy / wall) * 100 - (s.proxyCpuPct ?? 0) - s.backendCpuPct - s.loadgenCpuPct);
-          // CPU time of the proxy's process group per request served (and its inverse): much less
-          // sensitive to other load on the machine than req/s.
-          s.cpuUsPerReq = pid && proxyCpuS > 0 && s.requests > 0 ? (proxyCpuS / s.requests) * 1e6 : undefined;
-          s.reqPerProxyCpuS = s.cpuUsPerReq === undefined ? undefined : 1e6 / s.cpuUsPerReq;
-          runs[label][t].push(s);
-          const bad = s.errors + s.non2xx + s.timeouts > 0 ? `  ERRORS ${s.errors} non-2xx ${s.non2xx} timeouts ${s.timeouts}` : '';
-          progress(
-            `[${label}] round ${round + 1}/${ROUNDS} ${t.padEnd(15)} (${k + 1}/${order.length}): ${fmt.int(s.rps).padStart(7)} req/s  p99 ${fmt.ms(s.p99Ms).padStart(6)} ms  cpu proxy ${s.proxyCpuPct === undefined ? '  -' : s.proxyCpuPct.toFixed(0).padStart(3)} % backend ${s.backendCpuPct.toFixed(0).padStart(3)} % loadgen ${s.loadgenCpuPct.toFixed(0).padStart(3)} % other ${s.otherCpuPct.toFixed(0).padStart(3)} %${bad}`,
-          );
-          await sleep(100);
-        }
-      }
-      results[label] = {};
-      for (const t of targets) {
-        const rs = runs[label][t];
-        results[label][t] = {
-          rps: median(rs.map((x) => x.rps)),
-          p99Ms: median(rs.map((x) => x.p99Ms)),
-          p50Ms: median(rs.map((x) => x.p50Ms)),
-          errors: rs.reduce((a, x) => a + x.errors, 0),
-          timeouts: rs.reduce((a, x) => a + x.timeouts, 0),
-          non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
-          requests: rs.reduce((a, x) => a + x.requests, 0),
-          proxyCpuPct: median(rs.map((x) => x.proxyCpuPct)),
-          backendCpuPct: median(rs.map((x) => x.backendCpuPct)),
-          loadgenCpuPct: median(rs.map((x) => x.loadgenCpuPct)),
-          otherCpuPct: median(rs.map((x) => x.otherCpuPct)),
-          reqPerProxyCpuS: median(rs.map((x) => x.reqPerProxyCpuS)),
-          cpuUsPerReq: median(rs.map((x) => x.cpuUsPerReq)),
-          rounds: rs.map((x) => Math.round(x.rps)),
-        };
+      await runRounds(label, size, started, backend);
+      if (SOAK_MINUTES > 0 && SOAK_SIZES.includes(size)) {
+        // The same processes after minutes of traffic: what users get after the first hour, not the first minute.
+        const soakConns = Math.max(4, Math.floor(CONNECTIONS / targets.length));
+        progress(`[${label}] warm soak: ${SOAK_MINUTES} min of load on every target at once (${soakConns} connections each)`);
+        await Promise.all(targets.map((t) => cannon({ url: started[t].url, connections: soakConns, duration: SOAK_MINUTES * 60 })));
+        await runRounds(`${label} after ${SOAK_MINUTES} min`, size, started, backend);
       }
       for (const t of ['turnout', 'turnout-2b']) {
         if (started[t]?.child) turnoutLogs[`${t} ${label}`] = started[t].child.watched.slice();
@@ -258,8 +282,7 @@ async function main() {
   const cpuPerRequestRatios = {};
   const p99Ratios = {};
   const goals = [];
-  for (const size of SIZES) {
-    const label = sizeLabel(size);
+  for (const { label, size } of groups) {
     ratios[label] = Object.fromEntries(RPS_RATIOS.map((k) => [k, ratio(label, ...split(k))]));
     // Lower is better: turnout's proxy CPU time per request over the peer's.
     cpuPerRequestRatios[label] = Object.fromEntries(CPU_RATIOS.map((k) => [k, cpuRatio(label, ...split(k))]));
@@ -275,6 +298,11 @@ async function main() {
     goal(`turnout CPU µs/req <= ${GOALS.nginxCpu}x nginx's at ${label}`, 'nginx', cpuPerRequestRatios[label]['turnout/nginx'], (v) => v <= GOALS.nginxCpu);
     goal(`turnout p99 <= ${GOALS.nginxP99}x nginx's p99 at ${label}`, 'nginx', p99Ratios[label]['turnout/nginx'], (v) => v <= GOALS.nginxP99);
     goal(`turnout >= ${GOALS.undiciRps}x bare-undici req/s at ${label}`, 'bare-undici', ratios[label]['turnout/bare-undici'], (v) => v >= GOALS.undiciRps);
+    if (size === 65536) {
+      // Issue 17 ("performance that lasts"): large answers near nginx's cost, fresh and after a warm soak.
+      goal(`turnout CPU µs/req <= ${GOALS.largeNginxCpu}x nginx's at ${label}`, 'nginx', cpuPerRequestRatios[label]['turnout/nginx'], (v) => v <= GOALS.largeNginxCpu);
+      goal(`turnout >= ${GOALS.largeNginxRps}x nginx req/s at ${label}`, 'nginx', ratios[label]['turnout/nginx'], (v) => v >= GOALS.largeNginxRps);
+    }
   }
 
   const others = Object.values(results).flatMap((r) => Object.values(r).map((x) => x.otherCpuPct));
@@ -312,7 +340,8 @@ async function main() {
   const doc = {
     bench: 'proxy throughput (bench/run.mjs)',
     machine,
-    settings: { durationS: DURATION, rounds: ROUNDS, warmupS: WARMUP, connections: CONNECTIONS, pipelining: 1, sizes: SIZES, targets, turnoutWorkers: WORKERS },
+    settings: { durationS: DURATION, rounds: ROUNDS, warmupS: WARMUP, connections: CONNECTIONS, pipelining: 1, sizes: SIZES, targets, turnoutWorkers: WORKERS, soakMinutes: SOAK_MINUTES, soakSizes: SOAK_MINUTES > 0 ? SOAK_SIZES : [] },
+    groups: groups.map((g) => g.label),
     notes,
     results,
     ratios,
@@ -330,8 +359,7 @@ async function main() {
   out.push('');
   out.push(`turnout proxy throughput — ${machine.date} — node ${machine.node}, ${machine.cpus} x ${machine.cpuModel}`);
   out.push(`${CONNECTIONS} connections, ${ROUNDS} interleaved rounds x ${DURATION}s per target; median of rounds. CPU % = percent of one core.`);
-  for (const size of SIZES) {
-    const label = sizeLabel(size);
+  for (const { label } of groups) {
     const rows = [['target', 'req/s', 'p99 ms', 'p50 ms', 'errors', 'non-2xx', 'proxy CPU', 'CPU µs/req', 'backend CPU', 'loadgen CPU', 'other CPU', 'vs direct', 'rounds req/s']];
     for (const t of targets) {
       const r = results[label][t];
@@ -356,9 +384,9 @@ async function main() {
     out.push(table(rows));
   }
   const ratioTable = (title, table_, keys, goalText) => {
-    const rows = [[title, ...SIZES.map(sizeLabel), 'goal']];
+    const rows = [[title, ...groups.map((g) => g.label), 'goal']];
     for (const k of keys) {
-      const xs = SIZES.map((sz) => table_[sizeLabel(sz)][k]);
+      const xs = groups.map((g) => table_[g.label][k]);
       if (xs.some((x) => x !== undefined) || goalText[k]) rows.push([k, ...xs.map(fmt.ratio), goalText[k] ?? '']);
     }
     out.push('');
