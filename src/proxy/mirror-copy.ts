@@ -3,8 +3,7 @@ import { BodyTracker, FRAMING_ERROR, Framing } from './framing.js';
 import { ResponseHead } from './head.js';
 import type { RequestHead } from './head.js';
 import { findHeadEnd, parseResponseHead } from './parser.js';
-import { buildRequestHead } from './rewrite.js';
-import type { RequestRewrite } from './rewrite.js';
+import { buildRequestHead, fillRewrite, rewriteSlot } from './rewrite.js';
 import type { RelaySink, Upstream, UpstreamConn, UpstreamOwner } from './upstream.js';
 
 /** The line every copy carries, so the mirrored app (and its logs) can tell copies from traffic. */
@@ -81,15 +80,7 @@ export class MirrorCopy implements UpstreamOwner {
   private readonly resp = new ResponseHead();
   private readonly body = new BodyTracker();
   private readonly framing = new AnswerFraming();
-  private readonly rewrite: { -readonly [K in keyof RequestRewrite]: RequestRewrite[K] } & { extraLines: string } = {
-    proto: '',
-    remote: '',
-    allowUnderscoreHeaders: false,
-    hostLine: undefined,
-    upgrade: false,
-    requestId: undefined,
-    extraLines: MIRROR_LINE,
-  };
+  private readonly rewrite = rewriteSlot(MIRROR_LINE);
 
   constructor(owner: CopyOwner) {
     this.owner = owner;
@@ -103,13 +94,8 @@ export class MirrorCopy implements UpstreamOwner {
    */
   begin(conn: MirrorSource, preserveHost: boolean, requestId: string | undefined, maxBytes: number, body: Buffer, bodyStart: number, bodyEnd: number): boolean {
     const head = conn.head;
-    const rw = this.rewrite;
-    rw.proto = conn.ctx.proto;
-    rw.remote = conn.remote;
-    rw.allowUnderscoreHeaders = conn.ctx.listenConfig.allowUnderscoreHeaders;
-    rw.hostLine = !preserveHost || head.host === '' ? this.up.hostLine : head.absoluteForm ? `host: ${head.host}\r\n` : undefined;
-    rw.requestId = requestId;
-    this.head = buildRequestHead(head, rw, undefined, 0, 0);
+    const hostLine = !preserveHost || head.host === '' ? this.up.hostLine : head.absoluteForm ? `host: ${head.host}\r\n` : undefined;
+    this.head = buildRequestHead(head, fillRewrite(this.rewrite, conn, hostLine, requestId, false), undefined, 0, 0);
     this.method = head.method;
     this.started = performance.now();
     this.maxBytes = maxBytes;

@@ -3,8 +3,7 @@ import type { ClientSide } from './client-side.js';
 import { H } from './head.js';
 import { INLINE_BODY, writeRequest } from './head-write.js';
 import type { HeadSink } from './head-write.js';
-import { buildRequestHead } from './rewrite.js';
-import type { RequestRewrite } from './rewrite.js';
+import { buildRequestHead, fillRewrite, rewriteSlot } from './rewrite.js';
 import type { ServiceTable } from './table.js';
 import type { Upstream } from './upstream.js';
 
@@ -26,14 +25,8 @@ export class OutgoingRequest {
   private bodyStart = 0;
   private bodyEnd = 0;
   private held: Buffer | undefined;
-  private readonly rewrite: { -readonly [K in keyof RequestRewrite]: RequestRewrite[K] } = {
-    proto: '',
-    remote: '',
-    allowUnderscoreHeaders: false,
-    hostLine: undefined,
-    upgrade: false,
-    requestId: undefined,
-  };
+  /** One options object per exchange, filled for each request: nothing allocated for it per request. */
+  private readonly rewrite = rewriteSlot();
 
   /**
    * Builds the request for `up`. `body[bodyStart..bodyEnd)` came with the head; with `holdBody`
@@ -62,17 +55,9 @@ export class OutgoingRequest {
     let hostLine: string | undefined;
     if (this.hostFollowsBackend) hostLine = up.hostLine;
     else if (head.absoluteForm) hostLine = `host: ${head.host}\r\n`;
-    // One options object per exchange, filled for each request: nothing allocated for it per request.
-    const rw = this.rewrite;
-    rw.proto = conn.ctx.proto;
-    rw.remote = conn.remote;
-    rw.allowUnderscoreHeaders = conn.ctx.listenConfig.allowUnderscoreHeaders;
-    rw.hostLine = hostLine;
-    rw.upgrade = upgrade;
-    rw.requestId = this.requestId;
     this.head = buildRequestHead(
       head,
-      rw,
+      fillRewrite(this.rewrite, conn, hostLine, this.requestId, upgrade),
       this.bodyEnd - this.bodyStart <= INLINE_BODY ? this.body : undefined,
       this.bodyStart,
       this.bodyEnd,

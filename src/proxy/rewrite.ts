@@ -24,6 +24,31 @@ export interface RequestRewrite {
   readonly extraLines?: string;
 }
 
+/** A RequestRewrite an exchange fills for each request: one object per exchange, nothing allocated per request. */
+export type RewriteSlot = { -readonly [K in keyof RequestRewrite]: RequestRewrite[K] };
+
+/** An empty RewriteSlot (`extraLines`: lines every request it builds carries). */
+export function rewriteSlot(extraLines?: string): RewriteSlot {
+  return { proto: '', remote: '', allowUnderscoreHeaders: false, hostLine: undefined, upgrade: false, requestId: undefined, ...(extraLines !== undefined ? { extraLines } : {}) };
+}
+
+/** Fills `rw` for a request of `conn` (its listener's proto and rules, the client's address). */
+export function fillRewrite(
+  rw: RewriteSlot,
+  conn: { readonly ctx: { readonly proto: string; readonly listenConfig: { readonly allowUnderscoreHeaders: boolean } }; readonly remote: string },
+  hostLine: string | undefined,
+  requestId: string | undefined,
+  upgrade: boolean,
+): RewriteSlot {
+  rw.proto = conn.ctx.proto;
+  rw.remote = conn.remote;
+  rw.allowUnderscoreHeaders = conn.ctx.listenConfig.allowUnderscoreHeaders;
+  rw.hostLine = hostLine;
+  rw.upgrade = upgrade;
+  rw.requestId = requestId;
+  return rw;
+}
+
 /** Names listed in `Connection`, lower case (rare: only when a head lists one). */
 function listedNames(head: RequestHead | ResponseHead): Set<string> {
   const out = new Set<string>();
