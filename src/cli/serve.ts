@@ -62,11 +62,24 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     // Loaded only now: a bad config is refused without loading the data plane and admin API.
     const { startTurnout } = await import('../app.js');
-    const { isSuccessor, receiveListeners } = await import('../process/index.js');
-    // Started by `turnout upgrade --supervisor`: the listening sockets come from the supervisor it replaces.
-    const listeners = isSuccessor() ? await receiveListeners() : undefined;
+    const { activatedListeners, isSuccessor, receiveListeners, reusePortAvailable } = await import('../process/index.js');
     const wanted = opts.workers ?? config.workers;
     const workers = wanted === 'auto' ? availableParallelism() : wanted;
+    // Started by `turnout upgrade --supervisor`: the listening sockets come from the supervisor it
+    // replaces; by systemd socket activation (LISTEN_FDS): from systemd.
+    let listeners = isSuccessor() ? await receiveListeners() : undefined;
+    if (listeners === undefined) {
+      try {
+        listeners = activatedListeners();
+        if (listeners !== undefined && (workers === 0 || process.env.TURNOUT_ACCEPTOR === 'handoff' || !reusePortAvailable())) {
+          throw new Error('socket activation (LISTEN_FDS) needs workers >= 1 on their own listeners (Node >= 22.12, not TURNOUT_ACCEPTOR=handoff)');
+        }
+      } catch (err) {
+        process.stderr.write(`turnout: cannot start: ${(err as Error).message}\n`);
+        return 2;
+      }
+      if (listeners !== undefined) logger.info({ admin: listeners.admin !== undefined }, 'socket activation: listening on the sockets systemd passed');
+    }
     // workers: 0 runs the data plane in this process (no supervisor).
     turnout = await startTurnout(config, {
       logger,

@@ -6,3 +6,5 @@ export { runtimeFilePath } from './runtime-file.js';
 export { isSuccessor, receiveListeners, startSuccessor, tellPredecessorReady } from './successor.js';
 export type { Listeners } from './successor.js';
 export { upgradeSupervisor } from './supervisor-upgrade.js';
+export { activatedListeners } from './socket-activation.js';
+export { reusePortAvailable } from './reuseport.js';
