@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { memBreakdown, probeEnv, probeSeries } from './soak-mem.mjs';
 import {
   HOST,
   RESULTS_DIR,
@@ -30,6 +31,7 @@ import {
   machineBusySeconds,
   machineInfo,
   makeTempDir,
+  processTree,
   memTree,
   progress,
   removeTempDir,
@@ -45,8 +47,13 @@ import {
   writeTurnoutConfig,
 } from './lib.mjs';
 
-const { values: argv } = parseArgs({ options: { node: { type: 'string' } } });
-const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
+const { values: argv } = parseArgs({ options: { node: { type: 'string' }, minutes: { type: 'string' } } });
+const MINUTES = Number(argv.minutes ?? process.env.SOAK_MINUTES ?? 10);
+// Requests per second per load phase (autocannon's overallRate), for bounded runs on a shared
+// machine; unset: as fast as the proxy goes (what the CPU figures are taken at).
+const RATE = process.env.SOAK_RATE === undefined ? undefined : Number(process.env.SOAK_RATE);
+// SOAK_MEM_PROBE=0: turnout without bench/mem-probe.mjs (smaps figures only).
+const MEM_PROBE = process.env.SOAK_MEM_PROBE !== '0';
 const TURNOUT_NODE = argv.node ?? process.env.SOAK_NODE ?? process.execPath;
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 0);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 50);
@@ -75,6 +82,31 @@ const PHASES = ['1k', '64k', 'idle', 'upload', 'idle'];
 const GOALS = { cpuDrift: 1.15, faultsPerReq: 1, rssGrowthMiB: 20 };
 
 const MiB = 2 ** 20;
+// The probe's sampling interval, and the step of the memory series kept in the result file.
+const MEM_INTERVAL_MS = 1000;
+const SERIES_STEP_S = 5;
+
+/**
+ * turnout's probe lines over the run, one per process every SERIES_STEP_S, in MiB, `s` seconds
+ * since the phases began (the plot's and the phases' clock): what a 30-minute run shows levelling
+ * off or not, between the phase ends.
+ */
+function memSeriesOf(target, t0) {
+  if (target?.memDir === undefined) return [];
+  const wall0 = Date.now() - (performance.now() - t0);
+  const out = [];
+  for (const pid of processTree(target.child.pid)) {
+    let next = -Infinity;
+    for (const l of probeSeries(target.memDir, pid)) {
+      const s = (l.t - wall0) / 1000;
+      if (s < next) continue;
+      next = s + SERIES_STEP_S;
+      const r = (b) => Math.round((b / MiB) * 10) / 10;
+      out.push({ pid, role: l.role, s: Math.round(s), rssMiB: r(l.rss), v8MiB: r(l.v8Physical), newSpaceMiB: r(l.spaces?.new_space?.physical ?? 0), arrayBuffersMiB: r(l.arrayBuffers), externalMiB: r(l.external - l.arrayBuffers) });
+    }
+  }
+  return out;
+}
 
 function turnoutConfig(port, adminPort, smallPort, largePort) {
   const service = (prefix, p) => ({
@@ -103,6 +135,7 @@ function nodeVersion(bin) {
 async function loadPhase(target, kind, t0) {
   const url = target.base + (kind === '1k' ? 's/x' : 'l/x');
   const opts = { url, connections: CONNECTIONS, duration: LOAD_S };
+  if (RATE !== undefined) opts.overallRate = RATE;
   if (kind === 'upload') Object.assign(opts, { method: 'POST', body: UPLOAD, headers: { 'content-type': 'application/octet-stream' } });
   const pid = target.child.pid;
   const cpu0 = cpuTree(pid);
@@ -128,6 +161,7 @@ async function loadPhase(target, kind, t0) {
     rssMiB: mem1.rssBytes / MiB,
     machineBusyPct: ((machineBusySeconds() - busy0) / wall) * 100,
     errors: r.errors + r.timeouts + r.non2xx,
+    mem: memBreakdown(pid, target.memDir),
   };
 }
 
@@ -146,8 +180,34 @@ async function idlePhase(targets, t0) {
       cpuMs: cpuTreeDelta(before[i].cpu, cpuTree(t.child.pid)).total * 1000,
       faults: mem.minflt - before[i].mem.minflt,
       rssMiB: mem.rssBytes / MiB,
+      mem: memBreakdown(t.child.pid, t.memDir),
     };
   });
+}
+
+/**
+ * Does RSS level off? The highest RSS of the run's second half against its first half's (a
+ * growth that stops shows ~0 here however much it grew early), and what grew between the first
+ * idle gap and the last one, per part of the breakdown (idle to idle: no load-time young
+ * generation or in-flight buffers in either).
+ */
+function levelling(mine) {
+  const mid = (mine[0].startS + mine[mine.length - 1].endS) / 2;
+  const max = (ps) => Math.max(...ps.map((p) => p.rssMiB));
+  const early = mine.filter((p) => p.endS <= mid);
+  const late = mine.filter((p) => p.endS > mid);
+  const idles = mine.filter((p) => p.kind === 'idle');
+  const idleGrowthMiB = {};
+  if (idles.length >= 2) {
+    const [a, b] = [idles[0].mem ?? {}, idles[idles.length - 1].mem ?? {}];
+    for (const k of Object.keys(b)) if (typeof a[k] === 'number') idleGrowthMiB[k] = b[k] - a[k];
+  }
+  return {
+    rssFirstHalfMaxMiB: early.length > 0 ? max(early) : undefined,
+    rssSecondHalfMaxMiB: late.length > 0 ? max(late) : undefined,
+    rssSecondHalfGrowthMiB: early.length > 0 && late.length > 0 ? max(late) - max(early) : undefined,
+    idleGrowthMiB,
+  };
 }
 
 /** Per proxy: the acceptance figures from its phases. */
@@ -172,9 +232,40 @@ function verdicts(phases, names) {
       rssLastMiB: mine[mine.length - 1].rssMiB,
       rssGrowthMiB,
       rssMet: rssGrowthMiB !== undefined && rssGrowthMiB <= GOALS.rssGrowthMiB,
+      ...levelling(mine),
     };
   }
   return out;
+}
+
+const MEM_COLUMNS = [
+  ['RSS', 'rssMiB'],
+  ['file', 'fileMiB'],
+  ['anon', 'anonMiB'],
+  ['brk', 'brkMiB'],
+  ['V8 heap', 'v8MiB'],
+  ['new space', 'newSpaceMiB'],
+  ['old space', 'oldSpaceMiB'],
+  ['heap used', 'heapUsedMiB'],
+  ['arrayBuffers', 'arrayBuffersMiB'],
+  ['external', 'externalMiB'],
+  ['native', 'nativeMiB'],
+];
+
+/** A phase's breakdown in a progress line: ` (V8 38 new 16, buffers 5, native 40, brk 30)`. */
+function memBrief(m) {
+  if (m?.v8MiB === undefined) return '';
+  const f = (v) => v.toFixed(0);
+  return ` (V8 ${f(m.v8MiB)} new ${f(m.newSpaceMiB)}, buffers ${f(m.arrayBuffersMiB)}, native ${f(m.nativeMiB)}, brk ${f(m.brkMiB)}, file ${f(m.fileMiB)})`;
+}
+
+/** The memory breakdown table of one proxy: a row per phase, idle gaps included. */
+export function memRows(phases, name) {
+  const rows = [['phase', ...MEM_COLUMNS.map(([h]) => h)]];
+  for (const p of phases.filter((x) => x.target === name)) {
+    rows.push([`${p.cycle + 1} ${p.kind}`, ...MEM_COLUMNS.map(([, k]) => (p.mem?.[k] === undefined ? '-' : p.mem[k].toFixed(1)))]);
+  }
+  return rows;
 }
 
 // --- the plot: CPU µs/req of each load phase over time, one line per proxy and phase kind -------
@@ -242,14 +333,18 @@ async function main() {
   const backends = [await startBackend([smallPort], SMALL), await startBackend([largePort], LARGE)];
   const targets = [];
   const phases = [];
+  let series = [];
   try {
     for (const name of names) {
       const port = await freePort();
       let child;
+      let memDir;
       if (name === 'turnout') {
         const adminPort = await freePort();
         const file = writeTurnoutConfig(tmp, 'turnout.yaml', turnoutConfig(port, adminPort, smallPort, largePort));
-        child = await startTurnout(file, adminPort, { workers: WORKERS, inProcess: WORKERS === 0, node: TURNOUT_NODE, env: EXTRA_ENV });
+        memDir = MEM_PROBE ? path.join(tmp, 'mem') : undefined;
+        const env = memDir === undefined ? EXTRA_ENV : probeEnv(memDir, EXTRA_ENV, MEM_INTERVAL_MS);
+        child = await startTurnout(file, adminPort, { workers: WORKERS, inProcess: WORKERS === 0, node: TURNOUT_NODE, env });
       } else {
         child = startNginx(tmp, port, { '/s/': [smallPort], '/l/': [largePort] });
       }
@@ -259,14 +354,14 @@ async function main() {
         const body = Buffer.from(await (await fetch(base + p)).arrayBuffer());
         if (body.length !== size) throw new Error(`${name}: GET ${base + p} gave ${body.length} bytes, expected ${size}`);
       }
-      targets.push({ name, base, child });
+      targets.push({ name, base, child, memDir });
     }
     const t0 = performance.now();
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       for (const kind of PHASES) {
         if (kind === 'idle') {
           for (const p of await idlePhase(targets, t0)) phases.push({ cycle, ...p });
-          progress(`cycle ${cycle + 1}/${CYCLES} idle: ${targets.map((t) => `${t.name} RSS ${phases.findLast((p) => p.target === t.name).rssMiB.toFixed(0)} MiB`).join(', ')}`);
+          progress(`cycle ${cycle + 1}/${CYCLES} idle: ${targets.map((t) => `${t.name} RSS ${phases.findLast((p) => p.target === t.name).rssMiB.toFixed(0)} MiB${memBrief(phases.findLast((p) => p.target === t.name).mem)}`).join(', ')}`);
           continue;
         }
         // Alternate which proxy goes first, so neither always follows the other.
@@ -275,11 +370,12 @@ async function main() {
           const p = { cycle, ...(await loadPhase(t, kind, t0)) };
           phases.push(p);
           progress(
-            `cycle ${cycle + 1}/${CYCLES} ${kind.padEnd(6)} ${t.name.padEnd(7)} ${fmt.int(p.rps).padStart(6)} req/s  ${fmt.int(p.cpuUsPerReq).padStart(4)} µs/req  ${p.faultsPerReq.toFixed(2)} faults/req  RSS ${p.rssMiB.toFixed(0)} MiB  machine ${p.machineBusyPct.toFixed(0)} %${p.errors > 0 ? `  ERRORS ${p.errors}` : ''}`,
+            `cycle ${cycle + 1}/${CYCLES} ${kind.padEnd(6)} ${t.name.padEnd(7)} ${fmt.int(p.rps).padStart(6)} req/s  ${fmt.int(p.cpuUsPerReq).padStart(4)} µs/req  ${p.faultsPerReq.toFixed(2)} faults/req  RSS ${p.rssMiB.toFixed(0)} MiB  machine ${p.machineBusyPct.toFixed(0)} %${p.errors > 0 ? `  ERRORS ${p.errors}` : ''}${memBrief(p.mem)}`,
           );
         }
       }
     }
+    series = memSeriesOf(targets.find((t) => t.name === 'turnout'), t0);
   } finally {
     await Promise.all(targets.map((t) => stopChild(t.child)));
     await Promise.all(backends.map((b) => stopChild(b)));
@@ -294,12 +390,13 @@ async function main() {
     bench: 'soak',
     machine,
     turnout: { node: turnoutNode, nodeBinary: TURNOUT_NODE, workers: WORKERS, env: EXTRA_ENV },
-    settings: { minutes: MINUTES, cycles: CYCLES, loadS: LOAD_S, idleS: IDLE_S, connections: CONNECTIONS, phases: PHASES },
+    settings: { minutes: MINUTES, cycles: CYCLES, loadS: LOAD_S, idleS: IDLE_S, connections: CONNECTIONS, rate: RATE ?? null, phases: PHASES, memProbe: MEM_PROBE },
     goals: GOALS,
     verdict,
     notes,
     plot: svgName,
     phases,
+    memSeries: series,
   });
 
   const kinds = ['1k', '64k', 'upload'];
@@ -315,10 +412,11 @@ async function main() {
     }
   }
   process.stdout.write(`\n${table(rows)}\n\n`);
+  if (names.includes('turnout')) process.stdout.write(`turnout's memory at each phase's end, MiB (bench/soak-mem.mjs):\n${table(memRows(phases, 'turnout'))}\n\n`);
   for (const n of names) {
     const v = verdict[n];
     process.stdout.write(
-      `${n}: last/first 64 KiB CPU ${fmt.ratio(v.cpuDrift)} (${v.cpuDriftMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.cpuDrift}×); max faults/req ${v.maxFaultsPerReq.toFixed(2)} (${v.faultsMet ? 'MET' : 'NOT MET'}, < 1); RSS ${v.rssFirstMiB.toFixed(0)} -> max ${v.rssMaxMiB.toFixed(0)}, last ${v.rssLastMiB.toFixed(0)} MiB (+${v.rssGrowthMiB?.toFixed(0)}: ${v.rssMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.rssGrowthMiB} MiB)\n`,
+      `${n}: last/first 64 KiB CPU ${fmt.ratio(v.cpuDrift)} (${v.cpuDriftMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.cpuDrift}×); max faults/req ${v.maxFaultsPerReq.toFixed(2)} (${v.faultsMet ? 'MET' : 'NOT MET'}, < 1); RSS ${v.rssFirstMiB.toFixed(0)} -> max ${v.rssMaxMiB.toFixed(0)}, last ${v.rssLastMiB.toFixed(0)} MiB (+${v.rssGrowthMiB?.toFixed(0)}: ${v.rssMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.rssGrowthMiB} MiB); second half's max RSS vs the first half's ${v.rssSecondHalfGrowthMiB >= 0 ? '+' : ''}${v.rssSecondHalfGrowthMiB?.toFixed(0)} MiB; first -> last idle gap: ${Object.entries(v.idleGrowthMiB).map(([k, d]) => `${k.replace(/MiB$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(1)}`).join(', ')}\n`,
     );
   }
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
