@@ -13,11 +13,16 @@
 //   when idle), `arrayBuffers` the backing stores of Buffers and ArrayBuffers (malloc'd, outside
 //   V8's heap), `external` the rest of the memory V8 is told about (external strings, zlib, ...).
 //
-// What is left, `native` = anon - v8 - external - arrayBuffers, is malloc'd memory no JS figure
-// counts: Node's and libuv's own objects (a socket's handle, its write requests), OpenSSL, V8's
-// compiler zones, thread stacks, and memory glibc keeps after free() (fragmentation: freed chunks
-// inside the arenas that it does not hand back to the kernel). A `native` that grows phase after
-// phase while v8 and arrayBuffers come back is the allocator keeping memory, not turnout's.
+// `mmap` = anon - brk: every other anonymous mapping: V8's pages (256 KiB each), thread stacks,
+// glibc's other arenas and its mmap'd chunks (>= 128 KiB).
+//
+// What is left, `native` = anon - v8 - external - arrayBuffers, is memory no JS figure counts:
+// Node's and libuv's own objects (a socket's handle, its write requests), OpenSSL, V8's compiler
+// zones, thread stacks, memory glibc keeps after free() (freed chunks inside the arenas that it
+// does not hand back to the kernel), and pages V8 still holds but no longer counts: when the young
+// generation shrinks (new space 32 -> 3 MiB after an upload phase), V8's figure drops at once but
+// anon does not, and when it grows again anon does not follow (the pages are pooled for reuse).
+// So `native` jumps when new space shrinks; `brk` is the allocator's own figure.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,22 +82,6 @@ export function lastProbe(dir, pid) {
   }
 }
 
-/** Every line the probe wrote for `pid`, oldest first. */
-export function probeSeries(dir, pid) {
-  const file = path.join(dir, `mem-${pid}.jsonl`);
-  if (!existsSync(file)) return [];
-  const out = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // a line cut short by the process's exit
-    }
-  }
-  return out;
-}
-
 /**
  * The breakdown of `pid`'s tree, in MiB (see the top of this file). Fields the probe gives are
  * undefined when no process of the tree wrote a line (a tree without the probe, e.g. nginx).
@@ -122,7 +111,7 @@ export function memBreakdown(pid, dir) {
     js.heapUsed += line.heapUsed;
   }
   const mib = (b) => b / MiB;
-  const out = { rssMiB: mib(sum.rss), fileMiB: mib(sum.file), anonMiB: mib(sum.anon), brkMiB: mib(sum.brk), hugePagesMiB: mib(sum.hugePages) };
+  const out = { rssMiB: mib(sum.rss), fileMiB: mib(sum.file), anonMiB: mib(sum.anon), brkMiB: mib(sum.brk), mmapMiB: mib(sum.anon - sum.brk), hugePagesMiB: mib(sum.hugePages) };
   if (probed === 0) return out;
   return {
     ...out,
@@ -135,4 +124,61 @@ export function memBreakdown(pid, dir) {
     arrayBuffersMiB: mib(js.arrayBuffers),
     nativeMiB: mib(sum.anon - js.v8 - js.external - js.arrayBuffers),
   };
+}
+
+// --- the memory plot: the breakdown over the run (the bench's samples), upload phases shaded ----
+
+const LINES = [
+  ['turnout', 'rssMiB', 'turnout RSS', '#d62728', ''],
+  ['turnout', 'v8MiB', 'turnout V8 heap', '#ff7f0e', '6 3'],
+  ['turnout', 'newSpaceMiB', 'turnout new space', '#bcbd22', '2 3'],
+  ['turnout', 'brkMiB', 'turnout brk (malloc)', '#2ca02c', '6 3'],
+  ['turnout', 'nativeMiB', 'turnout native', '#9467bd', '2 3'],
+  ['turnout', 'arrayBuffersMiB', 'turnout arrayBuffers', '#7f7f7f', '2 3'],
+  ['nginx', 'rssMiB', 'nginx RSS', '#1f77b4', ''],
+];
+
+export function soakMemSvg(series, phases, title) {
+  const W = 900;
+  const H = 440;
+  const m = { l: 60, r: 190, t: 40, b: 45 };
+  const maxX = Math.max(1, ...series.map((p) => p.s), ...phases.map((p) => p.endS));
+  const maxY = Math.max(1, ...series.map((p) => p.rssMiB)) * 1.1;
+  const x = (s) => m.l + (s / maxX) * (W - m.l - m.r);
+  const y = (v) => H - m.b - (v / maxY) * (H - m.t - m.b);
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${m.l}" y="22" font-size="14">${esc(title)}</text>`,
+  ];
+  for (const p of phases.filter((q) => q.kind === 'upload' && q.target === 'turnout')) {
+    parts.push(`<rect x="${x(p.startS).toFixed(1)}" y="${m.t}" width="${(x(p.endS) - x(p.startS)).toFixed(1)}" height="${H - m.t - m.b}" fill="#f3e6e6"/>`);
+  }
+  parts.push(
+    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
+    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">seconds since start (shaded: turnout's upload phases)</text>`,
+    `<text x="14" y="${(m.t + H - m.b) / 2}" transform="rotate(-90 14 ${(m.t + H - m.b) / 2})" text-anchor="middle">MiB</text>`,
+  );
+  for (let i = 0; i <= 5; i++) {
+    const v = (maxY / 5) * i;
+    parts.push(`<line x1="${m.l - 4}" y1="${y(v)}" x2="${W - m.r}" y2="${y(v)}" stroke="#ddd"/>`, `<text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`);
+    const s = (maxX / 5) * i;
+    parts.push(`<text x="${x(s)}" y="${H - m.b + 16}" text-anchor="middle">${Math.round(s)}</text>`);
+  }
+  let ly = m.t;
+  for (const [target, key, label, color, dash] of LINES) {
+    const pts = series.filter((p) => p.target === target && typeof p[key] === 'number');
+    if (pts.length === 0) continue;
+    const xy = pts.map((p) => `${x(p.s).toFixed(1)},${y(p[key]).toFixed(1)}`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}" points="${xy.join(' ')}"/>`,
+      `<line x1="${W - m.r + 10}" y1="${ly + 6}" x2="${W - m.r + 40}" y2="${ly + 6}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
+      `<text x="${W - m.r + 46}" y="${ly + 10}">${esc(label)}</text>`,
+    );
+    ly += 18;
+  }
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
 }

@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { memBreakdown, probeEnv, probeSeries } from './soak-mem.mjs';
+import { memBreakdown, probeEnv, soakMemSvg } from './soak-mem.mjs';
 import {
   HOST,
   RESULTS_DIR,
@@ -31,7 +31,6 @@ import {
   machineBusySeconds,
   machineInfo,
   makeTempDir,
-  processTree,
   memTree,
   progress,
   removeTempDir,
@@ -87,25 +86,21 @@ const MEM_INTERVAL_MS = 1000;
 const SERIES_STEP_S = 5;
 
 /**
- * turnout's probe lines over the run, one per process every SERIES_STEP_S, in MiB, `s` seconds
- * since the phases began (the plot's and the phases' clock): what a 30-minute run shows levelling
- * off or not, between the phase ends.
+ * Every SERIES_STEP_S during the run, each proxy's breakdown (memBreakdown: smaps, and turnout's
+ * probe lines), `s` seconds since the phases began (the plot's and the phases' clock): what a
+ * 30-minute run shows levelling off or not, between the phase ends. Read from /proc by the bench
+ * (the kernel's walk of smaps is the reader's CPU, not the proxy's). Returns the stop function.
  */
-function memSeriesOf(target, t0) {
-  if (target?.memDir === undefined) return [];
-  const wall0 = Date.now() - (performance.now() - t0);
-  const out = [];
-  for (const pid of processTree(target.child.pid)) {
-    let next = -Infinity;
-    for (const l of probeSeries(target.memDir, pid)) {
-      const s = (l.t - wall0) / 1000;
-      if (s < next) continue;
-      next = s + SERIES_STEP_S;
-      const r = (b) => Math.round((b / MiB) * 10) / 10;
-      out.push({ pid, role: l.role, s: Math.round(s), rssMiB: r(l.rss), v8MiB: r(l.v8Physical), newSpaceMiB: r(l.spaces?.new_space?.physical ?? 0), arrayBuffersMiB: r(l.arrayBuffers), externalMiB: r(l.external - l.arrayBuffers) });
+function sampleMemory(targets, t0, out) {
+  const r = (v) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+  const timer = setInterval(() => {
+    const s = Math.round((performance.now() - t0) / 1000);
+    for (const t of targets) {
+      const m = memBreakdown(t.child.pid, t.memDir);
+      out.push({ target: t.name, s, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, r(v)])) });
     }
-  }
-  return out;
+  }, SERIES_STEP_S * 1000);
+  return () => clearInterval(timer);
 }
 
 function turnoutConfig(port, adminPort, smallPort, largePort) {
@@ -243,6 +238,7 @@ const MEM_COLUMNS = [
   ['file', 'fileMiB'],
   ['anon', 'anonMiB'],
   ['brk', 'brkMiB'],
+  ['mmap', 'mmapMiB'],
   ['V8 heap', 'v8MiB'],
   ['new space', 'newSpaceMiB'],
   ['old space', 'oldSpaceMiB'],
@@ -333,7 +329,8 @@ async function main() {
   const backends = [await startBackend([smallPort], SMALL), await startBackend([largePort], LARGE)];
   const targets = [];
   const phases = [];
-  let series = [];
+  const series = [];
+  let stopSampling = () => undefined;
   try {
     for (const name of names) {
       const port = await freePort();
@@ -357,6 +354,7 @@ async function main() {
       targets.push({ name, base, child, memDir });
     }
     const t0 = performance.now();
+    stopSampling = sampleMemory(targets, t0, series);
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       for (const kind of PHASES) {
         if (kind === 'idle') {
@@ -375,8 +373,9 @@ async function main() {
         }
       }
     }
-    series = memSeriesOf(targets.find((t) => t.name === 'turnout'), t0);
+    stopSampling();
   } finally {
+    stopSampling();
     await Promise.all(targets.map((t) => stopChild(t.child)));
     await Promise.all(backends.map((b) => stopChild(b)));
     removeTempDir(tmp);
@@ -386,6 +385,8 @@ async function main() {
   const svgName = OUT.replace(/\.json$/, '') + '.svg';
   const title = `turnout (node ${turnoutNode}, workers ${WORKERS}) vs nginx: CPU per request over a ${MINUTES}-minute soak`;
   writeFileSync(path.join(RESULTS_DIR, svgName), soakSvg(phases, title));
+  const memSvgName = OUT.replace(/\.json$/, '') + '-mem.svg';
+  writeFileSync(path.join(RESULTS_DIR, memSvgName), soakMemSvg(series, phases, `turnout (node ${turnoutNode}, workers ${WORKERS}) vs nginx: memory over a ${MINUTES}-minute soak`));
   const file = writeResult(OUT, {
     bench: 'soak',
     machine,
@@ -395,6 +396,7 @@ async function main() {
     verdict,
     notes,
     plot: svgName,
+    memPlot: memSvgName,
     phases,
     memSeries: series,
   });
@@ -420,7 +422,7 @@ async function main() {
     );
   }
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
-  progress(`results: ${file}, plot: ${path.join(RESULTS_DIR, svgName)}`);
+  progress(`results: ${file}, plots: ${path.join(RESULTS_DIR, svgName)}, ${path.join(RESULTS_DIR, memSvgName)}`);
 }
 
 await main();
