@@ -418,7 +418,7 @@ async function main() {
   for (const n of names) {
     const v = verdict[n];
     process.stdout.write(
-      `${n}: last/first 64 KiB CPU ${fmt.ratio(v.cpuDrift)} (${v.cpuDriftMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.cpuDrift}×); max faults/req ${v.maxFaultsPerReq.toFixed(2)} (${v.faultsMet ? 'MET' : 'NOT MET'}, < 1); RSS ${v.rssFirstMiB.toFixed(0)} -> max ${v.rssMaxMiB.toFixed(0)}, last ${v.rssLastMiB.toFixed(0)} MiB (+${v.rssGrowthMiB?.toFixed(0)}: ${v.rssMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.rssGrowthMiB} MiB); second half's max RSS vs the first half's ${v.rssSecondHalfGrowthMiB >= 0 ? '+' : ''}${v.rssSecondHalfGrowthMiB?.toFixed(0)} MiB; first -> last idle gap: ${Object.entries(v.idleGrowthMiB).map(([k, d]) => `${k.replace(/MiB$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(1)}`).join(', ')}\n`,
+      `${n}: last/first 64 KiB CPU ${fmt.ratio(v.cpuDrift)} (${v.cpuDriftMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.cpuDrift}×); max faults/req ${v.maxFaultsPerReq.toFixed(2)} (${v.faultsMet ? 'MET' : 'NOT MET'}, < 1); RSS ${v.rssFirstMiB.toFixed(0)} -> max ${v.rssMaxMiB.toFixed(0)}, last ${v.rssLastMiB.toFixed(0)} MiB (${v.rssGrowthMiB >= 0 ? '+' : ''}${v.rssGrowthMiB?.toFixed(0)}: ${v.rssMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.rssGrowthMiB} MiB); second half's max RSS vs the first half's ${v.rssSecondHalfGrowthMiB >= 0 ? '+' : ''}${v.rssSecondHalfGrowthMiB?.toFixed(0)} MiB; first -> last idle gap: ${Object.entries(v.idleGrowthMiB).map(([k, d]) => `${k.replace(/MiB$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(1)}`).join(', ')}\n`,
     );
   }
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
