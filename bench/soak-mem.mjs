@@ -83,12 +83,15 @@ export function lastProbe(dir, pid) {
 }
 
 /**
- * The breakdown of `pid`'s tree, in MiB (see the top of this file). Fields the probe gives are
- * undefined when no process of the tree wrote a line (a tree without the probe, e.g. nginx).
+ * The breakdown of `pid`'s tree, in MiB (see the top of this file), summed over its processes
+ * (file pages they share count in each). Fields the probe gives are undefined when no process of
+ * the tree wrote a line (a tree without the probe, e.g. nginx). `perProcess`: with a `processes`
+ * list when the tree has more than one (turnout's supervisor and workers apart).
  */
-export function memBreakdown(pid, dir) {
+export function memBreakdown(pid, dir, { perProcess = false } = {}) {
   const sum = { rss: 0, file: 0, anon: 0, brk: 0, hugePages: 0 };
   const js = { v8: 0, newSpace: 0, oldSpace: 0, largeObjects: 0, external: 0, arrayBuffers: 0, heapUsed: 0 };
+  const processes = [];
   let probed = 0;
   for (const p of processTree(pid)) {
     const s = smapsOf(p);
@@ -99,6 +102,10 @@ export function memBreakdown(pid, dir) {
     sum.brk += s.brk;
     sum.hugePages += s.hugePages;
     const line = dir === undefined ? undefined : lastProbe(dir, p);
+    if (perProcess) {
+      const r = (b) => Math.round((b / MiB) * 10) / 10;
+      processes.push({ pid: p, role: line?.role, rssMiB: r(s.rss), anonMiB: r(s.anon), brkMiB: r(s.brk), v8MiB: line && r(line.v8Physical), newSpaceMiB: line && r(line.spaces?.new_space?.physical ?? 0), arrayBuffersMiB: line && r(line.arrayBuffers) });
+    }
     if (line === undefined) continue;
     probed++;
     const sp = line.spaces ?? {};
@@ -112,6 +119,7 @@ export function memBreakdown(pid, dir) {
   }
   const mib = (b) => b / MiB;
   const out = { rssMiB: mib(sum.rss), fileMiB: mib(sum.file), anonMiB: mib(sum.anon), brkMiB: mib(sum.brk), mmapMiB: mib(sum.anon - sum.brk), hugePagesMiB: mib(sum.hugePages) };
+  if (processes.length > 1) out.processes = processes;
   if (probed === 0) return out;
   return {
     ...out,

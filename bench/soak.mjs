@@ -156,7 +156,7 @@ async function loadPhase(target, kind, t0) {
     rssMiB: mem1.rssBytes / MiB,
     machineBusyPct: ((machineBusySeconds() - busy0) / wall) * 100,
     errors: r.errors + r.timeouts + r.non2xx,
-    mem: memBreakdown(pid, target.memDir),
+    mem: memBreakdown(pid, target.memDir, { perProcess: true }),
   };
 }
 
@@ -175,7 +175,7 @@ async function idlePhase(targets, t0) {
       cpuMs: cpuTreeDelta(before[i].cpu, cpuTree(t.child.pid)).total * 1000,
       faults: mem.minflt - before[i].mem.minflt,
       rssMiB: mem.rssBytes / MiB,
-      mem: memBreakdown(t.child.pid, t.memDir),
+      mem: memBreakdown(t.child.pid, t.memDir, { perProcess: true }),
     };
   });
 }
