@@ -1,19 +1,23 @@
 // Soak: does turnout's cost stay flat with uptime? One turnout process and nginx, side by side in
 // front of the same backends, through cycles of phases: 1 KiB load, 64 KiB load, an idle gap,
 // uploads (64 KiB bodies both ways), another idle gap. Per phase and per proxy: CPU µs/req, req/s,
-// minor page faults per request and RSS (the proxy's whole process tree, from /proc). Results in
-// bench/results/soak.json and a plot of CPU/req over time, bench/results/soak.svg.
+// minor page faults per request and RSS (the proxy's whole process tree, from /proc), and turnout's
+// memory breakdown (soak-mem.mjs: smaps, and mem-probe.mjs loaded into its processes). Results in
+// bench/results/soak.json, a plot of CPU/req over time (soak.svg) and one of memory (soak-mem.svg).
 //
 //   npm run bench:soak                                   (builds first; about 10 minutes)
+//   npm run bench:soak -- --minutes 30                   (the 30-minute run; or SOAK_MINUTES=30)
 //   SOAK_MINUTES=2 node bench/soak.mjs                   (shorter; at least 2 cycles always)
 //   SOAK_NODE=/usr/bin/node node bench/soak.mjs          (turnout on another node; or --node PATH)
 //
-// Env: SOAK_MINUTES (default 10), SOAK_NODE (node binary for turnout, default the one running the
-// bench), SOAK_WORKERS (turnout's worker processes, default 0: the data plane in one process; 1 is
-// turnout's default, a supervisor + one worker), SOAK_CONNECTIONS (default 50), SOAK_OUT (result
-// file, default soak.json; the plot takes its name with .svg), SOAK_TARGETS (default
-// "turnout,nginx"), SOAK_ENV (extra env for turnout, "K=V,K=V": e.g. MALLOC_ARENA_MAX=2),
-// BENCH_NO_INSTALL=1 (never apt-get nginx).
+// Env: SOAK_MINUTES (default 10; --minutes), SOAK_NODE (node binary for turnout, default the one
+// running the bench), SOAK_WORKERS (turnout's worker processes, default 0: the data plane in one
+// process; 1 is turnout's default, a supervisor + one worker), SOAK_CONNECTIONS (default 50),
+// SOAK_RATE (req/s per load phase, autocannon's overallRate: bounded runs on a shared machine;
+// default unset, as fast as it goes), SOAK_OUT (result file, default soak.json; the plots take its
+// name), SOAK_TARGETS (default "turnout,nginx"), SOAK_ENV (extra env for turnout, "K=V,K=V": e.g.
+// MALLOC_ARENA_MAX=2), SOAK_MEM_PROBE=0 (no probe in turnout), BENCH_NO_INSTALL=1 (never apt-get
+// nginx).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
