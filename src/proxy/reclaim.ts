@@ -5,8 +5,8 @@ import vm from 'node:vm';
  * Bytes of garbage Buffers between two young-generation collections (see BufferReclaimer). The dead
  * buffers are malloc'd memory until collected, and glibc's heap keeps the high-water mark of what
  * was in use at once: 64 KiB uploads at 2,500 req/s (bench:soak, workers 0, Node 24) left it at
- * 27-40 MiB with 16 MiB here and 20-27 MiB with 4 MiB, and took minor page faults from 0.3-1.0 to
- * 0.15-0.5 per upload, CPU per upload unchanged within the machine's noise (bench/README, soak).
+ * 27-40 MiB with 16 MiB here and 18-27 MiB with 4 MiB, and took minor page faults from 0.3-1.0 to
+ * 0.15-0.7 per upload, CPU per upload unchanged within the machine's noise (bench/README, soak).
  */
 export const RECLAIM_EVERY_BYTES = 4 * 1024 * 1024;
 
