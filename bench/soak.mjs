@@ -1,23 +1,28 @@
 // Soak: does turnout's cost stay flat with uptime? One turnout process and nginx, side by side in
 // front of the same backends, through cycles of phases: 1 KiB load, 64 KiB load, an idle gap,
 // uploads (64 KiB bodies both ways), another idle gap. Per phase and per proxy: CPU µs/req, req/s,
-// minor page faults per request and RSS (the proxy's whole process tree, from /proc). Results in
-// bench/results/soak.json and a plot of CPU/req over time, bench/results/soak.svg.
+// minor page faults per request and RSS (the proxy's whole process tree, from /proc), and turnout's
+// memory breakdown (soak-mem.mjs: smaps, and mem-probe.mjs loaded into its processes). Results in
+// bench/results/soak.json, a plot of CPU/req over time (soak.svg) and one of memory (soak-mem.svg).
 //
 //   npm run bench:soak                                   (builds first; about 10 minutes)
+//   npm run bench:soak -- --minutes 30                   (the 30-minute run; or SOAK_MINUTES=30)
 //   SOAK_MINUTES=2 node bench/soak.mjs                   (shorter; at least 2 cycles always)
 //   SOAK_NODE=/usr/bin/node node bench/soak.mjs          (turnout on another node; or --node PATH)
 //
-// Env: SOAK_MINUTES (default 10), SOAK_NODE (node binary for turnout, default the one running the
-// bench), SOAK_WORKERS (turnout's worker processes, default 0: the data plane in one process; 1 is
-// turnout's default, a supervisor + one worker), SOAK_CONNECTIONS (default 50), SOAK_OUT (result
-// file, default soak.json; the plot takes its name with .svg), SOAK_TARGETS (default
-// "turnout,nginx"), SOAK_ENV (extra env for turnout, "K=V,K=V": e.g. MALLOC_ARENA_MAX=2),
-// BENCH_NO_INSTALL=1 (never apt-get nginx).
+// Env: SOAK_MINUTES (default 10; --minutes), SOAK_NODE (node binary for turnout, default the one
+// running the bench), SOAK_WORKERS (turnout's worker processes, default 0: the data plane in one
+// process; 1 is turnout's default, a supervisor + one worker), SOAK_CONNECTIONS (default 50),
+// SOAK_RATE (req/s per load phase, autocannon's overallRate: bounded runs on a shared machine;
+// default unset, as fast as it goes), SOAK_OUT (result file, default soak.json; the plots take its
+// name), SOAK_TARGETS (default "turnout,nginx"), SOAK_ENV (extra env for turnout, "K=V,K=V": e.g.
+// MALLOC_ARENA_MAX=2), SOAK_MEM_PROBE=0 (no probe in turnout), BENCH_NO_INSTALL=1 (never apt-get
+// nginx).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { memBreakdown, probeEnv, soakMemSvg } from './soak-mem.mjs';
 import {
   HOST,
   RESULTS_DIR,
@@ -45,8 +50,13 @@ import {
   writeTurnoutConfig,
 } from './lib.mjs';
 
-const { values: argv } = parseArgs({ options: { node: { type: 'string' } } });
-const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
+const { values: argv } = parseArgs({ options: { node: { type: 'string' }, minutes: { type: 'string' } } });
+const MINUTES = Number(argv.minutes ?? process.env.SOAK_MINUTES ?? 10);
+// Requests per second per load phase (autocannon's overallRate), for bounded runs on a shared
+// machine; unset: as fast as the proxy goes (what the CPU figures are taken at).
+const RATE = process.env.SOAK_RATE === undefined ? undefined : Number(process.env.SOAK_RATE);
+// SOAK_MEM_PROBE=0: turnout without bench/mem-probe.mjs (smaps figures only).
+const MEM_PROBE = process.env.SOAK_MEM_PROBE !== '0';
 const TURNOUT_NODE = argv.node ?? process.env.SOAK_NODE ?? process.execPath;
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 0);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 50);
@@ -75,6 +85,27 @@ const PHASES = ['1k', '64k', 'idle', 'upload', 'idle'];
 const GOALS = { cpuDrift: 1.15, faultsPerReq: 1, rssGrowthMiB: 20 };
 
 const MiB = 2 ** 20;
+// The probe's sampling interval, and the step of the memory series kept in the result file.
+const MEM_INTERVAL_MS = 1000;
+const SERIES_STEP_S = 5;
+
+/**
+ * Every SERIES_STEP_S during the run, each proxy's breakdown (memBreakdown: smaps, and turnout's
+ * probe lines), `s` seconds since the phases began (the plot's and the phases' clock): what a
+ * 30-minute run shows levelling off or not, between the phase ends. Read from /proc by the bench
+ * (the kernel's walk of smaps is the reader's CPU, not the proxy's). Returns the stop function.
+ */
+function sampleMemory(targets, t0, out) {
+  const r = (v) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+  const timer = setInterval(() => {
+    const s = Math.round((performance.now() - t0) / 1000);
+    for (const t of targets) {
+      const m = memBreakdown(t.child.pid, t.memDir);
+      out.push({ target: t.name, s, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, r(v)])) });
+    }
+  }, SERIES_STEP_S * 1000);
+  return () => clearInterval(timer);
+}
 
 function turnoutConfig(port, adminPort, smallPort, largePort) {
   const service = (prefix, p) => ({
@@ -103,6 +134,7 @@ function nodeVersion(bin) {
 async function loadPhase(target, kind, t0) {
   const url = target.base + (kind === '1k' ? 's/x' : 'l/x');
   const opts = { url, connections: CONNECTIONS, duration: LOAD_S };
+  if (RATE !== undefined) opts.overallRate = RATE;
   if (kind === 'upload') Object.assign(opts, { method: 'POST', body: UPLOAD, headers: { 'content-type': 'application/octet-stream' } });
   const pid = target.child.pid;
   const cpu0 = cpuTree(pid);
@@ -128,6 +160,7 @@ async function loadPhase(target, kind, t0) {
     rssMiB: mem1.rssBytes / MiB,
     machineBusyPct: ((machineBusySeconds() - busy0) / wall) * 100,
     errors: r.errors + r.timeouts + r.non2xx,
+    mem: memBreakdown(pid, target.memDir, { perProcess: true }),
   };
 }
 
@@ -146,8 +179,34 @@ async function idlePhase(targets, t0) {
       cpuMs: cpuTreeDelta(before[i].cpu, cpuTree(t.child.pid)).total * 1000,
       faults: mem.minflt - before[i].mem.minflt,
       rssMiB: mem.rssBytes / MiB,
+      mem: memBreakdown(t.child.pid, t.memDir, { perProcess: true }),
     };
   });
+}
+
+/**
+ * Does RSS level off? The highest RSS of the run's second half against its first half's (a
+ * growth that stops shows ~0 here however much it grew early), and what grew between the first
+ * idle gap and the last one, per part of the breakdown (idle to idle: no load-time young
+ * generation or in-flight buffers in either).
+ */
+function levelling(mine) {
+  const mid = (mine[0].startS + mine[mine.length - 1].endS) / 2;
+  const max = (ps) => Math.max(...ps.map((p) => p.rssMiB));
+  const early = mine.filter((p) => p.endS <= mid);
+  const late = mine.filter((p) => p.endS > mid);
+  const idles = mine.filter((p) => p.kind === 'idle');
+  const idleGrowthMiB = {};
+  if (idles.length >= 2) {
+    const [a, b] = [idles[0].mem ?? {}, idles[idles.length - 1].mem ?? {}];
+    for (const k of Object.keys(b)) if (typeof a[k] === 'number') idleGrowthMiB[k] = b[k] - a[k];
+  }
+  return {
+    rssFirstHalfMaxMiB: early.length > 0 ? max(early) : undefined,
+    rssSecondHalfMaxMiB: late.length > 0 ? max(late) : undefined,
+    rssSecondHalfGrowthMiB: early.length > 0 && late.length > 0 ? max(late) - max(early) : undefined,
+    idleGrowthMiB,
+  };
 }
 
 /** Per proxy: the acceptance figures from its phases. */
@@ -172,9 +231,41 @@ function verdicts(phases, names) {
       rssLastMiB: mine[mine.length - 1].rssMiB,
       rssGrowthMiB,
       rssMet: rssGrowthMiB !== undefined && rssGrowthMiB <= GOALS.rssGrowthMiB,
+      ...levelling(mine),
     };
   }
   return out;
+}
+
+const MEM_COLUMNS = [
+  ['RSS', 'rssMiB'],
+  ['file', 'fileMiB'],
+  ['anon', 'anonMiB'],
+  ['brk', 'brkMiB'],
+  ['mmap', 'mmapMiB'],
+  ['V8 heap', 'v8MiB'],
+  ['new space', 'newSpaceMiB'],
+  ['old space', 'oldSpaceMiB'],
+  ['heap used', 'heapUsedMiB'],
+  ['arrayBuffers', 'arrayBuffersMiB'],
+  ['external', 'externalMiB'],
+  ['native', 'nativeMiB'],
+];
+
+/** A phase's breakdown in a progress line: ` (V8 38 new 16, buffers 5, native 40, brk 30)`. */
+function memBrief(m) {
+  if (m?.v8MiB === undefined) return '';
+  const f = (v) => v.toFixed(0);
+  return ` (V8 ${f(m.v8MiB)} new ${f(m.newSpaceMiB)}, buffers ${f(m.arrayBuffersMiB)}, native ${f(m.nativeMiB)}, brk ${f(m.brkMiB)}, file ${f(m.fileMiB)})`;
+}
+
+/** The memory breakdown table of one proxy: a row per phase, idle gaps included. */
+export function memRows(phases, name) {
+  const rows = [['phase', ...MEM_COLUMNS.map(([h]) => h)]];
+  for (const p of phases.filter((x) => x.target === name)) {
+    rows.push([`${p.cycle + 1} ${p.kind}`, ...MEM_COLUMNS.map(([, k]) => (p.mem?.[k] === undefined ? '-' : p.mem[k].toFixed(1)))]);
+  }
+  return rows;
 }
 
 // --- the plot: CPU µs/req of each load phase over time, one line per proxy and phase kind -------
@@ -242,14 +333,19 @@ async function main() {
   const backends = [await startBackend([smallPort], SMALL), await startBackend([largePort], LARGE)];
   const targets = [];
   const phases = [];
+  const series = [];
+  let stopSampling = () => undefined;
   try {
     for (const name of names) {
       const port = await freePort();
       let child;
+      let memDir;
       if (name === 'turnout') {
         const adminPort = await freePort();
         const file = writeTurnoutConfig(tmp, 'turnout.yaml', turnoutConfig(port, adminPort, smallPort, largePort));
-        child = await startTurnout(file, adminPort, { workers: WORKERS, inProcess: WORKERS === 0, node: TURNOUT_NODE, env: EXTRA_ENV });
+        memDir = MEM_PROBE ? path.join(tmp, 'mem') : undefined;
+        const env = memDir === undefined ? EXTRA_ENV : probeEnv(memDir, EXTRA_ENV, MEM_INTERVAL_MS);
+        child = await startTurnout(file, adminPort, { workers: WORKERS, inProcess: WORKERS === 0, node: TURNOUT_NODE, env });
       } else {
         child = startNginx(tmp, port, { '/s/': [smallPort], '/l/': [largePort] });
       }
@@ -259,14 +355,15 @@ async function main() {
         const body = Buffer.from(await (await fetch(base + p)).arrayBuffer());
         if (body.length !== size) throw new Error(`${name}: GET ${base + p} gave ${body.length} bytes, expected ${size}`);
       }
-      targets.push({ name, base, child });
+      targets.push({ name, base, child, memDir });
     }
     const t0 = performance.now();
+    stopSampling = sampleMemory(targets, t0, series);
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       for (const kind of PHASES) {
         if (kind === 'idle') {
           for (const p of await idlePhase(targets, t0)) phases.push({ cycle, ...p });
-          progress(`cycle ${cycle + 1}/${CYCLES} idle: ${targets.map((t) => `${t.name} RSS ${phases.findLast((p) => p.target === t.name).rssMiB.toFixed(0)} MiB`).join(', ')}`);
+          progress(`cycle ${cycle + 1}/${CYCLES} idle: ${targets.map((t) => `${t.name} RSS ${phases.findLast((p) => p.target === t.name).rssMiB.toFixed(0)} MiB${memBrief(phases.findLast((p) => p.target === t.name).mem)}`).join(', ')}`);
           continue;
         }
         // Alternate which proxy goes first, so neither always follows the other.
@@ -275,12 +372,14 @@ async function main() {
           const p = { cycle, ...(await loadPhase(t, kind, t0)) };
           phases.push(p);
           progress(
-            `cycle ${cycle + 1}/${CYCLES} ${kind.padEnd(6)} ${t.name.padEnd(7)} ${fmt.int(p.rps).padStart(6)} req/s  ${fmt.int(p.cpuUsPerReq).padStart(4)} µs/req  ${p.faultsPerReq.toFixed(2)} faults/req  RSS ${p.rssMiB.toFixed(0)} MiB  machine ${p.machineBusyPct.toFixed(0)} %${p.errors > 0 ? `  ERRORS ${p.errors}` : ''}`,
+            `cycle ${cycle + 1}/${CYCLES} ${kind.padEnd(6)} ${t.name.padEnd(7)} ${fmt.int(p.rps).padStart(6)} req/s  ${fmt.int(p.cpuUsPerReq).padStart(4)} µs/req  ${p.faultsPerReq.toFixed(2)} faults/req  RSS ${p.rssMiB.toFixed(0)} MiB  machine ${p.machineBusyPct.toFixed(0)} %${p.errors > 0 ? `  ERRORS ${p.errors}` : ''}${memBrief(p.mem)}`,
           );
         }
       }
     }
+    stopSampling();
   } finally {
+    stopSampling();
     await Promise.all(targets.map((t) => stopChild(t.child)));
     await Promise.all(backends.map((b) => stopChild(b)));
     removeTempDir(tmp);
@@ -290,16 +389,20 @@ async function main() {
   const svgName = OUT.replace(/\.json$/, '') + '.svg';
   const title = `turnout (node ${turnoutNode}, workers ${WORKERS}) vs nginx: CPU per request over a ${MINUTES}-minute soak`;
   writeFileSync(path.join(RESULTS_DIR, svgName), soakSvg(phases, title));
+  const memSvgName = OUT.replace(/\.json$/, '') + '-mem.svg';
+  writeFileSync(path.join(RESULTS_DIR, memSvgName), soakMemSvg(series, phases, `turnout (node ${turnoutNode}, workers ${WORKERS}) vs nginx: memory over a ${MINUTES}-minute soak`));
   const file = writeResult(OUT, {
     bench: 'soak',
     machine,
     turnout: { node: turnoutNode, nodeBinary: TURNOUT_NODE, workers: WORKERS, env: EXTRA_ENV },
-    settings: { minutes: MINUTES, cycles: CYCLES, loadS: LOAD_S, idleS: IDLE_S, connections: CONNECTIONS, phases: PHASES },
+    settings: { minutes: MINUTES, cycles: CYCLES, loadS: LOAD_S, idleS: IDLE_S, connections: CONNECTIONS, rate: RATE ?? null, phases: PHASES, memProbe: MEM_PROBE },
     goals: GOALS,
     verdict,
     notes,
     plot: svgName,
+    memPlot: memSvgName,
     phases,
+    memSeries: series,
   });
 
   const kinds = ['1k', '64k', 'upload'];
@@ -315,14 +418,15 @@ async function main() {
     }
   }
   process.stdout.write(`\n${table(rows)}\n\n`);
+  if (names.includes('turnout')) process.stdout.write(`turnout's memory at each phase's end, MiB (bench/soak-mem.mjs):\n${table(memRows(phases, 'turnout'))}\n\n`);
   for (const n of names) {
     const v = verdict[n];
     process.stdout.write(
-      `${n}: last/first 64 KiB CPU ${fmt.ratio(v.cpuDrift)} (${v.cpuDriftMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.cpuDrift}×); max faults/req ${v.maxFaultsPerReq.toFixed(2)} (${v.faultsMet ? 'MET' : 'NOT MET'}, < 1); RSS ${v.rssFirstMiB.toFixed(0)} -> max ${v.rssMaxMiB.toFixed(0)}, last ${v.rssLastMiB.toFixed(0)} MiB (+${v.rssGrowthMiB?.toFixed(0)}: ${v.rssMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.rssGrowthMiB} MiB)\n`,
+      `${n}: last/first 64 KiB CPU ${fmt.ratio(v.cpuDrift)} (${v.cpuDriftMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.cpuDrift}×); max faults/req ${v.maxFaultsPerReq.toFixed(2)} (${v.faultsMet ? 'MET' : 'NOT MET'}, < 1); RSS ${v.rssFirstMiB.toFixed(0)} -> max ${v.rssMaxMiB.toFixed(0)}, last ${v.rssLastMiB.toFixed(0)} MiB (${v.rssGrowthMiB >= 0 ? '+' : ''}${v.rssGrowthMiB?.toFixed(0)}: ${v.rssMet ? 'MET' : 'NOT MET'}, ≤ ${GOALS.rssGrowthMiB} MiB); second half's max RSS vs the first half's ${v.rssSecondHalfGrowthMiB >= 0 ? '+' : ''}${v.rssSecondHalfGrowthMiB?.toFixed(0)} MiB; first -> last idle gap: ${Object.entries(v.idleGrowthMiB).map(([k, d]) => `${k.replace(/MiB$/, '')} ${d >= 0 ? '+' : ''}${d.toFixed(1)}`).join(', ')}\n`,
     );
   }
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
-  progress(`results: ${file}, plot: ${path.join(RESULTS_DIR, svgName)}`);
+  progress(`results: ${file}, plots: ${path.join(RESULTS_DIR, svgName)}, ${path.join(RESULTS_DIR, memSvgName)}`);
 }
 
 await main();

@@ -13,7 +13,7 @@ import type { StreamSocket } from './h2/index.js';
 import { HoldRegistry } from './hold-registry.js';
 import type { ProxyObserver, TableSource } from './observer.js';
 import type { ParseLimits } from './head.js';
-import { BufferReclaimer } from './reclaim.js';
+import { BufferReclaimer, RECLAIM_EVERY_BYTES } from './reclaim.js';
 import { SlotPool } from './slot.js';
 import type { UpgradedConnection } from './upstream.js';
 
@@ -55,7 +55,7 @@ export class ProxyServer implements EngineContext {
   private readonly slots = new SlotPool();
   /** Hold queues by service name (SPEC "Hold and limits"). */
   private readonly holds: HoldRegistry;
-  readonly reclaimer = new BufferReclaimer(16 * 1024 * 1024);
+  readonly reclaimer = new BufferReclaimer(RECLAIM_EVERY_BYTES);
   private readonly upgrades = new Set<UpgradedConnection>();
   /** Requests being answered right now (all services). */
   private active = 0;

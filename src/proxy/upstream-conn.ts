@@ -1,5 +1,5 @@
 import type { OnReadOpts, Socket } from 'node:net';
-import { BufferReclaimer } from './reclaim.js';
+import { BufferReclaimer, RECLAIM_EVERY_BYTES } from './reclaim.js';
 
 /**
  * Each upstream socket reads into a buffer of its own, reused read after read: no fresh buffer per
@@ -114,7 +114,7 @@ export class UpstreamConn {
     if (sink !== null && sink.writableLength > 0) {
       this.lent = true;
       this.lentReads++;
-      (lentBuffers ??= new BufferReclaimer(16 * 1024 * 1024)).add(READ_BUFFER_SIZE);
+      (lentBuffers ??= new BufferReclaimer(RECLAIM_EVERY_BYTES)).add(READ_BUFFER_SIZE);
     }
     return true;
   };
