@@ -58,7 +58,8 @@ export class AnswerReader {
   headDone = false;
   done = false;
   readonly pieces: Buffer[] = [];
-  private readonly heads: AnswerHeads;
+  /** Where the heads go: the stream the reader serves now (readers are pooled, see takeReader). */
+  heads: AnswerHeads;
 
   constructor(heads: AnswerHeads) {
     this.heads = heads;
@@ -141,6 +142,27 @@ export class AnswerReader {
     this.headDone = false;
     this.done = false;
     this.pieces.length = 0;
-    this.resp.buf = Buffer.alloc(0);
+    this.resp.buf = EMPTY;
+    this.dechunk.reset();
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Readers kept for reuse; beyond this they are left to the garbage collector. */
+const MAX_FREE = 1024;
+const free: AnswerReader[] = [];
+
+/** A reader for a new stream's answer: a pooled one (a reader is a head and its field tables: not made per stream). */
+export function takeReader(heads: AnswerHeads, method: string): AnswerReader {
+  const r = free.pop() ?? new AnswerReader(heads);
+  r.heads = heads;
+  r.method = method;
+  return r;
+}
+
+/** The stream is done with `r`: nothing of its answer is read again. */
+export function giveReader(r: AnswerReader): void {
+  r.reset();
+  if (free.length < MAX_FREE) free.push(r);
 }
