@@ -1,20 +1,8 @@
-import { constants } from 'node:http2';
-import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { ServerHttp2Stream } from 'node:http2';
 import { isGrpc, parseGrpcTimeout } from '../grpc.js';
-import { giveReader, takeReader } from './answer-reader.js';
-import type { AnswerHeads, AnswerReader } from './answer-reader.js';
+import type { ResponseHead } from '../head.js';
 import { BodyForm, chunkSizeLine, CRLF, lastChunk, translateRequestHead } from './request-head.js';
-import { fieldsObject } from './upstream-head.js';
-
-const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = constants;
-
-/**
- * Answer pieces up to this size are copied before they go to the stream: the copy is cheap, and
- * the backend's read buffer they are a view of is then free for the next read at once (a piece
- * the stream still holds makes the upstream connection take a new 72 KiB buffer: one per request
- * when nghttp2 keeps every answer until it is sent). Larger pieces go as they are.
- */
-const COPY_MAX = 16 * 1024;
+import { StreamAnswer } from './stream-answer.js';
 
 type DataHandler = (chunk: Buffer) => void;
 type Handler = () => void;
@@ -32,7 +20,7 @@ type Handler = () => void;
  * control stops the client), and a write returns false while the stream's buffer is full, 'drain'
  * following (so the engine pauses the backend while the client is slow).
  */
-export class StreamSocket implements AnswerHeads {
+export class StreamSocket {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   /** As a TLS socket says it: the access log's `protocol`. */
@@ -43,15 +31,8 @@ export class StreamSocket implements AnswerHeads {
   readonly grpcDeadline: number;
   /** The engine let go of this connection (or the stream closed). */
   destroyed = false;
-  /**
-   * Bytes written without a copy that the stream has not sent yet (RelaySink: while this is not 0
-   * the backend's read buffer they came from is not reused).
-   */
-  writableLength = 0;
   private readonly stream: ServerHttp2Stream;
-  private readonly reader: AnswerReader;
-  /** The answer's trailer fields, kept from the reader when the answer ended (it goes back to its pool). */
-  private answerTrailers: string[] | undefined;
+  private readonly answer: StreamAnswer;
   private readonly chunked: boolean;
   /** The request has no body (END_STREAM with its headers). */
   private readonly bodyless: boolean;
@@ -63,17 +44,11 @@ export class StreamSocket implements AnswerHeads {
   private onDrainH: Handler | undefined;
   private onEndH: Handler | undefined;
   private onCloseH: Handler | undefined;
-  /** Uncopied writes still held by the stream. */
-  private lentWrites = 0;
-  /** A write returned false: 'drain' is owed once the stream drains. */
-  private needDrain = false;
   /** The client sent END_STREAM (its whole request). */
   private clientEnded = false;
-  /** The answer's trailers are still to be sent (after its last DATA frame). */
-  private trailersWait = false;
-  /** Our side of the stream ended (the whole answer went). */
-  private answerEnded = false;
   private ended = false;
+  /** In the engine's 'end' handler (emitEnd). */
+  private inEnd = false;
 
   constructor(stream: ServerHttp2Stream, rawHeaders: readonly string[], endStream: boolean) {
     this.stream = stream;
@@ -84,7 +59,7 @@ export class StreamSocket implements AnswerHeads {
     this.chunked = t.body === BodyForm.CHUNKED;
     this.bodyless = t.body === BodyForm.NONE;
     this.head = t.head;
-    this.reader = takeReader(this, methodOf(rawHeaders));
+    this.answer = new StreamAnswer(stream, methodOf(rawHeaders));
     this.grpc = isGrpc(valueOf(rawHeaders, 'content-type'));
     const timeout = this.grpc ? parseGrpcTimeout(valueOf(rawHeaders, 'grpc-timeout')) : undefined;
     this.grpcDeadline = timeout === undefined ? 0 : performance.now() + Math.max(timeout, 1);
@@ -146,7 +121,12 @@ export class StreamSocket implements AnswerHeads {
   }
 
   get writableNeedDrain(): boolean {
-    return this.needDrain;
+    return this.answer.needDrain;
+  }
+
+  /** RelaySink: bytes of a backend's read buffer the stream still holds. */
+  get writableLength(): number {
+    return this.answer.writableLength;
   }
 
   pause(): this {
@@ -190,116 +170,52 @@ export class StreamSocket implements AnswerHeads {
   };
 
   private readonly onStreamDrain = (): void => {
-    if (!this.needDrain) return;
-    this.needDrain = false;
+    if (!this.answer.needDrain) return;
+    this.answer.needDrain = false;
     this.onDrainH?.();
-  };
-
-  informational(headers: OutgoingHttpHeaders): void {
-    const s = this.stream;
-    if (!s.destroyed && !s.headersSent) s.additionalHeaders(headers);
-  }
-
-  final(headers: OutgoingHttpHeaders, bodyless: boolean, trailers: boolean): void {
-    const s = this.stream;
-    if (s.destroyed || s.headersSent) return;
-    if (trailers && !bodyless) {
-      this.trailersWait = true;
-      s.respond(headers, { waitForTrailers: true });
-      s.once('wantTrailers', this.onWantTrailers);
-    } else {
-      s.respond(headers, { endStream: bodyless });
-    }
-    if (bodyless) this.answerEnded = true;
-  }
-
-  /** The answer's trailer section goes as the stream's trailing HEADERS (none: an empty END_STREAM DATA frame). */
-  private readonly onWantTrailers = (): void => {
-    this.trailersWait = false;
-    if (!this.stream.destroyed) this.stream.sendTrailers(fieldsObject(this.answerTrailers));
   };
 
   /** Bytes of the engine's HTTP/1.1 answer; false when the stream's buffer is full ('drain' follows). */
   write(data: Buffer | string, _enc?: BufferEncoding): boolean {
     // Nothing goes out after the engine let go ('close' follows); not a full buffer either.
     if (this.destroyed || this.ended) return true;
-    const s = this.stream;
-    const chunk = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    if (!this.reader.feed(chunk)) {
-      // Not an answer: cannot happen with the engine's own heads; the stream is reset.
-      if (!s.destroyed) s.close(NGHTTP2_INTERNAL_ERROR);
-      return true;
-    }
-    const pieces = this.reader.pieces;
-    if (!s.destroyed && !this.answerEnded && s.headersSent) {
-      let ok = true;
-      for (let i = 0; i < pieces.length; i++) ok = this.send(pieces[i] as Buffer);
-      if (!ok) this.needDrain = true;
-    }
-    this.endIfDone();
-    return !this.needDrain;
+    return this.answer.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }
 
-  private send(piece: Buffer): boolean {
-    if (piece.length <= COPY_MAX) {
-      // allocUnsafe + copy: Buffer.from(buffer) takes a slower, generic path.
-      const copy = Buffer.allocUnsafe(piece.length);
-      piece.copy(copy, 0);
-      return this.stream.write(copy);
-    }
-    this.lentWrites++;
-    this.writableLength += piece.length;
-    return this.stream.write(piece, this.onLentWritten);
-  }
-
-  private readonly onLentWritten = (): void => {
-    if (--this.lentWrites === 0) this.writableLength = 0;
-  };
-
-  private endIfDone(): void {
-    if (!this.reader.done || this.answerEnded) return;
-    this.answerEnded = true;
-    this.answerTrailers = this.reader.trailers;
-    if (!this.stream.destroyed) this.stream.end();
+  /**
+   * FieldsSink (answer-relay.ts): the engine's parsed answer head goes on the stream as fields,
+   * never serialised to an HTTP/1.1 head and read back; `data[start..end)` are its first body bytes.
+   */
+  answerHead(resp: ResponseHead, extraLines: string, data: Buffer, start: number, end: number): boolean {
+    if (this.destroyed || this.ended) return true;
+    return this.answer.head(resp, extraLines, data, start, end);
   }
 
   /** The engine ended the connection: the answer is over (one that ran until close ends here). */
   end(): this {
     if (this.ended || this.destroyed) return this;
     this.ended = true;
-    const s = this.stream;
-    if (!this.answerEnded && !s.destroyed) {
-      if (!s.headersSent) s.close(NGHTTP2_INTERNAL_ERROR);
-      else if (this.reader.done || this.reader.headDone) s.end();
-      this.answerEnded = true;
-    }
+    this.answer.finish();
     // The engine sees its client "close" and lets go of this connection (a tick later, as a socket's 'end').
     process.nextTick(this.emitEnd);
     return this;
   }
 
   private readonly emitEnd = (): void => {
-    if (!this.destroyed) this.onEndH?.();
+    if (this.destroyed) return;
+    // The engine destroys its connection when it sees this 'end': its 'close' then comes right
+    // after the handler returns, not a tick later (one tick per stream, not two).
+    this.inEnd = true;
+    this.onEndH?.();
+    this.inEnd = false;
+    if (this.destroyed) this.onCloseH?.();
   };
 
   destroy(): this {
     if (this.destroyed) return this;
     this.destroyed = true;
-    const s = this.stream;
-    const answered = this.answerEnded && this.reader.done;
-    giveReader(this.reader);
-    if (!s.destroyed && !s.closed) {
-      // A whole answer while the client still sends: RST_STREAM NO_ERROR stops it (RFC 9113 §8.1).
-      // An answer cut midway (its backend reset, or drained at the deadline) is cancelled; one
-      // that never began is an internal error.
-      if (answered) {
-        // (Not while the answer's trailers wait to go: they end the stream.)
-        if (!this.clientEnded && !this.trailersWait) s.close(NGHTTP2_NO_ERROR);
-      } else {
-        s.close(s.headersSent ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
-      }
-    }
-    process.nextTick(this.emitClose);
+    this.answer.close(this.clientEnded);
+    if (!this.inEnd) process.nextTick(this.emitClose);
     return this;
   }
 
