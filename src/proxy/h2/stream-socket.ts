@@ -22,7 +22,6 @@ type Handler = () => void;
  */
 export class StreamSocket {
   readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
   /** As a TLS socket says it: the access log's `protocol`. */
   readonly alpnProtocol = 'h2';
   /** The request is a gRPC call (content-type application/grpc*): its errors are gRPC-shaped. */
@@ -52,16 +51,14 @@ export class StreamSocket {
 
   constructor(stream: ServerHttp2Stream, rawHeaders: readonly string[], endStream: boolean) {
     this.stream = stream;
-    const sock = stream.session?.socket;
-    this.remoteAddress = sock?.remoteAddress;
-    this.remotePort = sock?.remotePort;
+    this.remoteAddress = remoteOf(stream);
     const t = translateRequestHead(rawHeaders, endStream);
     this.chunked = t.body === BodyForm.CHUNKED;
     this.bodyless = t.body === BodyForm.NONE;
     this.head = t.head;
-    this.answer = new StreamAnswer(stream, methodOf(rawHeaders));
-    this.grpc = isGrpc(valueOf(rawHeaders, 'content-type'));
-    const timeout = this.grpc ? parseGrpcTimeout(valueOf(rawHeaders, 'grpc-timeout')) : undefined;
+    this.answer = new StreamAnswer(stream, t.method);
+    this.grpc = isGrpc(t.contentType);
+    const timeout = this.grpc ? parseGrpcTimeout(t.grpcTimeout) : undefined;
     this.grpcDeadline = timeout === undefined ? 0 : performance.now() + Math.max(timeout, 1);
     stream.on('close', this.onStreamClose);
     stream.on('error', this.onStreamError);
@@ -224,12 +221,16 @@ export class StreamSocket {
   };
 }
 
-function valueOf(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === name) return raw[i + 1] as string;
-  return undefined;
-}
+/** Each session's client address, read once (session.socket is a Proxy: a trap and a getter per read). */
+const remotes = new WeakMap<object, string | undefined>();
 
-function methodOf(raw: readonly string[]): string {
-  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === ':method') return raw[i + 1] as string;
-  return 'GET';
+function remoteOf(stream: ServerHttp2Stream): string | undefined {
+  const session = stream.session;
+  if (session === undefined) return undefined;
+  let r = remotes.get(session);
+  if (r === undefined && !remotes.has(session)) {
+    r = session.socket?.remoteAddress;
+    remotes.set(session, r);
+  }
+  return r;
 }
