@@ -11,15 +11,17 @@
 //
 //   npm run bench:h2                       # 10 s per target
 //   BENCH_DURATION=3 npm run bench:h2      # a smoke run
-//   BENCH_PROFILE=1 npm run bench:h2       # also: the floor under --cpu-prof, self time by area
+//   BENCH_PROFILE=1 npm run bench:h2       # also: the floor and turnout under --cpu-prof (bench/h2-profile.mjs)
 //   BENCH_TARGETS=floor,turnout npm run bench:h2
+//   BENCH_ROUNDS=3 npm run bench:h2         # every target 3 times, in turn: medians (a shared machine)
 //
 // Writes bench/results/h2.json.
 import { execFile } from 'node:child_process';
 import net from 'node:net';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { profileH2, writeH2Profile } from './h2-profile.mjs';
 import {
   BENCH_DIR, HOST, ROOT, cpuTree, cpuTreeDelta, ensureCommand, fmt, freePort, machineInfo, makeTempDir, nginxConfig, percentile, progress,
   removeTempDir, sleep, startBackend, startChild, startTurnout, stopAll, stopChild, table, turnoutBenchConfig, writeResult, writeTurnoutConfig,
@@ -32,6 +34,7 @@ const CONNECTIONS = 4;
 const STREAMS_PER_CONNECTION = 25; // 100 concurrent streams in all
 const SIZE = 1024;
 const PROFILE = process.env.BENCH_PROFILE === '1';
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const ONLY = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',').map((s) => s.trim())) : undefined;
 const ALL = ['floor', 'nginx', 'turnout', 'turnout-h2up'];
 const GOALS = { floorRps: 0.85, floorCpu: 1.25, nginxRps: 0.5 };
@@ -150,45 +153,6 @@ async function measure(name, target, tmp) {
   return { ...r, ...lat, cpuSeconds: cpu.total, cpuUsPerReq: requests > 0 ? (cpu.total * 1e6) / requests : undefined };
 }
 
-/** Self time of a V8 .cpuprofile by area (node:http2, node:http, streams, net, the relay, GC…), in %. */
-function profileAreas(profDir) {
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (file === undefined) return undefined;
-  const p = JSON.parse(readFileSync(path.join(profDir, file), 'utf8'));
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  let t = p.startTime;
-  for (let i = 0; i < p.samples.length; i++) {
-    const at = (t += p.timeDeltas[i]);
-    const next = i + 1 < p.samples.length ? at + p.timeDeltas[i + 1] : p.endTime;
-    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + Math.max(0, next - at));
-  }
-  const areas = {};
-  const fns = {};
-  let busy = 0;
-  for (const [id, us] of self) {
-    const cf = byId.get(id).callFrame;
-    const url = cf.url ?? '';
-    const fn = cf.functionName || '(anonymous)';
-    if (fn === '(idle)') continue;
-    const area =
-      fn === '(garbage collector)' ? 'GC' :
-      fn === '(program)' ? '(program: native, nghttp2 and libuv outside JS)' :
-      /internal\/http2/.test(url) ? 'node:http2 (JS side)' :
-      /_http_|internal\/http\b/.test(url) ? 'node:http (upstream client)' :
-      /internal\/streams|stream/.test(url) ? 'streams' :
-      /net\.js|internal\/stream_base|internal\/net/.test(url) ? 'net / stream_base' :
-      /h2-relay/.test(url) ? 'relay code' :
-      url === '' ? `native: ${fn}` : 'other node internals';
-    areas[area] = (areas[area] ?? 0) + us;
-    const key = `${fn} ${url.replace(/^.*\/(lib|bench)\//, '')}:${cf.lineNumber + 1}`;
-    fns[key] = (fns[key] ?? 0) + us;
-    busy += us;
-  }
-  const pct = (o) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k, Number(((100 * v) / busy).toFixed(1))]));
-  return { busyMs: Math.round(busy / 1000), areasPct: pct(areas), topFunctionsPct: pct(fns) };
-}
-
 async function main() {
   const notes = [
     `h2load, the backend and the target share the machine's ${machineInfo().cpus} cores (absolute figures are lower than on separate machines). ${DURATION_S} s per target after a ${WARMUP_REQUESTS}-request warm-up; CPU is the target's process tree only.`,
@@ -204,6 +168,7 @@ async function main() {
   }
   const tmp = makeTempDir('turnout-bench-h2-');
   const results = {};
+  const rounds = [];
   let profile;
   try {
     const backendPort = await freePort();
@@ -215,23 +180,32 @@ async function main() {
       h2Backend = startChild('h2-backend', process.execPath, [path.join(BENCH_DIR, 'h2-relay.mjs'), '--port', String(h2BackendPort), '--h2-backend', '--size', String(SIZE)]);
       await waitForTcp(h2BackendPort, h2Backend);
     }
+    // Rounds: every target once per round, in turn, so a busy moment of a shared machine hits
+    // them alike; each target's row is its median round (by CPU µs/req), the ratios the medians
+    // of the rounds' own ratios.
+    for (let round = 1; round <= ROUNDS; round++) {
+      const r = {};
+      for (const name of targets) {
+        progress(`${name}: starting${ROUNDS > 1 ? ` (round ${round} of ${ROUNDS})` : ''}`);
+        const target = await startTarget(name, tmp, backendPort, h2BackendPort, undefined);
+        await sleep(300);
+        progress(`${name}: h2load -D ${DURATION_S} -c ${CONNECTIONS} -m ${STREAMS_PER_CONNECTION}`);
+        r[name] = await measure(name, target, tmp);
+        await stopChild(target.child);
+      }
+      rounds.push(r);
+    }
     for (const name of targets) {
-      progress(`${name}: starting`);
-      const target = await startTarget(name, tmp, backendPort, h2BackendPort, undefined);
-      await sleep(300);
-      progress(`${name}: h2load -D ${DURATION_S} -c ${CONNECTIONS} -m ${STREAMS_PER_CONNECTION}`);
-      results[name] = await measure(name, target, tmp);
-      await stopChild(target.child);
+      const runs = rounds.map((r) => r[name]).sort((a, b) => (a.cpuUsPerReq ?? 0) - (b.cpuUsPerReq ?? 0));
+      results[name] = { ...runs[Math.floor((runs.length - 1) / 2)], ...(ROUNDS > 1 ? { rounds: rounds.map((r) => ({ rps: r[name].rps, cpuUsPerReq: r[name].cpuUsPerReq })) } : {}) };
     }
     if (PROFILE) {
-      // A separate run under --cpu-prof (its figures are not the floor's: the profiler costs CPU).
-      const profDir = path.join(tmp, 'prof');
-      mkdirSync(profDir, { recursive: true });
-      progress('floor under --cpu-prof: profile run');
-      const target = await startTarget('floor', tmp, backendPort, h2BackendPort, profDir);
-      await measure('floor-profiled', target, tmp);
-      await stopChild(target.child);
-      profile = profileAreas(profDir);
+      // Separate runs under --cpu-prof, the floor and turnout (their figures are not bench:h2's:
+      // the profiler costs CPU): bench/results/h2-profile.md.
+      const res = await profileH2(backendPort);
+      writeH2Profile(res);
+      const pct = (r) => Object.fromEntries(Object.entries(r.areas).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k, Number(((100 * v) / r.busyUs).toFixed(1))]));
+      profile = { busyMs: Math.round(res.floor.busyUs / 1000), areasPct: pct(res.floor), turnoutAreasPct: pct(res.turnout) };
     }
     await stopChild(backend);
     if (h2Backend) await stopChild(h2Backend);
@@ -240,7 +214,12 @@ async function main() {
     removeTempDir(tmp);
   }
 
-  const over = (a, b, k) => (results[a]?.[k] !== undefined && results[b]?.[k] ? results[a][k] / results[b][k] : undefined);
+  const over = (a, b, k) => {
+    const each = rounds.filter((r) => r[a]?.[k] !== undefined && r[b]?.[k]).map((r) => r[a][k] / r[b][k]).sort((x, y) => x - y);
+    if (each.length === 0) return undefined;
+    const m = each.length >> 1;
+    return each.length % 2 === 1 ? each[m] : (each[m - 1] + each[m]) / 2;
+  };
   const ratios = {
     'turnout/floor req/s': over('turnout', 'floor', 'rps'),
     'turnout/floor CPU/req': over('turnout', 'floor', 'cpuUsPerReq'),
@@ -266,7 +245,7 @@ async function main() {
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
   const file = writeResult('h2.json', {
     machine: machineInfo(),
-    load: { tool: 'h2load', connections: CONNECTIONS, streamsPerConnection: STREAMS_PER_CONNECTION, answerBytes: SIZE, durationS: DURATION_S, warmupRequests: WARMUP_REQUESTS },
+    load: { tool: 'h2load', connections: CONNECTIONS, streamsPerConnection: STREAMS_PER_CONNECTION, answerBytes: SIZE, durationS: DURATION_S, warmupRequests: WARMUP_REQUESTS, rounds: ROUNDS },
     results,
     skipped,
     ratios,

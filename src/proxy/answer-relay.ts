@@ -19,6 +19,15 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * A client socket that takes an answer's final head as the parsed fields, not as bytes (an HTTP/2
+ * stream's, src/proxy/h2): `extraLines` are the lines turnout adds (sticky Set-Cookie), then
+ * `data[start..end)` the first body bytes, framed as `resp` says; false when it is full.
+ */
+export interface FieldsSink {
+  answerHead(resp: ResponseHead, extraLines: string, data: Buffer, start: number, end: number): boolean;
+}
+
+/**
  * What the relay needs from the exchange it works for. The Exchange implements it; this file does
  * not import the exchange.
  */
@@ -156,6 +165,9 @@ export class AnswerRelay {
       this.started = false;
       return owner.protocolError();
     }
+    // An HTTP/2 stream takes the parsed head as fields: no HTTP/1.1 head is built for it to read back.
+    const fields = conn.socket as unknown as Partial<FieldsSink>;
+    if (fields.answerHead !== undefined) return this.relayed(stop, data.length, fields.answerHead(resp, owner.sticky, data, end, stop >= 0 ? stop : data.length));
     const newHead = buildResponseHead(resp, tail, false, false, undefined, 0, 0);
     const ok = writeAnswer(conn.socket, resp, newHead, data, end, stop >= 0 ? stop : data.length);
     this.relayed(stop, data.length, ok);

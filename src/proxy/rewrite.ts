@@ -50,7 +50,7 @@ export function fillRewrite(
 }
 
 /** Names listed in `Connection`, lower case (rare: only when a head lists one). */
-function listedNames(head: RequestHead | ResponseHead): Set<string> {
+export function listedNames(head: RequestHead | ResponseHead): Set<string> {
   const out = new Set<string>();
   const f = head.fields;
   for (let i = 0; i < head.fieldCount; i++) {

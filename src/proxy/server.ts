@@ -98,6 +98,7 @@ export class ProxyServer implements EngineContext {
   /** H2Host: a stream is served as a client connection of the engine (counted, swept, drained like one). */
   adoptStream(socket: StreamSocket): void {
     this.conns.add(new ClientConnection(this, socket as unknown as Socket, this.slots));
+    socket.start();
   }
 
   /** H2Host: shutting down, the last HTTP/2 session closed. */

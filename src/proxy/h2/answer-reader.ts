@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { BodyTracker, Framing, FRAMING_ERROR, MORE } from '../framing.js';
-import { ResponseHead } from '../head.js';
+import { H, ResponseHead } from '../head.js';
+import { listedNames } from '../rewrite.js';
 import { findHeadEnd, parseResponseHead } from '../parser.js';
 import { Dechunker, DECHUNK_ERROR, DECHUNK_MORE } from './dechunk.js';
 
@@ -9,6 +10,14 @@ const MAX_HEAD = 64 * 1024;
 
 /** Response fields that do not exist in HTTP/2 (RFC 9113 §8.2.2); the body is unframed instead. */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+
+/** What framing a final head says its body has (a ResponseHead has them). */
+export interface AnswerFacts {
+  readonly status: number;
+  readonly chunked: boolean;
+  /** -1 when none. */
+  readonly contentLength: number;
+}
 
 /** Where a reader sends the heads it read. */
 export interface AnswerHeads {
@@ -19,6 +28,41 @@ export interface AnswerHeads {
    * `trailers` when the body is chunked, so trailers may end it (gRPC's always are).
    */
   final(headers: OutgoingHttpHeaders, bodyless: boolean, trailers: boolean): void;
+}
+
+/**
+ * The header list for node:http2's respond() of a backend's answer head as the engine parsed it,
+ * with the lines the engine adds (`extraLines`: a sticky Set-Cookie) and without what the engine's
+ * HTTP/1.1 rewrite drops (hop-by-hop fields, those its Connection lists): the fields the
+ * serialise-and-read path (buildResponseHead, then answerHeaders) gave, without the bytes between.
+ */
+export function answerFields(resp: ResponseHead, extraLines: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': resp.status };
+  const f = resp.fields;
+  const listed = resp.connOther ? listedNames(resp) : undefined;
+  for (let i = 0; i < resp.fieldCount; i++) {
+    const kind = f[i * 4 + 3] as number;
+    if (kind === H.CONNECTION || kind === H.HOP || kind === H.UPGRADE || kind === H.TRANSFER_ENCODING) continue;
+    const name = resp.nameLower(i);
+    if (listed !== undefined && listed.has(name)) continue;
+    addField(out, name, resp.buf.toString('latin1', f[i * 4 + 1] as number, f[i * 4 + 2] as number));
+  }
+  // `name: value\r\n` lines (the engine's own: a sticky Set-Cookie).
+  for (let at = 0; at < extraLines.length; ) {
+    const eol = extraLines.indexOf('\r\n', at);
+    const colon = extraLines.indexOf(':', at);
+    if (eol < 0 || colon < 0 || colon > eol) break;
+    addField(out, extraLines.slice(at, colon).toLowerCase(), extraLines.slice(colon + 1, eol).trim());
+    at = eol + 2;
+  }
+  return out;
+}
+
+function addField(out: OutgoingHttpHeaders, name: string, value: string): void {
+  const had = out[name];
+  if (had === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+  else if (Array.isArray(had)) had.push(value);
+  else out[name] = [String(had), value];
 }
 
 /** The header list of an HTTP/1.1 answer head, for node:http2's respond(). */
@@ -58,7 +102,8 @@ export class AnswerReader {
   headDone = false;
   done = false;
   readonly pieces: Buffer[] = [];
-  private readonly heads: AnswerHeads;
+  /** Where the heads go: the stream the reader serves now (readers are pooled, see takeReader). */
+  heads: AnswerHeads;
 
   constructor(heads: AnswerHeads) {
     this.heads = heads;
@@ -99,7 +144,16 @@ export class AnswerReader {
   }
 
   private startBody(data: Buffer, end: number): boolean {
-    const resp = this.resp;
+    this.begin(this.resp, answerHeaders(this.resp));
+    if (this.done || end === data.length) return true;
+    return this.feedBody(data, end);
+  }
+
+  /**
+   * The final head, given as fields instead of bytes (the engine's parsed answer, see
+   * FieldsSink): what follows is its body, framed as `resp` says.
+   */
+  begin(resp: AnswerFacts, headers: OutgoingHttpHeaders): void {
     const status = resp.status;
     let mode: number = Framing.CLOSE;
     if (this.method === 'HEAD' || status === 204 || status === 304) mode = Framing.NONE;
@@ -108,10 +162,10 @@ export class AnswerReader {
     const body = this.body;
     body.reset(mode, resp.contentLength);
     if (mode === Framing.CHUNKED) this.dechunk.reset();
+    this.pending = null;
+    this.headDone = true;
     this.done = body.done;
-    this.heads.final(answerHeaders(resp), this.done, mode === Framing.CHUNKED);
-    if (this.done || end === data.length) return true;
-    return this.feedBody(data, end);
+    this.heads.final(headers, this.done, mode === Framing.CHUNKED);
   }
 
   private feedBody(chunk: Buffer, start: number): boolean {
@@ -141,6 +195,27 @@ export class AnswerReader {
     this.headDone = false;
     this.done = false;
     this.pieces.length = 0;
-    this.resp.buf = Buffer.alloc(0);
+    this.resp.buf = EMPTY;
+    this.dechunk.reset();
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Readers kept for reuse; beyond this they are left to the garbage collector. */
+const MAX_FREE = 1024;
+const free: AnswerReader[] = [];
+
+/** A reader for a new stream's answer: a pooled one (a reader is a head and its field tables: not made per stream). */
+export function takeReader(heads: AnswerHeads, method: string): AnswerReader {
+  const r = free.pop() ?? new AnswerReader(heads);
+  r.heads = heads;
+  r.method = method;
+  return r;
+}
+
+/** The stream is done with `r`: nothing of its answer is read again. */
+export function giveReader(r: AnswerReader): void {
+  r.reset();
+  if (free.length < MAX_FREE) free.push(r);
 }

@@ -19,6 +19,10 @@ export type BodyFormKind = (typeof BodyForm)[keyof typeof BodyForm];
 export interface TranslatedHead {
   readonly head: Buffer;
   readonly body: BodyFormKind;
+  readonly method: string;
+  /** The request's content-type and grpc-timeout (a gRPC call's), read on the same pass. */
+  readonly contentType: string | undefined;
+  readonly grpcTimeout: string | undefined;
 }
 
 /**
@@ -39,6 +43,8 @@ export function translateRequestHead(raw: readonly string[], endStream: boolean)
   let host: string | undefined;
   let cookie: string | undefined;
   let hasLength = false;
+  let contentType: string | undefined;
+  let grpcTimeout: string | undefined;
   let lines = '';
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -55,6 +61,8 @@ export function translateRequestHead(raw: readonly string[], endStream: boolean)
       continue;
     }
     if (name === 'content-length') hasLength = true;
+    else if (name === 'content-type') contentType ??= value;
+    else if (name === 'grpc-timeout') grpcTimeout ??= value;
     lines += `${name}: ${value}\r\n`;
   }
   const body = endStream ? BodyForm.NONE : hasLength ? BodyForm.LENGTH : BodyForm.CHUNKED;
@@ -65,7 +73,7 @@ export function translateRequestHead(raw: readonly string[], endStream: boolean)
   if (cookie !== undefined) text += `cookie: ${cookie}\r\n`;
   if (body === BodyForm.CHUNKED) text += 'transfer-encoding: chunked\r\n';
   text += 'connection: close\r\n\r\n';
-  return { head: Buffer.from(text, 'latin1'), body };
+  return { head: Buffer.from(text, 'latin1'), body, method, contentType, grpcTimeout };
 }
 
 /** The size line of one chunk of a chunked body. */
