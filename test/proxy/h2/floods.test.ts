@@ -140,11 +140,9 @@ describe('HTTP/2 floods close that connection, and only that one', () => {
       closedWith = (await within(c.closed, 10_000, `the attacking connection closed (after ${sent} streams)`)).goaway;
     });
     expect(sent).toBeGreaterThan(500);
-    // KNOWN BUG (engine, not the front): in about half the runs on this loaded machine the normal
-    // client's requests in flight during the burst (4) get no answer from the backend and end in
-    // 504 upstream_timeout, with the response timeout 5 s or 30 s alike. Until it is fixed this
-    // test checks the rest and the strict version below is skipped.
-    await s.stillServes({ ok: normal.ok, failed: [] });
+    // The burst keeps the worker busy for a second or two on a loaded machine: the normal client's
+    // requests read meanwhile keep their whole timeouts (the engine's deadline sweep, sweep.ts).
+    await s.stillServes(normal);
     // The front's reset budget (500 aborted streams, +33/s) ends the session with GOAWAY
     // ENHANCE_YOUR_CALM before nghttp2's own limit (1,000, which would say INTERNAL_ERROR).
     expect(closedWith?.name).toBe('ENHANCE_YOUR_CALM');
@@ -155,7 +153,7 @@ describe('HTTP/2 floods close that connection, and only that one', () => {
     expect(s.rss() - before).toBeLessThan(RSS_BOUND);
   });
 
-  test.skip('rapid reset: a parallel client on its own connection sees 0 failures (skipped: the KNOWN BUG above)', async () => {
+  test('rapid reset: a parallel client on its own connection sees 0 failures', async () => {
     const s = await stage();
     const c = await rawH2(s.port);
     const block = getRequestBlock('127.0.0.1', '/attack');
