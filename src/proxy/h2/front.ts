@@ -62,6 +62,10 @@ export class H2Front {
   private readonly sessions = new Map<Http2Session, number>();
   /** Each session's rapid-reset budget. */
   private readonly resets = new WeakMap<Http2Session, ResetBudget>();
+  /** Streams opened in this turn of the event loop, not handed to the engine yet (see onStream). */
+  private opened: StreamSocket[] = [];
+  private spare: StreamSocket[] = [];
+  private handing = false;
   private closing = false;
 
   constructor(host: H2Host) {
@@ -120,7 +124,25 @@ export class H2Front {
         if (budget !== undefined && !spendReset(budget, RESET_LIMITS, Date.now())) this.calm(session, stream.id ?? 0);
       });
     }
-    this.host.adoptStream(new StreamSocket(stream, rawHeaders, stream.endAfterHeaders));
+    // Handed to the engine once this turn's reads are processed, not now: node:http2 emits each
+    // stream as nghttp2 parses its HEADERS, before it reads the RST_STREAM that may follow in the
+    // same bytes (rapid reset). A stream reset by then never reaches the engine, nor a backend,
+    // nor a connection to one. The StreamSocket keeps the stream's events meanwhile.
+    this.opened.push(new StreamSocket(stream, rawHeaders, stream.endAfterHeaders));
+    if (!this.handing) {
+      this.handing = true;
+      setImmediate(this.handOver);
+    }
+  };
+
+  /** The streams of this turn that are still open go to the engine; one Immediate a turn, not one a stream. */
+  private readonly handOver = (): void => {
+    this.handing = false;
+    const opened = this.opened;
+    this.opened = this.spare;
+    this.spare = opened;
+    for (const socket of opened) if (!socket.destroyed) this.host.adoptStream(socket);
+    opened.length = 0;
   };
 
   /** Ends a flooding session: GOAWAY ENHANCE_YOUR_CALM (flushed before the socket closes), then destroy. */
