@@ -57,6 +57,12 @@ export function idleGraceLeft(deadline: number, keepAliveMs: number, clock: numb
   return left > 0 ? left : 0;
 }
 
+/** A deadline `ms` after `clock` for `kind` (pure): 0 = none; a gRPC call's own deadline bounds a hold (callBound). */
+export function deadlineAt(kind: number, ms: number, clock: number, callDeadline: number): number {
+  const deadline = kind === Deadline.NONE || ms <= 0 ? 0 : clock + ms;
+  return callDeadline === 0 ? deadline : callBound(deadline, kind, callDeadline);
+}
+
 /**
  * A gRPC call's deadline (its grpc-timeout) bounds the time it waits for a backend (pure): a hold
  * deadline is brought forward to `callDeadline`. Once sent, its h2 stream keeps the deadline

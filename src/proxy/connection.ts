@@ -3,7 +3,7 @@ import type { ProxyErrorCode } from '../errors.js';
 import type { ServiceTable } from './table.js';
 import { refusal } from './answers.js';
 import type { EngineContext } from './context.js';
-import { callBound, Deadline, idleGraceLeft, type ClientSide } from './client-side.js';
+import { Deadline, deadlineAt, idleGraceLeft, type ClientSide } from './client-side.js';
 import { RequestDispatch, type DispatchHost } from './dispatch.js';
 import type { Exchange } from './exchange.js';
 import type { BodyTracker } from './framing.js';
@@ -44,9 +44,10 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
   /** Body bytes beyond those that came with the head went to the backend: no replay possible. */
   bodyStreamed = false;
   closed = false;
-  /** Deadline (ctx.clock ms) and what it is for; 0 = none. */
+  /** Deadline (ctx.clock ms; 0 = none), what it is for, and the clock it was counted from (see sweep.ts). */
   deadline = 0;
   deadlineKind: number = Deadline.NONE;
+  deadlineFrom = 0;
   /** The connection is closing: nothing more is read. */
   ending = false;
   private clientEnded = false;
@@ -112,8 +113,8 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
 
   setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
-    this.deadline = kind === Deadline.NONE || ms <= 0 ? 0 : this.ctx.clock + ms;
-    if (this.callDeadline !== 0) this.deadline = callBound(this.deadline, kind, this.callDeadline);
+    this.deadlineFrom = this.ctx.clock;
+    this.deadline = deadlineAt(kind, ms, this.deadlineFrom, this.callDeadline);
   }
 
   write(data: Buffer | string): boolean {
@@ -284,8 +285,7 @@ export class ClientConnection implements ClientSide, DispatchHost, IntakeHost {
     if (!this.reqBodyDone) this.exchange?.clientGone();
   };
 
-  /** 'close' follows; nothing to answer on a broken socket. */
-  private readonly onError = (): void => undefined;
+  private readonly onError = (): void => undefined; // 'close' follows; nothing to answer on a broken socket
   private readonly onClose = (): void => {
     this.closed = true;
     this.intake.inbox.clear();

@@ -15,6 +15,7 @@ import type { ProxyObserver, TableSource } from './observer.js';
 import type { ParseLimits } from './head.js';
 import { BufferReclaimer, RECLAIM_EVERY_BYTES } from './reclaim.js';
 import { SlotPool } from './slot.js';
+import { DeadlineSweep } from './sweep.js';
 import type { UpgradedConnection } from './upstream.js';
 
 export interface ProxyServerOptions {
@@ -26,12 +27,6 @@ export interface ProxyServerOptions {
   readonly accessLog: boolean;
   readonly accessSample: number;
 }
-
-/**
- * How often deadlines are checked (ms). One timer for the whole server instead of one per request:
- * timeouts are precise to this tick, and a request costs no timer.
- */
-const TICK_MS = 50;
 
 /**
  * The data plane's listener: accepts client connections (TCP or TLS) and gives each its
@@ -50,8 +45,9 @@ export class ProxyServer implements EngineContext {
   closing = false;
   /** Shutting down with an idle grace: wait for the client connections to close as well. */
   private drainConnections = false;
-  clock = performance.now();
   private readonly conns = new Set<ClientConnection>();
+  /** The coarse clock and the deadline sweep over `conns`. */
+  private readonly sweeper = new DeadlineSweep(this.conns);
   private readonly slots = new SlotPool();
   /** Hold queues by service name (SPEC "Hold and limits"). */
   private readonly holds: HoldRegistry;
@@ -60,7 +56,6 @@ export class ProxyServer implements EngineContext {
   /** Requests being answered right now (all services). */
   private active = 0;
   private closingWaiters: (() => void)[] = [];
-  private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(opts: ProxyServerOptions) {
     this.listenConfig = opts.listen;
@@ -72,8 +67,6 @@ export class ProxyServer implements EngineContext {
     this.limits = { maxHeaderSize: opts.listen.maxHeaderSize };
     this.proto = opts.listen.tls ? 'https' : 'http';
     this.server = createListener(opts.listen, this.onConnection);
-    this.sweepTimer = setInterval(this.sweep, TICK_MS);
-    this.sweepTimer.unref();
   }
 
   /** The HTTP/2 side, made with the first HTTP/2 connection. */
@@ -106,11 +99,9 @@ export class ProxyServer implements EngineContext {
     if (this.closing) this.checkDrained();
   }
 
-  private readonly sweep = (): void => {
-    const now = performance.now();
-    this.clock = now;
-    for (const c of this.conns) if (c.deadline !== 0 && now >= c.deadline) c.tick();
-  };
+  get clock(): number {
+    return this.sweeper.clock;
+  }
 
   /** Requests in flight plus open upgraded connections. */
   get inFlight(): number {
@@ -236,7 +227,7 @@ export class ProxyServer implements EngineContext {
     for (const c of [...this.conns]) c.socket.destroy();
     this.h2?.destroyAll();
     this.holds.stop();
-    clearInterval(this.sweepTimer);
+    this.sweeper.stop();
     return { cutRequests, closedUpgrades };
   }
 
@@ -257,7 +248,7 @@ export class ProxyServer implements EngineContext {
   async close(): Promise<void> {
     this.closing = true;
     this.holds.stop();
-    clearInterval(this.sweepTimer);
+    this.sweeper.stop();
     for (const conn of [...this.upgrades]) conn.close();
     for (const c of [...this.conns]) c.socket.destroy();
     this.h2?.destroyAll();
