@@ -141,7 +141,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
       return pool.upgrade(o.wait);
     };
     let replaceSupervisor: ((wait: boolean) => Promise<UpgradeOutcome>) | undefined;
-    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload, ...(pool !== undefined ? { upgrade } : {}) });
+    admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload, ...(pool !== undefined ? { upgrade, fresh: () => pool.tally() } : {}) });
     // A successor accepts on its predecessor's admin socket (no moment without an admin listener).
     await admin.listen({ host: config.admin.host, port: config.admin.port, ...(opts.listeners?.admin !== undefined ? { handle: opts.listeners.admin } : {}) });
     const addr = await listener.listen();

@@ -21,6 +21,8 @@ export interface AdminOptions {
   readonly reload?: (opts: { readonly dryRun: boolean }) => Promise<{ readonly revision: number; readonly changes: readonly ConfigChange[]; readonly dryRun?: boolean }>;
   /** New workers from the code on disk, the old ones drained; absent (409) when the data plane runs in this process. */
   readonly upgrade?: (opts: { readonly wait: boolean; readonly supervisor?: boolean }) => Promise<UpgradeOutcome>;
+  /** Every worker reports now (a supervisor's tally, bounded): `/metrics` is then as of the call. */
+  readonly fresh?: () => Promise<void>;
   /** Milliseconds between two `/v1/stream` snapshots (default 1000). */
   readonly streamIntervalMs?: number;
 }

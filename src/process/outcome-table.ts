@@ -2,7 +2,7 @@
  * A worker's outcomes grouped between two reports: outcomes with the same six key numbers (op,
  * service, pool, backend, a, x: names as string-table indexes, x a duration class or a flag) add to
  * one group's count and value sum. So a report carries a group per kind of answer seen in the last
- * 50 ms (a few dozen under any load) instead of a record per request, and the supervisor's work per
+ * 250 ms (a few dozen under any load) instead of a record per request, and the supervisor's work per
  * report does not grow with the traffic. Open addressing over typed arrays: adding does no
  * allocation once the table has grown to the traffic's variety. Pure: no I/O, no time.
  */

@@ -63,8 +63,9 @@ export const OP_H2 = 16;
 
 /**
  * What a worker tells the supervisor: sent at once after it applied a state or config (so the
- * supervisor knows every worker serves it before answering the write), then every 50 ms while
- * anything changed.
+ * supervisor knows every worker serves it before answering the write) or asked for (a tally),
+ * then paced (report-pace.ts): every 250 ms while anything changed, within 50 ms when something
+ * waited on changed (a backend's in flight fell to 0, ejections, hold queues, events).
  */
 export interface WorkerReport {
   readonly t: 'report';

@@ -10,12 +10,12 @@ import { createLogger } from '../telemetry/index.js';
 import type { ToSupervisor, ToWorker } from './protocol.js';
 import { closeGently } from './orphan.js';
 import { RelayTelemetry } from './relay-telemetry.js';
+import { ReportPace, TICK_MS } from './report-pace.js';
+import type { ReportFacts } from './report-pace.js';
 
 /** Events only a worker can know (its own traffic); the supervisor writes the others itself. */
 const FORWARDED = new Set(['ejected', 'ejection_end', 'retries_exhausted', 'hold_start', 'hold_end']);
 
-/** How often a worker reports its counts while anything changes (ms). */
-const REPORT_MS = 50;
 
 /**
  * An idle keep-alive connection of a draining worker is closed once idle this long; a busy one
@@ -35,7 +35,6 @@ export class Worker {
   private readonly events: [string, Omit<ServiceEvent, 'time'>][] = [];
   private readonly log: Logger;
   private readonly timer: NodeJS.Timeout;
-  private lastShape = '';
   /** The services of the last state applied (the next delta builds on them). */
   private services: StateSnapshot['services'] = {};
   private accepted = 0;
@@ -47,6 +46,7 @@ export class Worker {
   /** Its supervisor keeps a runtime file: a new one can take over from it, so it serves on as an orphan. */
   private orphanable = false;
   private config: Config;
+  private readonly pace = new ReportPace(() => !this.ownListener);
 
   constructor(
     config: Config,
@@ -75,7 +75,7 @@ export class Worker {
       accessSample: config.log.accessSample,
     });
     this.runtime.on('table', () => this.proxy.tableChanged());
-    this.timer = setInterval(() => this.report(false), REPORT_MS);
+    this.timer = setInterval(() => this.report(false), TICK_MS);
   }
 
   /**
@@ -200,31 +200,29 @@ export class Worker {
     return this.draining;
   }
 
-  /** Counts and outcomes to the supervisor: at once with `force`, else only when something changed. */
+  /** Counts and outcomes to the supervisor: at once with `force`, else when paced (report-pace.ts). */
   private report(force: boolean, ack?: number, tally?: number): void {
     if (!process.connected) return;
-    const inFlight = this.runtime.drainingInFlight();
-    const waiting = this.relay.waiting();
     const now = Date.now();
     const ejected: string[] = [];
     for (const e of this.runtime.backends.values()) if (isEjected(e.outlier, now)) ejected.push(`${e.service}/${e.record.id}`);
-    const total = this.proxy.inFlight;
-    const open = this.proxy.connectionCount;
-    const shape = JSON.stringify([inFlight, waiting, ejected, total, open, this.accepted]);
-    if (!force && !this.relay.pending && this.events.length === 0 && shape === this.lastShape) return;
-    this.lastShape = shape;
+    const facts: ReportFacts = {
+      inFlight: this.runtime.drainingInFlight(),
+      waiting: this.relay.waiting(),
+      ejected,
+      total: this.proxy.inFlight,
+      open: this.proxy.connectionCount,
+      accepted: this.accepted,
+    };
+    if (!this.pace.due(facts, this.relay.pending, this.events.length > 0) && !force) return;
+    this.pace.sent(facts);
     const { rec, strings, stringsFrom } = this.relay.take();
     this.send({
       t: 'report',
       revision: this.runtime.revision,
       ...(ack !== undefined ? { ack } : {}),
       ...(tally !== undefined ? { tally } : {}),
-      inFlight,
-      total,
-      waiting,
-      ejected,
-      open,
-      accepted: this.accepted,
+      ...facts,
       strings,
       stringsFrom,
       rec,

@@ -46,7 +46,7 @@ export async function apiAs(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-/** One worker process as `GET /v1/fleet` shows it (reported every 50 ms while anything changes). */
+/** One worker process as `GET /v1/fleet` shows it (reported every 250 ms while anything changes, and on each GET /v1/fleet). */
 export interface FleetWorker {
   readonly pid: number;
   readonly generation: number;

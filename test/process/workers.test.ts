@@ -58,7 +58,7 @@ describe('a supervisor with 2 workers', () => {
     const outcomes = await runRequests(t.proxyUrl, { count: sent, connections: 8 });
     expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
     expect(outcomes).toHaveLength(sent);
-    // Workers report every 50 ms.
+    // Workers report every 250 ms, and when /metrics asks.
     await until('every request counted', async () => (await metricSum(t, 'turnout_requests_total')) >= sent, 3000, 50);
     await sleep(200);
     expect(await metricSum(t, 'turnout_requests_total')).toBe(sent);
