@@ -6,7 +6,7 @@ import { startTurnout } from '../../src/app.js';
 import type { Turnout } from '../../src/app.js';
 import { loadConfigFile } from '../../src/config/index.js';
 import { READ_TOKEN, api, apiAs } from '../helpers/api.js';
-import { startBackend } from '../helpers/backends.js';
+import { defaultHandler, startBackend } from '../helpers/backends.js';
 import { clientAgent, get, steadyLoad } from '../helpers/http.js';
 import { accepts, freePort, tempDir, writeYaml } from '../helpers/serve.js';
 import { hasOpenssl, makeCert } from '../helpers/tls.js';
@@ -36,7 +36,14 @@ const web = (url: string, extra: Record<string, unknown> = {}): Record<string, u
 describe('reload in one process', () => {
   test('a new listener address: bound before the old one closes; connections on the old port finish, new ones use the new port', async () => {
     const dir = await tempDir();
-    const b = await startBackend('web-1');
+    // The slow request must be in flight (at the backend) before the move: a connection still in the
+    // old listener's accept queue when it closes is reset by the kernel, for any server.
+    let slowArrived!: () => void;
+    const arrived = new Promise<void>((r) => (slowArrived = r));
+    const b = await startBackend('web-1', (req, res, be) => {
+      if (req.url?.startsWith('/slow')) slowArrived();
+      defaultHandler(req, res, be);
+    });
     const [p1, p2] = [await freePort(), await freePort()];
     const { t, write } = await startFromFile(dir, doc({ port: p1 }, { web: web(b.url) }));
     // 16 keep-alive connections opened on the old port before the move, busy through it.
@@ -44,6 +51,7 @@ describe('reload in one process', () => {
     await new Promise((r) => setTimeout(r, 200));
     const agent = clientAgent(1);
     const slow = get(`http://127.0.0.1:${p1}/slow?ms=600`, { agent });
+    await arrived;
 
     await write(doc({ port: p2 }, { web: web(b.url) }));
     const answer = await t.reload();
