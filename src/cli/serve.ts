@@ -62,9 +62,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     // Loaded only now: a bad config is refused without loading the data plane and admin API.
     const { startTurnout } = await import('../app.js');
-    const { activatedListeners, isSuccessor, receiveListeners, reusePortAvailable } = await import('../process/index.js');
+    const { activatedListeners, isSuccessor, receiveListeners, reusePortAvailable, workerExecArgv } = await import('../process/index.js');
     const wanted = opts.workers ?? config.workers;
     const workers = wanted === 'auto' ? availableParallelism() : wanted;
+    try {
+      if (workers > 0) workerExecArgv(process.env);
+    } catch (err) {
+      process.stderr.write(`turnout: cannot start: ${(err as Error).message}\n`);
+      return 2;
+    }
     // Started by `turnout upgrade --supervisor`: the listening sockets come from the supervisor it
     // replaces; by systemd socket activation (LISTEN_FDS): from systemd.
     let listeners = isSuccessor() ? await receiveListeners() : undefined;

@@ -42,7 +42,8 @@ export class WorkerChild {
   private listenSeq = 0;
 
   constructor(
-    script: string,
+    /** The worker entry and the node flags it starts with. */
+    entry: { readonly script: string; readonly execArgv: readonly string[] },
     readonly generation: number,
     /** Its place among the workers (reuseport: the listening socket it accepts on). */
     readonly slot: number,
@@ -50,7 +51,7 @@ export class WorkerChild {
     readonly replay: OutcomeReplay,
     onMessage: (w: WorkerChild, m: ToSupervisor) => void,
   ) {
-    this.process = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    this.process = fork(entry.script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...entry.execArgv] });
     this.pid = this.process.pid ?? 0;
     this.exit = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {

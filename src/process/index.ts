@@ -8,3 +8,4 @@ export type { Listeners } from './successor.js';
 export { upgradeSupervisor } from './supervisor-upgrade.js';
 export { activatedListeners } from './socket-activation.js';
 export { reusePortAvailable } from './reuseport.js';
+export { DEFAULT_SEMI_SPACE_MIB, workerExecArgv } from './node-flags.js';

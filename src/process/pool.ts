@@ -12,6 +12,7 @@ import { HandoffAcceptor } from './handoff.js';
 import { ReusePortAcceptor, reusePortAvailable } from './reuseport.js';
 import type { ServerHandle } from './reuseport.js';
 import type { ToSupervisor } from './protocol.js';
+import { workerExecArgv } from './node-flags.js';
 import { NO_CRASH, replacementDelay } from './replacement.js';
 import { OutcomeReplay } from './replay.js';
 import { ReportFold } from './reports.js';
@@ -56,9 +57,13 @@ export class WorkerPool implements RemoteFacts {
   private control!: ControlPlane;
   private telemetry!: Telemetry;
   private readonly tracker: RuntimeTracker;
+  /** The node flags its workers start with (node-flags.ts); read once, so a bad value fails the start. */
+  private readonly execArgv: readonly string[];
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.config = opts.config;
+    this.execArgv = workerExecArgv(process.env);
+    opts.logger.info({ execArgv: this.execArgv }, 'workers start with these node flags');
     this.tracker = new RuntimeTracker(opts.runtimeFile, opts.logger);
     this.acceptor = chooseAcceptor(opts.count, this.all, opts.logger);
     if (opts.listeners !== undefined && opts.listeners.length > 0 && this.acceptor instanceof ReusePortAcceptor) this.acceptor.adopt(opts.listeners as ServerHandle[]);
@@ -176,7 +181,7 @@ export class WorkerPool implements RemoteFacts {
   // Workers' lives.
 
   private spawn(generation: number, replaceable: boolean, slot: number): WorkerChild {
-    const w = new WorkerChild(this.opts.script, generation, slot, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
+    const w = new WorkerChild({ script: this.opts.script, execArgv: this.execArgv }, generation, slot, new OutcomeReplay(this.telemetry, this.runtime), (c, m) => this.onMessage(c, m));
     w.replaceable = replaceable;
     this.workers.add(w);
     const init = { t: 'init', generation, config: this.config, state: this.fanOut.startsFrom(this.control.current), health: this.runtime.healthFacts(), orphans: this.opts.runtimeFile !== undefined } as const;

@@ -44,3 +44,35 @@ test.each([[['-c']], [['--reset-state', 'extra']], [['serve', '--admin', 'http:/
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
   expect(r.stderr).toMatch(/^turnout: \S[\s\S]*\nRun "turnout --help" for usage\.\n$/);
 });
+
+// Issue 17: a worker's young generation is capped (node-flags.ts), and the cap is the operator's to change.
+test('turnout serve forks its workers with --max-semi-space-size=16, TURNOUT_SEMI_SPACE_MIB changes it, and a bad value fails the start', async () => {
+  const dir = await tempDir();
+  const config = (adminPort: number): Promise<string> =>
+    writeYaml(dir, `turnout-${adminPort}.yaml`, {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { host: '127.0.0.1', port: adminPort },
+      state: { store: 'memory' },
+      log: { level: 'warn' },
+      services: { web: { routes: [{ host: '*' }], pools: { blue: [] } } },
+    });
+  const workerArgs = async (env: Record<string, string>): Promise<string[]> => {
+    const adminPort = await freePort();
+    const proc = spawnTurnout(['serve', '-c', await config(adminPort), '--workers', '1'], { env: { TURNOUT_ADMIN_TOKEN: 't', ...env } });
+    await waitReady(proc, adminPort);
+    const fleet = (await (await fetch(`http://127.0.0.1:${adminPort}/v1/fleet`, { headers: { authorization: 'Bearer t' } })).json()) as { instances: { workers: { pid: number }[] }[] };
+    const pid = fleet.instances[0]!.workers[0]!.pid;
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    proc.child.kill('SIGTERM');
+    expect((await waitExit(proc)).code).toBe(0);
+    return args;
+  };
+  expect(await workerArgs({})).toContain('--max-semi-space-size=16');
+  expect(await workerArgs({ TURNOUT_SEMI_SPACE_MIB: '32' })).toContain('--max-semi-space-size=32');
+  expect((await workerArgs({ TURNOUT_SEMI_SPACE_MIB: '0' })).some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+
+  const bad = spawnTurnout(['serve', '-c', await config(await freePort()), '--workers', '1'], { env: { TURNOUT_ADMIN_TOKEN: 't', TURNOUT_SEMI_SPACE_MIB: '16m' } });
+  const exit = await waitExit(bad);
+  expect(exit.code).toBe(2);
+  expect(bad.output.stderr).toMatch(/^turnout: cannot start: TURNOUT_SEMI_SPACE_MIB must be a whole number of MiB from 0 to 1024 \(0: V8's default\), not "16m"\n$/);
+}, 60_000);
