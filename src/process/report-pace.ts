@@ -3,8 +3,10 @@
  * of CPU, most of it the IPC read, deserialization and cold caches, not the folding), so reports
  * are paced: every REPORT_TICKS ticks (250 ms) while anything changed, and at the next tick (50 ms)
  * only for what someone waits on:
- * - a backend's in flight fell to 0 (a drain ends, a flip with `wait=drained` returns), or the
- *   worker's whole in flight did (a shutdown's drain);
+ * - the in flight of a backend out of rotation fell to 0 (a drain ends, a flip with
+ *   `wait=drained` returns: what they wait on is a backend no new request goes to), or, while the
+ *   worker drains, its whole in flight did. A backend in rotation falls to 0 between requests all
+ *   the time (with short connections several times a second), and nobody waits on that;
  * - events (ejections, retries exhausted, hold), the ejected set and hold queues changed;
  * - a connection handed to it arrived (handoff: the supervisor keeps a copy until told).
  * Outcomes alone (requests counted) wait for the period: `/metrics` and `/v1/fleet` ask every
@@ -32,8 +34,16 @@ export class ReportPace {
   private last: ReportFacts | undefined;
   private ticks = 0;
 
-  /** `handedOff`: connections are handed to this worker (no listener of its own). */
-  constructor(private readonly handedOff: () => boolean) {}
+  /**
+   * `handedOff`: connections are handed to this worker (no listener of its own). `watched`: a
+   * backend (`service/id`) someone may wait on to fall idle: out of rotation (draining, its pool
+   * without a share, removed). `draining`: the worker itself drains.
+   */
+  constructor(
+    private readonly handedOff: () => boolean,
+    private readonly watched: (key: string) => boolean = () => true,
+    private readonly draining: () => boolean = () => true,
+  ) {}
 
   /** A tick: whether to report now. `outcomes`/`events`: some wait to be sent. */
   due(f: ReportFacts, outcomes: boolean, events: boolean): boolean {
@@ -51,10 +61,10 @@ export class ReportPace {
   }
 
   private urgent(last: ReportFacts, f: ReportFacts): boolean {
-    if (last.total > 0 && f.total === 0) return true;
+    if (last.total > 0 && f.total === 0 && this.draining()) return true;
     if (this.handedOff() && f.accepted !== last.accepted) return true;
     if (!sameList(last.ejected, f.ejected) || !sameRecord(last.waiting, f.waiting)) return true;
-    for (const key in last.inFlight) if ((last.inFlight[key] as number) > 0 && (f.inFlight[key] ?? 0) === 0) return true;
+    for (const key in last.inFlight) if ((last.inFlight[key] as number) > 0 && (f.inFlight[key] ?? 0) === 0 && this.watched(key)) return true;
     // A backend that started draining is reported (at 0 or not), so the supervisor sees it.
     for (const key in f.inFlight) if (!(key in last.inFlight) && f.inFlight[key] === 0) return true;
     return false;

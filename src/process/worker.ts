@@ -46,7 +46,11 @@ export class Worker {
   /** Its supervisor keeps a runtime file: a new one can take over from it, so it serves on as an orphan. */
   private orphanable = false;
   private config: Config;
-  private readonly pace = new ReportPace(() => !this.ownListener);
+  private readonly pace = new ReportPace(
+    () => !this.ownListener,
+    (key) => !this.runtime.inRotation(key),
+    () => this.draining !== undefined,
+  );
 
   constructor(
     config: Config,

@@ -251,6 +251,14 @@ export class Runtime extends EventEmitter implements RuntimeContext, TelemetrySo
     return this.views.drainingInFlight();
   }
 
+  /** Whether new requests may go to this backend (`service/id`, as reports name it; names have no `/`): active, in a pool with a share. */
+  inRotation(key: string): boolean {
+    const slash = key.indexOf('/');
+    const e = this.backends.get(key.slice(0, slash), key.slice(slash + 1));
+    if (e === undefined || e.record.state !== 'active') return false;
+    return (this.state?.services[e.service]?.split[e.pool] ?? 0) > 0;
+  }
+
   poolsInFlight(service: string, pools: readonly string[]): number {
     return this.views.poolsInFlight(service, pools);
   }

@@ -35,18 +35,30 @@ describe('report pacing', () => {
     expect(ticksUntilDue(pace, facts({ inFlight: { 'web/a': 2 }, total: 2 }))).toBe(0);
   });
 
-  it('reports at the next tick when a backend falls idle (a drain or a flip waits on it)', () => {
-    const pace = new ReportPace(() => false);
+  it('reports at the next tick when a backend out of rotation falls idle (a drain or a flip waits on it)', () => {
+    const pace = new ReportPace(() => false, (key) => key === 'web/b');
     pace.sent(facts({ inFlight: { 'web/a': 2, 'web/b': 1 }, total: 3 }));
     expect(pace.due(facts({ inFlight: { 'web/a': 3 }, total: 3 }), true, false)).toBe(true);
   });
 
-  it('reports at the next tick when a draining backend appears, and when the whole worker falls idle', () => {
+  it('a backend in rotation falling idle between requests waits for the period (nobody waits on it)', () => {
+    const pace = new ReportPace(() => false, (key) => key !== 'web/a', () => false);
+    pace.sent(facts({ inFlight: { 'web/a': 2 }, total: 2 }));
+    expect(ticksUntilDue(pace, facts({ inFlight: {}, total: 0 }), true)).toBe(REPORT_TICKS);
+  });
+
+  it('reports at the next tick when a draining backend appears, and when the whole worker falls idle while it drains', () => {
     const pace = new ReportPace(() => false);
     pace.sent(facts({ inFlight: { 'web/a': 2 }, total: 2 }));
     expect(pace.due(facts({ inFlight: { 'web/a': 2, 'web/old': 0 }, total: 2 }), false, false)).toBe(true);
     pace.sent(facts({ total: 1, inFlight: { 'web/a': 1 } }));
     expect(pace.due(facts({ total: 0, inFlight: { 'web/a': 1 } }), false, false)).toBe(true);
+    let draining = false;
+    const serving = new ReportPace(() => false, () => false, () => draining);
+    serving.sent(facts({ total: 1 }));
+    expect(serving.due(facts({ total: 0 }), true, false)).toBe(false);
+    draining = true;
+    expect(serving.due(facts({ total: 0 }), true, false)).toBe(true);
   });
 
   it('reports at the next tick on events, ejections and hold queues', () => {
