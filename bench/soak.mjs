@@ -11,8 +11,8 @@
 //   SOAK_NODE=/usr/bin/node node bench/soak.mjs          (turnout on another node; or --node PATH)
 //
 // Env: SOAK_MINUTES (default 10; --minutes), SOAK_NODE (node binary for turnout, default the one
-// running the bench), SOAK_WORKERS (turnout's worker processes, default 0: the data plane in one
-// process; 1 is turnout's default, a supervisor + one worker), SOAK_CONNECTIONS (default 50),
+// running the bench), SOAK_WORKERS (turnout's worker processes, default 1: turnout's own default,
+// a supervisor + one worker, figures summed over both; 0: the data plane in one process), SOAK_CONNECTIONS (default 50),
 // SOAK_RATE (req/s per load phase, autocannon's overallRate: bounded runs on a shared machine;
 // default unset, as fast as it goes), SOAK_OUT (result file, default soak.json; the plots take its
 // name), SOAK_TARGETS (default "turnout,nginx"), SOAK_ENV (extra env for turnout, "K=V,K=V": e.g.
@@ -58,7 +58,7 @@ const RATE = process.env.SOAK_RATE === undefined ? undefined : Number(process.en
 // SOAK_MEM_PROBE=0: turnout without bench/mem-probe.mjs (smaps figures only).
 const MEM_PROBE = process.env.SOAK_MEM_PROBE !== '0';
 const TURNOUT_NODE = argv.node ?? process.env.SOAK_NODE ?? process.execPath;
-const WORKERS = Number(process.env.SOAK_WORKERS ?? 0);
+const WORKERS = Number(process.env.SOAK_WORKERS ?? 1);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 50);
 const OUT = process.env.SOAK_OUT ?? 'soak.json';
 const TARGETS = (process.env.SOAK_TARGETS ?? 'turnout,nginx').split(',').map((s) => s.trim());
