@@ -16,6 +16,13 @@ const CALM_LINGER_MS = 1000;
 
 /** Aborted streams a session may have: 500 at once, 33 more a second (below nghttp2's 1000 and 33). */
 const RESET_LIMITS: ResetLimits = { burst: 500, ratePerSec: 33 };
+/**
+ * SETTINGS and PING frames a session may send (each costs an answer): a client sends a few, gRPC's
+ * keepalive and BDP pings some a second. nghttp2 stops a flood only once 1,000 answers queue
+ * unsent, which a client that never reads does not reach while the kernel's socket buffers take
+ * them; this budget ends it either way (GOAWAY ENHANCE_YOUR_CALM).
+ */
+const CONTROL_LIMITS: ResetLimits = { burst: 1000, ratePerSec: 100 };
 
 /** What the HTTP/2 side needs from the server it belongs to. */
 export interface H2Host {
@@ -64,6 +71,8 @@ export class H2Front {
   private readonly sessions = new Map<Http2Session, number>();
   /** Each session's rapid-reset budget. */
   private readonly resets = new WeakMap<Http2Session, ResetBudget>();
+  /** Each session's budget of SETTINGS and PING frames. */
+  private readonly controls = new WeakMap<Http2Session, ResetBudget>();
   /** Streams opened in this turn of the event loop, not handed to the engine yet (see onStream). */
   private opened: StreamSocket[] = [];
   private spare: StreamSocket[] = [];
@@ -95,6 +104,9 @@ export class H2Front {
   private readonly onSession = (session: Http2Session): void => {
     this.sessions.set(session, 0);
     this.resets.set(session, newResetBudget(RESET_LIMITS, Date.now()));
+    this.controls.set(session, newResetBudget(CONTROL_LIMITS, Date.now()));
+    session.on('remoteSettings', () => this.controlFrame(session));
+    session.on('ping', () => this.controlFrame(session));
     session.on('error', () => undefined);
     session.on('close', () => {
       this.sessions.delete(session);
@@ -146,6 +158,17 @@ export class H2Front {
     for (const socket of opened) if (!socket.destroyed) this.host.adoptStream(socket);
     opened.length = 0;
   };
+
+  private controlFrame(session: Http2Session): void {
+    const budget = this.controls.get(session);
+    if (budget === undefined || spendReset(budget, CONTROL_LIMITS, Date.now())) return;
+    // At once, as nghttp2 ends its own floods: a client that sends these faster than it reads would
+    // not read a lingering GOAWAY either, and its writes keep coming until the socket is gone.
+    this.controls.delete(session);
+    if (session.destroyed) return;
+    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, session.state.lastProcStreamID ?? 0);
+    session.destroy();
+  }
 
   /**
    * Ends a flooding session: GOAWAY ENHANCE_YOUR_CALM, then the session is destroyed
