@@ -34,7 +34,9 @@ describe.each(PROCESS_MODELS)('automated canary (rollouts) ($name)', ({ workers 
     const stable = await startBackend('stable-1');
     const canary = await startBackend('canary-1');
     const t = await startTestTurnout(doc(stable, canary), { workers });
-    const load = steadyLoad(t.proxyUrl, { connections: 4, maxMs: 15_000 });
+    // 16 connections: the kernel's SO_REUSEPORT hash spreads them over the workers by chance, and
+    // 4 all landed on one of 2 workers in 1 run of 8 (a CI run at fe4231f); 16 do 1 in 30,000.
+    const load = steadyLoad(t.proxyUrl, { connections: 16, maxMs: 15_000 });
     const start = await api(t, 'POST', '/v1/services/web/rollouts', { pool: 'canary', steps: [20, 60, 100], stepDuration: '1s', gates: { maxErrorRate: 0.01, minRequests: 5 } });
     expect(start.status).toBe(201);
     expect(start.body.rollout).toMatchObject({ pool: 'canary', stablePool: 'stable', state: 'running', step: 1, percent: 20, stepDuration: '1s' });
@@ -51,7 +53,7 @@ describe.each(PROCESS_MODELS)('automated canary (rollouts) ($name)', ({ workers 
     ]);
     expect((await api(t, 'GET', '/v1/services/web')).body.service.split).toEqual({ stable: 0, canary: 100 });
     expect(results.every((r) => r.status === 200)).toBe(true);
-    // With workers, the load's 4 connections went to both, so the gates added up both workers' counts.
+    // With workers, the load's 16 connections went to both, so the gates added up both workers' counts.
     if (workers !== undefined) expect((await fleetWorkers(t)).map((w) => w.connections.total > 0)).toEqual(Array<boolean>(workers).fill(true));
     const actions = (await api(t, 'GET', '/v1/services/web/history')).body.history.map((h: { action: string }) => h.action).reverse();
     expect(actions).toEqual(['rollout_start', 'rollout_step', 'rollout_step', 'rollout_promoted']);
