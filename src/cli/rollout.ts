@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import type { AdminClient } from './client.js';
 import { ApiError } from './client.js';
 
@@ -101,7 +100,9 @@ export async function runRollout(client: AdminClient, a: RolloutArgs): Promise<n
   }
   const tty = process.stderr.isTTY === true && !a.json;
   const total = started.body.rollout.steps.length;
-  const bar = tty
+  // Loaded only for a terminal: `turnout serve` imports the commands too and never draws a bar.
+  const cliProgress = tty ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress !== undefined
     ? new cliProgress.SingleBar(
         {
           format: ` ${a.service}/${a.pool} [{bar}] step {value}/{total} {percent_}% · {left} left · {requests} req · err {err} · p99 {p99}ms · {state}`,

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from './status-codes.js';
 import { PROXY_ERROR_STATUS } from '../errors.js';
 import type { ProxyErrorCode } from '../errors.js';
 import { grpcErrorHeaders } from './grpc.js';

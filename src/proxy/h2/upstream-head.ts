@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../status-codes.js';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { formatGrpcTimeout, isGrpc } from '../grpc.js';
 import type { RequestHead } from '../head.js';
