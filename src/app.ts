@@ -6,7 +6,7 @@ import type { Config } from './config/index.js';
 import { ConflictError } from './errors.js';
 import { WorkerPool, runtimeFilePath, upgradeSupervisor, workerScript } from './process/index.js';
 import type { Listeners, UpgradeOutcome } from './process/index.js';
-import { ProxyServer } from './proxy/index.js';
+import { ProxyServer, collectStartupGarbage } from './proxy/index.js';
 import { Reloader } from './reload.js';
 import type { ReloadAnswer } from './reload.js';
 import { ControlPlane, Runtime } from './runtime/index.js';
@@ -144,6 +144,7 @@ export async function startTurnout(config: Config, opts: StartOptions): Promise<
     admin = await buildAdminApp({ config, runtime, control, store, telemetry, rollouts, logger, isReady: () => ready, reload, ...(pool !== undefined ? { upgrade, fresh: () => pool.tally() } : {}) });
     // A successor accepts on its predecessor's admin socket (no moment without an admin listener).
     await admin.listen({ host: config.admin.host, port: config.admin.port, ...(opts.listeners?.admin !== undefined ? { handle: opts.listeners.admin } : {}) });
+    collectStartupGarbage();
     const addr = await listener.listen();
     ready = true;
     rollouts.start();

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { StateSnapshot } from '../model/index.js';
 import { isEjected } from '../health/index.js';
-import { ProxyServer } from '../proxy/index.js';
+import { ProxyServer, collectStartupGarbage } from '../proxy/index.js';
 import { Runtime } from '../runtime/index.js';
 import type { ServiceEvent } from '../runtime/index.js';
 import { createLogger } from '../telemetry/index.js';
@@ -92,6 +92,7 @@ export class Worker {
     this.runtime.applyState(msg.state);
     await this.runtime.warmUp();
     this.orphanable = msg.orphans === true;
+    collectStartupGarbage();
     if (listener !== undefined) await this.listenOn(listener);
     this.send({ t: 'ready', revision: this.runtime.revision });
     this.report(true);

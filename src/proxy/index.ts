@@ -1,4 +1,5 @@
 export { ProxyServer } from './server.js';
+export { collectStartupGarbage } from './reclaim.js';
 export type { ProxyServerOptions } from './server.js';
 export type { ProxyObserver, TableSource } from './observer.js';
 export type { HoldStats } from './hold.js';

@@ -54,3 +54,15 @@ function exposeGc(): GcFunction | undefined {
   }
   return cached;
 }
+
+/**
+ * One full collection once start-up is done, before the process listens: loading the admin API,
+ * the schemas and the first tables leaves about 10 MiB of garbage in the old generation, and V8
+ * sets the size its next full collection waits for from what it finds there. Collected now, the
+ * process starts from its live heap (about 23 MiB rather than 32 used) and its first connections
+ * fill the freed pages: 10,000 idle connections in 133-140 MiB of RSS rather than 138-143
+ * (workers: 0, Node 24, test/proxy/memory.test.ts). About 20 ms, once, before any request.
+ */
+export function collectStartupGarbage(): void {
+  exposeGc()?.({ type: 'major', execution: 'sync' });
+}
